@@ -1,0 +1,136 @@
+import { EnvReader, type Env } from './env'
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/radstream'
+
+export interface DatabaseSettings {
+  readonly url: string
+  readonly poolSize: number
+}
+
+export interface KafkaSettings {
+  readonly brokers: readonly string[]
+  readonly clientId: string
+  readonly topic: string
+  readonly partitions: number
+}
+
+export interface CollectorSettings {
+  readonly host: string
+  readonly port: number
+  /** How often the NAS registry is re-read from PostgreSQL. */
+  readonly nasRefreshMs: number
+  /** How long a record waits for others to share its Kafka produce request. */
+  readonly lingerMs: number
+  readonly maxBatch: number
+  /** Records awaiting Kafka's ack at most; beyond it new packets are dropped, never queued. */
+  readonly maxInFlight: number
+  /** How long a retransmission is answered from the duplicate cache (RFC 5080 2.2.2). */
+  readonly duplicateTtlMs: number
+  readonly metricsHost: string
+  readonly metricsPort: number
+  /** SO_RCVBUF of the accounting socket; the kernel caps it at net.core.rmem_max. */
+  readonly receiveBufferBytes: number
+}
+
+export interface SessionizerSettings {
+  readonly groupId: string
+  readonly deadLetterTopic: string
+  /** A fetch waits for this many bytes (or fetchWaitMs) so that batches, and transactions, are larger. */
+  readonly fetchMinBytes: number
+  readonly fetchWaitMs: number
+  /** How soon the group notices a dead sessionizer and gives its partitions to the others. */
+  readonly sessionTimeoutMs: number
+  /** Kafka partitions whose batches are written at the same time, each in its own transaction. */
+  readonly partitionsConcurrently: number
+  /** An open session is stale after this many of its interim intervals without accounting... */
+  readonly staleInterimMultiplier: number
+  /** ...or after this long when its interim interval is unknown. */
+  readonly staleWithoutInterimSeconds: number
+  readonly staleSweepIntervalMs: number
+  /** Sessions and audit events older than this are removed. */
+  readonly retentionDays: number
+  readonly retentionSweepIntervalMs: number
+}
+
+export interface ApiSettings {
+  readonly host: string
+  readonly port: number
+  readonly graphiql: boolean
+  /** HS256 key for access tokens; unset: the random key stored in the database at migration. */
+  readonly tokenSecret: string | undefined
+  readonly tokenTtlSeconds: number
+}
+
+export interface Settings {
+  readonly logLevel: string
+  readonly database: DatabaseSettings
+  readonly kafka: KafkaSettings
+  readonly collector: CollectorSettings
+  readonly sessionizer: SessionizerSettings
+  readonly api: ApiSettings
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/**
+ * Every setting radstream reads, validated once at start: a bad value throws ConfigError naming
+ * the variable. The defaults run against the local stack that `radstream up` starts.
+ */
+export function loadSettings(env: Env = process.env): Settings {
+  const read = new EnvReader(env)
+  const topic = read.string('KAFKA_TOPIC', 'radius.accounting.v1')
+  const settings: Settings = {
+    logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    database: {
+      url: read.url('DATABASE_URL', DEFAULT_DATABASE_URL),
+      poolSize: read.integer('DATABASE_POOL_SIZE', 10, { min: 1, max: 1000 }),
+    },
+    kafka: {
+      brokers: read.list('KAFKA_BROKERS', ['127.0.0.1:9092']),
+      clientId: read.string('KAFKA_CLIENT_ID', 'radstream'),
+      topic,
+      partitions: read.integer('KAFKA_TOPIC_PARTITIONS', 6, { min: 1, max: 1000 }),
+    },
+    collector: {
+      host: read.string('RADIUS_ACCT_HOST', '0.0.0.0'),
+      port: read.port('RADIUS_ACCT_PORT', 1813),
+      nasRefreshMs: read.integer('NAS_REFRESH_MS', 5000, { min: 100, max: 3_600_000 }),
+      lingerMs: read.integer('KAFKA_LINGER_MS', 2, { min: 0, max: 1000 }),
+      maxBatch: read.integer('KAFKA_MAX_BATCH', 500, { min: 1, max: 100_000 }),
+      maxInFlight: read.integer('COLLECTOR_MAX_IN_FLIGHT', 20_000, { min: 1, max: 1_000_000 }),
+      duplicateTtlMs: read.integer('DUPLICATE_TTL_MS', 30_000, { min: 0, max: 600_000 }),
+      metricsHost: read.string('COLLECTOR_METRICS_HOST', '0.0.0.0'),
+      metricsPort: read.port('COLLECTOR_METRICS_PORT', 9813),
+      receiveBufferBytes: read.integer('RADIUS_RECV_BUFFER_BYTES', 8 * 1024 * 1024, { min: 65_536, max: 1 << 30 }),
+    },
+    sessionizer: {
+      groupId: read.string('SESSIONIZER_GROUP_ID', 'radstream-sessionizer'),
+      deadLetterTopic: read.string('KAFKA_DEAD_LETTER_TOPIC', `${topic}.dead-letter`),
+      fetchMinBytes: read.integer('SESSIONIZER_FETCH_MIN_BYTES', 65_536, { min: 1, max: 64 * 1024 * 1024 }),
+      fetchWaitMs: read.integer('SESSIONIZER_FETCH_WAIT_MS', 100, { min: 0, max: 10_000 }),
+      sessionTimeoutMs: read.integer('SESSIONIZER_SESSION_TIMEOUT_MS', 30_000, { min: 6000, max: 300_000 }),
+      partitionsConcurrently: read.integer('SESSIONIZER_PARTITIONS_CONCURRENTLY', 1, { min: 1, max: 64 }),
+      staleInterimMultiplier: read.integer('STALE_INTERIM_MULTIPLIER', 3, { min: 1, max: 100 }),
+      staleWithoutInterimSeconds: read.integer('STALE_WITHOUT_INTERIM_SECONDS', 86_400, { min: 1, max: 31_536_000 }),
+      staleSweepIntervalMs: read.integer('STALE_SWEEP_INTERVAL_MS', 60_000, { min: 100, max: 86_400_000 }),
+      retentionDays: read.integer('RETENTION_DAYS', 400, { min: 1, max: 36_500 }),
+      retentionSweepIntervalMs: read.integer('RETENTION_SWEEP_INTERVAL_MS', 3_600_000, { min: 1000, max: 86_400_000 }),
+    },
+    api: {
+      host: read.string('HOST', '0.0.0.0'),
+      port: read.port('PORT', 3000),
+      graphiql: read.boolean('GRAPHIQL', false),
+      tokenSecret: read.optionalString('AUTH_TOKEN_SECRET'),
+      tokenTtlSeconds: read.integer('AUTH_TOKEN_TTL_SECONDS', 3600, { min: 60, max: 86_400 }),
+    },
+  }
+  return deepFreeze(settings)
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}

@@ -1,0 +1,96 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { AUTHENTICATOR_LENGTH, AUTHENTICATOR_OFFSET, PacketCode, type RadiusPacket } from './packet'
+
+const ZERO_AUTHENTICATOR = Buffer.alloc(AUTHENTICATOR_LENGTH)
+export const MESSAGE_AUTHENTICATOR_TYPE = 80
+
+function md5(...parts: Buffer[]): Buffer {
+  const hash = createHash('md5')
+  for (const part of parts) hash.update(part)
+  return hash.digest()
+}
+
+/**
+ * RFC 2866 section 3: Request Authenticator = MD5(Code + Identifier + Length + 16 zero octets +
+ * Attributes + Secret). Computed on the raw bytes and compared in constant time. The `radius` npm
+ * package compares authenticators as UTF-8 strings, which maps distinct invalid byte sequences to
+ * the same replacement character and so accepts forged packets: never use its check.
+ */
+export function verifyAccountingRequestAuthenticator(packet: RadiusPacket, secret: Buffer): boolean {
+  return timingSafeEqual(accountingRequestAuthenticator(packet.raw, secret), packet.authenticator)
+}
+
+/** The Request Authenticator a NAS puts in an Accounting-Request with these bytes. */
+export function accountingRequestAuthenticator(raw: Buffer, secret: Buffer): Buffer {
+  return md5(
+    raw.subarray(0, AUTHENTICATOR_OFFSET),
+    ZERO_AUTHENTICATOR,
+    raw.subarray(AUTHENTICATOR_OFFSET + AUTHENTICATOR_LENGTH),
+    secret,
+  )
+}
+
+/**
+ * Response Authenticator = MD5(Code + Identifier + Length + Request Authenticator + Attributes +
+ * Secret) (RFC 2866 section 3). `response` is the encoded response with any authenticator bytes.
+ */
+export function responseAuthenticator(response: Buffer, requestAuthenticator: Buffer, secret: Buffer): Buffer {
+  return md5(
+    response.subarray(0, AUTHENTICATOR_OFFSET),
+    requestAuthenticator,
+    response.subarray(AUTHENTICATOR_OFFSET + AUTHENTICATOR_LENGTH),
+    secret,
+  )
+}
+
+/**
+ * Message-Authenticator (RFC 3579 section 3.2, RFC 5997): HMAC-MD5 keyed by the secret over the
+ * packet with the attribute's value zeroed. Accounting-Request computes it before its Request
+ * Authenticator exists, so that field is zeroed too; Status-Server carries a random authenticator
+ * that is hashed as sent. Returns true when the packet carries none.
+ */
+export function verifyMessageAuthenticator(packet: RadiusPacket, secret: Buffer): boolean {
+  const found = packet.attributes.filter((a) => a.type === MESSAGE_AUTHENTICATOR_TYPE)
+  if (found.length === 0) return true
+  const attribute = found[0]!
+  if (found.length > 1 || attribute.value.length !== AUTHENTICATOR_LENGTH) return false
+  const copy = Buffer.from(packet.raw)
+  copy.fill(0, attribute.offset + 2, attribute.offset + 2 + AUTHENTICATOR_LENGTH)
+  if (packet.code === PacketCode.AccountingRequest) {
+    copy.fill(0, AUTHENTICATOR_OFFSET, AUTHENTICATOR_OFFSET + AUTHENTICATOR_LENGTH)
+  }
+  const expected = createHmac('md5', secret).update(copy).digest()
+  return timingSafeEqual(expected, attribute.value)
+}
+
+/**
+ * Signs a response that carries a zeroed Message-Authenticator (RFC 3579 section 3.2): the HMAC is
+ * taken with the Request Authenticator in the header, then the Response Authenticator covers it.
+ */
+export function signResponseWithMessageAuthenticator(response: Buffer, request: RadiusPacket, secret: Buffer): Buffer {
+  const offset = messageAuthenticatorOffset(response)
+  request.authenticator.copy(response, AUTHENTICATOR_OFFSET)
+  response.fill(0, offset, offset + AUTHENTICATOR_LENGTH)
+  createHmac('md5', secret).update(response).digest().copy(response, offset)
+  return signResponse(response, request.authenticator, secret)
+}
+
+function messageAuthenticatorOffset(packet: Buffer): number {
+  for (let offset = 20; offset + 2 <= packet.length; offset += packet[offset + 1]!) {
+    if (packet[offset] === MESSAGE_AUTHENTICATOR_TYPE) return offset + 2
+    if (packet[offset + 1]! < 2) break
+  }
+  throw new RangeError('packet has no Message-Authenticator attribute to sign')
+}
+
+/** Writes the Response Authenticator into an encoded response, in place, and returns it. */
+export function signResponse(response: Buffer, requestAuthenticator: Buffer, secret: Buffer): Buffer {
+  responseAuthenticator(response, requestAuthenticator, secret).copy(response, AUTHENTICATOR_OFFSET)
+  return response
+}
+
+/** Writes the Request Authenticator into an encoded Accounting-Request, in place (for clients). */
+export function signAccountingRequest(request: Buffer, secret: Buffer): Buffer {
+  accountingRequestAuthenticator(request, secret).copy(request, AUTHENTICATOR_OFFSET)
+  return request
+}

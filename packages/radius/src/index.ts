@@ -1,0 +1,7 @@
+export * from './accounting-request'
+export * from './authenticator'
+export * from './dictionary'
+export * from './errors'
+export * from './packet'
+export * from './values'
+export * from './request-builder'
