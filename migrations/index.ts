@@ -1,0 +1,17 @@
+import type { Migration } from 'kysely'
+import * as initial from './0001_initial'
+import * as sessionizer from './0002_sessionizer'
+import * as apiAuth from './0003_api_auth'
+import * as auditChain from './0004_audit_chain'
+
+/**
+ * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
+ * found by scanning the folder) so it works the same under tsx, vitest and a bundler;
+ * test/migrations.test.ts fails when a file here is missing from the list.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+  '0002_sessionizer': sessionizer,
+  '0003_api_auth': apiAuth,
+  '0004_audit_chain': auditChain,
+}

@@ -1,0 +1,43 @@
+import { sql } from 'kysely'
+import type { Db } from './connection'
+import type { AuditFieldChange } from './schema'
+
+export type InitiatorType = 'USER' | 'SYSTEM' | 'API_CLIENT'
+export type AuditOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'REJECT'
+export type AuditEntityType = 'SESSION' | 'USER' | 'NAS' | 'RECORD' | 'RESELLER' | 'API_CLIENT'
+
+/** One audit event to write; `eventKey` names its cause so that writing it twice writes it once. */
+export interface NewAuditEvent {
+  readonly eventKey: string
+  readonly initiatorType: InitiatorType
+  /** Empty for events radstream itself initiates; they cannot be found by initiator. */
+  readonly initiatorId: string
+  readonly operation: AuditOperation
+  readonly entityType: AuditEntityType
+  readonly entityId: string
+  readonly entityName: string
+  readonly description: string
+  readonly fields: readonly AuditFieldChange[]
+  readonly requestId?: string
+}
+
+type Executor = Pick<Db, 'executeQuery'>
+
+/**
+ * Appends audit events in one statement, skipping any whose key was written before (a replayed
+ * batch). Runs inside the caller's transaction, so an event commits with the change it describes.
+ */
+export async function insertAuditEvents(db: Executor, events: readonly NewAuditEvent[]): Promise<void> {
+  if (events.length === 0) return
+  const column = <T>(pick: (e: NewAuditEvent) => T) => events.map(pick)
+  await sql`
+    insert into audit_events
+      (event_key, initiator_type, initiator_id, operation, entity_type, entity_id, entity_name, description, fields, request_id)
+    select * from unnest(
+      ${column((e) => e.eventKey)}::text[], ${column((e) => e.initiatorType)}::text[],
+      ${column((e) => e.initiatorId)}::text[], ${column((e) => e.operation)}::text[],
+      ${column((e) => e.entityType)}::text[], ${column((e) => e.entityId)}::text[],
+      ${column((e) => e.entityName)}::text[], ${column((e) => e.description)}::text[],
+      ${column((e) => JSON.stringify(e.fields))}::jsonb[], ${column((e) => e.requestId ?? '')}::text[])
+    on conflict (event_key) do nothing`.execute(db as Db)
+}

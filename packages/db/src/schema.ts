@@ -1,0 +1,141 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
+
+/** Timestamps come back as Date and may be written as Date or ISO text. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+/** numeric(20,0) holds unsigned 64-bit counters; pg returns it as text to keep every digit. */
+type Numeric64 = ColumnType<string, string | bigint, string | bigint>
+
+export interface NasClientTable {
+  id: Generated<number>
+  /** cidr: a single NAS is a /32 or /128. */
+  network: string
+  secret: string
+  name: string | null
+  created_at: Generated<Date>
+  updated_at: Generated<Date>
+}
+
+export interface UserTable {
+  id: Generated<number>
+  username: string
+  reseller_id: number | null
+  created_at: Generated<Date>
+}
+
+export interface ResellerTable {
+  id: Generated<number>
+  name: string
+  created_at: Generated<Date>
+}
+
+export interface RealmAssignmentTable {
+  realm: string
+  reseller_id: number
+  created_at: Generated<Date>
+}
+
+export type ApiScope = 'admin' | 'reseller' | 'auditor'
+
+export interface ApiClientTable {
+  id: string
+  name: string
+  secret_hash: string
+  scopes: ApiScope[]
+  reseller_id: number | null
+  audit_history_days: Generated<number>
+  rate_limit_per_minute: Generated<number>
+  created_at: Generated<Date>
+  revoked_at: Date | null
+}
+
+export interface ApiSettingTable {
+  name: string
+  value: string
+}
+
+export interface SessionTable {
+  id: Generated<string>
+  session_key: string
+  user_id: number | null
+  username: string | null
+  session_id: string
+  nas_ip_address: string
+  nas_identifier: string | null
+  nas_port_id: string | null
+  nas_port_type: string | null
+  start_time: Timestamp
+  update_time: Timestamp | null
+  stop_time: Timestamp | null
+  session_time: ColumnType<string | null, number | string | null, number | string | null>
+  input_octets: Numeric64 | null
+  output_octets: Numeric64 | null
+  input_packets: ColumnType<string | null, number | null, number | null>
+  output_packets: ColumnType<string | null, number | null, number | null>
+  connect_info_start: string | null
+  connect_info_stop: string | null
+  calling_station_id: string | null
+  called_station_id: string | null
+  terminate_cause: string | null
+  framed_ip_address: string | null
+  framed_ipv6_address: string | null
+  framed_ipv6_prefix: string | null
+  delegated_ipv6_prefix: string | null
+  closed_by: SessionClosedBy | null
+  interim_interval: number | null
+  created_at: Generated<Date>
+}
+
+/** What closed a session: its own Stop, a NAS-wide Accounting-On/Off, or the stale sweep. */
+export type SessionClosedBy = 'Stop' | 'Accounting-On' | 'Accounting-Off' | 'stale'
+
+export interface NasAccountingEventTable {
+  nas_ip_address: string
+  event_time: Timestamp
+  status: 'Accounting-On' | 'Accounting-Off'
+  terminate_cause: string
+}
+
+export interface AuditFieldChange {
+  readonly name: string
+  readonly oldValue: string | null
+  readonly newValue: string | null
+}
+
+export interface AuditEventTable {
+  id: Generated<string>
+  /** Deterministic from what caused the event, so a replayed write is a no-op. */
+  event_key: string
+  occurred_at: Generated<Date>
+  initiator_type: string
+  initiator_id: Generated<string>
+  operation: string
+  entity_type: string
+  entity_id: string
+  entity_name: Generated<string>
+  description: string
+  fields: ColumnType<AuditFieldChange[], string, string>
+  request_id: Generated<string>
+  /** Position in the hash chain, assigned by trigger under a lock held to commit: commit order. */
+  chain_seq: Generated<string>
+  prev_hash: Generated<string>
+  hash: Generated<string>
+}
+
+export interface Database {
+  nas_clients: NasClientTable
+  users: UserTable
+  sessions: SessionTable
+  nas_accounting_events: NasAccountingEventTable
+  audit_events: AuditEventTable
+  resellers: ResellerTable
+  realm_assignments: RealmAssignmentTable
+  api_clients: ApiClientTable
+  api_settings: ApiSettingTable
+}
+
+export type NasClientRow = Selectable<NasClientTable>
+export type UserRow = Selectable<UserTable>
+export type SessionRow = Selectable<SessionTable>
+export type NewSession = Insertable<SessionTable>
+export type AuditEventRow = Selectable<AuditEventTable>
+export type ApiClientRow = Selectable<ApiClientTable>
