@@ -1,0 +1,49 @@
+import { createLogger, loadSettings, type Logger, type Settings } from '@radstream/config'
+import { startApi } from '@radstream/api'
+import { startCollector } from '@radstream/collector'
+import { startSessionizer } from '@radstream/sessionizer'
+
+export type ServiceName = 'collector' | 'sessionizer' | 'api'
+
+const starters: Record<ServiceName, (settings: Settings, logger: Logger) => Promise<{ stop(): Promise<void> }>> = {
+  collector: startCollector,
+  sessionizer: startSessionizer,
+  api: startApi,
+}
+
+const SHUTDOWN_GRACE_MS = 30_000
+
+/**
+ * Runs one service until SIGINT or SIGTERM, then drains it. A second Ctrl-C or 30 s forces exit; a
+ * SIGTERM during the drain is ignored, since `radstream up` passes one on after the terminal's SIGINT.
+ */
+export function serviceRunner(name: ServiceName): () => Promise<void> {
+  return async () => {
+    const settings = loadSettings()
+    const logger = createLogger(settings.logLevel, `radstream-${name}`)
+    const service = await starters[name](settings, logger)
+    let stopping = false
+    const shutdown = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        if (signal === 'SIGTERM') return
+        logger.warn({ signal }, 'second Ctrl-C: exiting without draining')
+        process.exit(1)
+      }
+      stopping = true
+      logger.info({ signal }, 'shutting down')
+      setTimeout(() => {
+        logger.error('shutdown took longer than 30 s; exiting')
+        process.exit(1)
+      }, SHUTDOWN_GRACE_MS).unref()
+      service.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed')
+          process.exit(1)
+        },
+      )
+    }
+    process.on('SIGINT', shutdown)
+    process.on('SIGTERM', shutdown)
+  }
+}

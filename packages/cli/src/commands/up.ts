@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { loadSettings } from '@radstream/config'
+import { ensureStack } from '@radstream/stack'
+import type { ServiceName } from './service'
+
+const BIN = fileURLToPath(new URL('../../bin/radstream.js', import.meta.url))
+const SERVICES: readonly ServiceName[] = ['sessionizer', 'api', 'collector']
+
+/**
+ * The whole pipeline in the foreground: the stack made ready, then one process per service (as in
+ * production) sharing this terminal. Ctrl-C drains and stops all; if one dies, the rest stop too.
+ */
+export async function runUp(): Promise<void> {
+  const settings = loadSettings()
+  await ensureStack({ settings, log: (message) => console.error(`stack: ${message}`) })
+  const children = new Map<ServiceName, ChildProcess>()
+  let stopping = false
+
+  const stopAll = (exitCode: number) => {
+    if (stopping) return
+    stopping = true
+    process.exitCode = exitCode
+    for (const child of children.values()) child.kill('SIGTERM')
+  }
+
+  for (const name of SERVICES) {
+    const child = spawn(process.execPath, [BIN, name], { stdio: 'inherit', env: process.env })
+    children.set(name, child)
+    child.on('exit', (code, signal) => {
+      children.delete(name)
+      if (!stopping) {
+        console.error(`radstream up: ${name} exited (${signal ?? code}); stopping the others`)
+        stopAll(code === 0 ? 0 : 1)
+      }
+    })
+  }
+  console.error(
+    `radstream up: collector udp/${settings.collector.port}, api http://127.0.0.1:${settings.api.port}/graphql; Ctrl-C to stop`,
+  )
+  // The children get Ctrl-C's SIGINT from the terminal themselves; SIGTERM must be passed on.
+  process.on('SIGINT', () => stopAll(0))
+  process.on('SIGTERM', () => stopAll(0))
+  await new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      if (children.size === 0) {
+        clearInterval(check)
+        resolve()
+      }
+    }, 100)
+  })
+}

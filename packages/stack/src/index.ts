@@ -1,0 +1,7 @@
+export * from './kafka-broker'
+export * from './local-stack'
+export * from './paths'
+export * from './postgres'
+export * from './radclient'
+export * from './containers'
+export { run } from './run'
