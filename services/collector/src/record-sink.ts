@@ -1,0 +1,86 @@
+import type { Producer } from '@radstream/kafka'
+import type { KafkaWritability } from './kafka-writability'
+
+export interface OutgoingRecord {
+  readonly key: string
+  readonly value: Buffer
+}
+
+/** Where the collector puts a record; publish resolves only once the record is durable. */
+export interface RecordSink {
+  publish(record: OutgoingRecord): Promise<void>
+  close(): Promise<void>
+}
+
+interface Waiting {
+  readonly record: OutgoingRecord
+  readonly resolve: () => void
+  readonly reject: (error: unknown) => void
+}
+
+export interface KafkaRecordSinkOptions {
+  readonly topic: string
+  /** How long a record may wait for others to share its produce request when none is in flight. */
+  readonly lingerMs: number
+  readonly maxBatch: number
+}
+
+/**
+ * Publishes to Kafka in batches, one produce request at a time (the idempotent producer keeps one
+ * in flight anyway): records that arrive while a request is out wait for it and then leave
+ * together, so batches grow with load instead of queueing as many tiny requests. Each publish
+ * resolves when the broker has acknowledged its batch with acks=all.
+ */
+export class KafkaRecordSink implements RecordSink {
+  private waiting: Waiting[] = []
+  private timer: NodeJS.Timeout | undefined
+  private inFlight: Promise<void> | undefined
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly writability: KafkaWritability,
+    private readonly options: KafkaRecordSinkOptions,
+  ) {}
+
+  publish(record: OutgoingRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ record, resolve, reject })
+      if (this.inFlight) return // leaves with the next batch, when the request out returns
+      if (this.waiting.length >= this.options.maxBatch) this.sendNext()
+      else this.timer ??= setTimeout(() => this.sendNext(), this.options.lingerMs)
+    })
+  }
+
+  private sendNext(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.inFlight || this.waiting.length === 0) return
+    const batch = this.waiting.splice(0, this.options.maxBatch)
+    this.inFlight = this.producer
+      .send({
+        topic: this.options.topic,
+        acks: -1,
+        messages: batch.map((w) => ({ key: w.record.key, value: w.record.value })),
+      })
+      .then(
+        () => {
+          this.writability.acknowledged()
+          batch.forEach((w) => w.resolve())
+        },
+        (error: unknown) => {
+          this.writability.failed()
+          batch.forEach((w) => w.reject(error))
+        },
+      )
+      .finally(() => {
+        this.inFlight = undefined
+        this.sendNext()
+      })
+  }
+
+  async close(): Promise<void> {
+    this.sendNext()
+    while (this.inFlight) await this.inFlight
+    await this.producer.disconnect()
+  }
+}
