@@ -1,0 +1,86 @@
+import type { Transaction } from 'kysely'
+import { insertAuditEvents, notifySessionEvents, type Database, type NewAuditEvent } from '@radstream/db'
+import type { AccountingRecord } from '@radstream/events'
+import { AcctStatusType } from '@radstream/radius'
+import { nasAccountingEvent, sessionEvents, userFirstSeen } from './audit-events'
+import { draftFromRecord, isSessionPacket, mergeDrafts, type SessionDraft } from './session-draft'
+import { closeSessionsEndedByNasEvents, closeSessionsOfNas, ensureUsers, upsertSessions } from './session-store'
+
+type Tx = Transaction<Database>
+
+export interface BatchOutcome {
+  readonly sessionsWritten: number
+  readonly auditEvents: number
+}
+
+/** Writes one run of session packets: users, sessions (one statement), closes, audit events. */
+async function writeSessions(
+  tx: Tx,
+  drafts: Map<string, SessionDraft>,
+  stopped: Set<string>,
+): Promise<NewAuditEvent[]> {
+  const usernames = [...new Set([...drafts.values()].flatMap((d) => (d.username === null ? [] : [d.username])))]
+  const users = await ensureUsers(tx, usernames)
+  const rows = [...drafts.values()].map((d) => ({
+    ...d,
+    user_id: d.username === null ? null : (users.ids.get(d.username) ?? null),
+  }))
+  const upserted = await upsertSessions(tx, rows)
+  const open = rows.filter((d) => d.closed_by === null).map((d) => d.session_key)
+  const closedByNas = await closeSessionsEndedByNasEvents(tx, open)
+
+  const events = users.created.map(userFirstSeen)
+  for (const row of upserted) if (row.inserted) events.push(sessionEvents.started(drafts.get(row.session_key)!))
+  for (const key of stopped) events.push(sessionEvents.stopped(drafts.get(key)!))
+  events.push(...closedByNas.map(sessionEvents.closedByNas))
+  return events
+}
+
+/**
+ * Applies a batch of records in the caller's transaction. Session packets are folded per session
+ * in memory and written in one statement; an Accounting-On/Off splits the batch, so packets before
+ * it are written before it closes the NAS's sessions, as in arrival order.
+ */
+export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): Promise<BatchOutcome> {
+  let drafts = new Map<string, SessionDraft>()
+  let stopped = new Set<string>()
+  const events: NewAuditEvent[] = []
+  let sessionsWritten = 0
+
+  const flush = async () => {
+    if (drafts.size === 0) return
+    events.push(...(await writeSessions(tx, drafts, stopped)))
+    sessionsWritten += drafts.size
+    drafts = new Map()
+    stopped = new Set()
+  }
+
+  for (const record of records) {
+    const status = record.accounting.statusType
+    if (isSessionPacket(record)) {
+      const draft = draftFromRecord(record)
+      const earlier = drafts.get(draft.session_key)
+      drafts.set(draft.session_key, earlier ? mergeDrafts(earlier, draft) : draft)
+      if (status === AcctStatusType.Stop) stopped.add(draft.session_key)
+    } else if (status === AcctStatusType.AccountingOn || status === AcctStatusType.AccountingOff) {
+      await flush()
+      const event = {
+        nasAddress: record.nasAddress,
+        eventTime: new Date(record.eventTime),
+        status: status === AcctStatusType.AccountingOn ? ('Accounting-On' as const) : ('Accounting-Off' as const),
+        terminateCause: record.accounting.terminateCause ?? 'NAS-Reboot',
+      }
+      const closed = await closeSessionsOfNas(tx, event)
+      events.push(nasAccountingEvent(event.nasAddress, event.status, event.eventTime, closed.length))
+      events.push(...closed.map(sessionEvents.closedByNas))
+    }
+    // Failed, tunnel and vendor status types stay in Kafka as events; they change no session.
+  }
+  await flush()
+  await insertAuditEvents(tx, events)
+  await notifySessionEvents(tx, {
+    started: events.filter((e) => e.eventKey.startsWith('session.started:')).map((e) => e.entityId),
+    stopped: events.filter((e) => e.entityType === 'SESSION' && e.operation === 'UPDATE').map((e) => e.entityId),
+  })
+  return { sessionsWritten, auditEvents: events.length }
+}

@@ -1,0 +1,84 @@
+import { sql } from 'kysely'
+import { insertAuditEvents, type Db } from '@radstream/db'
+import { sessionEvents } from './audit-events'
+
+// Only one sessionizer of a group sweeps at a time; the others find the lock taken and skip.
+const SWEEP_LOCK = 0x7261_6473 // "rads"
+
+export interface StaleRules {
+  readonly interimMultiplier: number
+  readonly withoutInterimSeconds: number
+}
+
+/**
+ * Closes open sessions silent for longer than their rule allows (interimMultiplier interim
+ * intervals, or withoutInterimSeconds when the interval is unknown) at their last update time,
+ * cause Lost-Carrier, with an audit event each. Works in bounded chunks; returns how many it closed.
+ */
+export async function closeStaleSessions(db: Db, rules: StaleRules, chunk = 1000): Promise<number> {
+  let total = 0
+  for (;;) {
+    const closed = await db.transaction().execute(async (tx) => {
+      const { rows } = await sql<{
+        locked: boolean
+      }>`select pg_try_advisory_xact_lock(${SWEEP_LOCK}) as locked`.execute(tx)
+      if (!rows[0]?.locked) return -1
+      const stale = await sql<{ session_key: string; session_id: string; username: string | null; update_time: Date }>`
+        with stale as (
+          select id from sessions
+          where stop_time is null
+            and update_time < now() - make_interval(secs => coalesce(interim_interval * ${rules.interimMultiplier}, ${rules.withoutInterimSeconds}))
+          order by update_time
+          limit ${chunk}
+          for update skip locked
+        )
+        update sessions s
+        set stop_time = s.update_time, terminate_cause = 'Lost-Carrier', closed_by = 'stale'
+        from stale where s.id = stale.id
+        returning s.session_key, s.session_id, s.username, s.update_time`.execute(tx)
+      await insertAuditEvents(
+        tx,
+        stale.rows.map((row) => sessionEvents.stale(row)),
+      )
+      return stale.rows.length
+    })
+    if (closed <= 0) return total
+    total += closed
+    if (closed < chunk) return total
+  }
+}
+
+/**
+ * Removes closed sessions older than `retentionDays`, and audit events older than the retention
+ * the database holds for them (audit_settings, which only its owner changes: the append-only
+ * trigger refuses any younger delete), a chunk per transaction so ingest never waits on a long
+ * delete, oldest first so the chain that remains still verifies. Returns how many rows it removed.
+ */
+export async function deleteExpired(
+  db: Db,
+  retentionDays: number,
+  chunk = 5000,
+): Promise<{ sessions: number; auditEvents: number }> {
+  const removed = { sessions: 0, auditEvents: 0 }
+  for (;;) {
+    const result = await sql`
+      delete from sessions where id in (
+        select id from sessions
+        where start_time < now() - make_interval(days => ${retentionDays}) and stop_time is not null
+        order by start_time limit ${chunk})`.execute(db)
+    const count = Number(result.numAffectedRows ?? 0)
+    removed.sessions += count
+    if (count < chunk) break
+  }
+  for (;;) {
+    const result = await sql`
+      delete from audit_events where id in (
+        select id from audit_events
+        where occurred_at < now() - make_interval(days => (select retention_days from audit_settings))
+        order by chain_seq limit ${chunk})`.execute(db)
+    const count = Number(result.numAffectedRows ?? 0)
+    removed.auditEvents += count
+    if (count < chunk) break
+  }
+  return removed
+}

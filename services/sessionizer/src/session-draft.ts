@@ -1,0 +1,139 @@
+import type { SessionClosedBy } from '@radstream/db'
+import type { AccountingRecord } from '@radstream/events'
+import { AcctStatusType } from '@radstream/radius'
+import { sessionKey } from './session-key'
+
+/** A session row as one or more packets of a batch describe it, before it meets the table. */
+export interface SessionDraft {
+  session_key: string
+  username: string | null
+  session_id: string
+  nas_ip_address: string
+  nas_identifier: string | null
+  nas_port_id: string | null
+  nas_port_type: string | null
+  start_time: Date
+  update_time: Date
+  stop_time: Date | null
+  session_time: number | null
+  input_octets: bigint | null
+  output_octets: bigint | null
+  input_packets: number | null
+  output_packets: number | null
+  connect_info_start: string | null
+  connect_info_stop: string | null
+  calling_station_id: string | null
+  called_station_id: string | null
+  terminate_cause: string | null
+  framed_ip_address: string | null
+  framed_ipv6_address: string | null
+  framed_ipv6_prefix: string | null
+  delegated_ipv6_prefix: string | null
+  closed_by: SessionClosedBy | null
+  interim_interval: number | null
+}
+
+/** True for the packets that make or change a session row: Start, Interim-Update, Stop. */
+export function isSessionPacket(record: AccountingRecord): boolean {
+  const status = record.accounting.statusType
+  return status === AcctStatusType.Start || status === AcctStatusType.InterimUpdate || status === AcctStatusType.Stop
+}
+
+/** The session row this one packet describes, as if it were the only packet of its session. */
+export function draftFromRecord(record: AccountingRecord): SessionDraft {
+  const a = record.accounting
+  const eventTime = new Date(record.eventTime)
+  const isStart = a.statusType === AcctStatusType.Start
+  const isStop = a.statusType === AcctStatusType.Stop
+  return {
+    session_key: sessionKey(record),
+    username: a.userName ?? null,
+    session_id: a.sessionId,
+    nas_ip_address: record.nasAddress,
+    nas_identifier: a.nasIdentifier ?? null,
+    nas_port_id: a.nasPortId ?? (a.nasPort === undefined ? null : String(a.nasPort)),
+    nas_port_type: a.nasPortType ?? null,
+    // Without its Start, a session began Acct-Session-Time before this packet's event.
+    start_time: isStart ? eventTime : new Date(eventTime.getTime() - (a.sessionTime ?? 0) * 1000),
+    update_time: eventTime,
+    stop_time: isStop ? eventTime : null,
+    session_time: a.sessionTime ?? null,
+    input_octets: a.inputOctets === undefined ? null : BigInt(a.inputOctets),
+    output_octets: a.outputOctets === undefined ? null : BigInt(a.outputOctets),
+    input_packets: a.inputPackets ?? null,
+    output_packets: a.outputPackets ?? null,
+    connect_info_start: isStart ? (a.connectInfo ?? null) : null,
+    connect_info_stop: isStop ? (a.connectInfo ?? null) : null,
+    calling_station_id: a.callingStationId ?? null,
+    called_station_id: a.calledStationId ?? null,
+    terminate_cause: isStop ? (a.terminateCause ?? null) : null,
+    framed_ip_address: a.framedIpAddress ?? null,
+    framed_ipv6_address: a.framedIpv6Address ?? null,
+    framed_ipv6_prefix: a.framedIpv6Prefix ?? null,
+    delegated_ipv6_prefix: a.delegatedIpv6Prefix ?? null,
+    closed_by: isStop ? 'Stop' : null,
+    interim_interval: a.interimInterval ?? null,
+  }
+}
+
+/** Descriptive columns: the first known value stays (a later packet may omit them). */
+export const FIRST_KNOWN = [
+  'username',
+  'nas_identifier',
+  'nas_port_id',
+  'nas_port_type',
+  'connect_info_start',
+  'calling_station_id',
+  'called_station_id',
+  'framed_ip_address',
+  'framed_ipv6_address',
+  'framed_ipv6_prefix',
+  'delegated_ipv6_prefix',
+  'interim_interval',
+] as const
+
+/** Cumulative columns: the largest seen is the truest, whatever the order. */
+export const LARGEST = [
+  'update_time',
+  'session_time',
+  'input_octets',
+  'output_octets',
+  'input_packets',
+  'output_packets',
+] as const
+
+/**
+ * Closing columns: a real Stop wins over a synthetic close (NAS reboot, stale sweep) and is set
+ * once; between synthetic closes the first stays.
+ */
+export const CLOSING = ['stop_time', 'terminate_cause', 'connect_info_stop', 'closed_by'] as const
+
+/** Whose closing columns stand, all together: a Stop first, else whichever closed first. */
+function closingSource(earlier: SessionDraft, later: SessionDraft): SessionDraft {
+  if (earlier.closed_by === 'Stop') return earlier
+  if (later.closed_by === 'Stop') return later
+  return earlier.closed_by !== null ? earlier : later
+}
+
+function larger<T extends number | bigint | Date>(a: T | null, b: T | null): T | null {
+  if (a === null) return b
+  if (b === null) return a
+  return b > a ? b : a
+}
+
+/**
+ * Merges a later packet's draft into an earlier one with the same rules the SQL upsert applies to
+ * the stored row (earliest start, first known, largest, Stop wins): so folding a batch in memory
+ * first and then upserting gives the row that one upsert per packet would.
+ */
+export function mergeDrafts(earlier: SessionDraft, later: SessionDraft): SessionDraft {
+  const merged: SessionDraft = { ...earlier }
+  merged.start_time = later.start_time < earlier.start_time ? later.start_time : earlier.start_time
+  for (const column of FIRST_KNOWN)
+    (merged as unknown as Record<string, unknown>)[column] = earlier[column] ?? later[column]
+  for (const column of LARGEST)
+    (merged as unknown as Record<string, unknown>)[column] = larger(earlier[column], later[column])
+  const closer = closingSource(earlier, later)
+  for (const column of CLOSING) (merged as unknown as Record<string, unknown>)[column] = closer[column]
+  return merged
+}

@@ -1,0 +1,182 @@
+import { sql, type Transaction } from 'kysely'
+import type { Database } from '@radstream/db'
+import { CLOSING, FIRST_KNOWN, LARGEST, type SessionDraft } from './session-draft'
+
+type Tx = Transaction<Database>
+
+/** Column name and PostgreSQL array type, in the order of the unnest below. */
+const COLUMNS = [
+  ['session_key', 'text'],
+  ['user_id', 'int4'],
+  ['username', 'text'],
+  ['session_id', 'text'],
+  ['nas_ip_address', 'inet'],
+  ['nas_identifier', 'text'],
+  ['nas_port_id', 'text'],
+  ['nas_port_type', 'text'],
+  ['start_time', 'timestamptz'],
+  ['update_time', 'timestamptz'],
+  ['stop_time', 'timestamptz'],
+  ['session_time', 'int8'],
+  ['input_octets', 'numeric'],
+  ['output_octets', 'numeric'],
+  ['input_packets', 'int8'],
+  ['output_packets', 'int8'],
+  ['connect_info_start', 'text'],
+  ['connect_info_stop', 'text'],
+  ['calling_station_id', 'text'],
+  ['called_station_id', 'text'],
+  ['terminate_cause', 'text'],
+  ['framed_ip_address', 'inet'],
+  ['framed_ipv6_address', 'inet'],
+  ['framed_ipv6_prefix', 'cidr'],
+  ['delegated_ipv6_prefix', 'cidr'],
+  ['closed_by', 'text'],
+  ['interim_interval', 'int4'],
+] as const
+
+type ColumnName = (typeof COLUMNS)[number][0]
+
+function cell(value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value
+}
+
+const closingCase = (column: string) =>
+  sql.raw(`case when sessions.closed_by = 'Stop' then sessions.${column}
+    when excluded.closed_by = 'Stop' then excluded.${column}
+    when sessions.closed_by is not null then sessions.${column}
+    else excluded.${column} end`)
+
+const updates = sql.join(
+  [
+    sql.raw('start_time = least(sessions.start_time, excluded.start_time)'),
+    sql.raw('user_id = coalesce(sessions.user_id, excluded.user_id)'),
+    ...FIRST_KNOWN.map((c) => sql.raw(`${c} = coalesce(sessions.${c}, excluded.${c})`)),
+    ...LARGEST.map((c) => sql.raw(`${c} = greatest(sessions.${c}, excluded.${c})`)),
+    ...CLOSING.map((c) => sql`${sql.raw(c)} = ${closingCase(c)}`),
+  ],
+  sql.raw(', '),
+)
+
+export interface UpsertedSession {
+  readonly session_key: string
+  readonly inserted: boolean
+}
+
+/**
+ * Writes many session drafts in one statement (one array parameter per column, so the statement
+ * stays the same size whatever the batch) with the merge rules of session-draft.ts.
+ */
+export async function upsertSessions(
+  tx: Tx,
+  drafts: readonly (SessionDraft & { user_id: number | null })[],
+): Promise<UpsertedSession[]> {
+  if (drafts.length === 0) return []
+  const arrays = COLUMNS.map(
+    ([name, type]) => sql`${drafts.map((d) => cell(d[name as ColumnName]))}::${sql.raw(type)}[]`,
+  )
+  const columns = sql.raw(COLUMNS.map(([name]) => name).join(', '))
+  const result = await sql<UpsertedSession>`
+    insert into sessions (${columns})
+    select * from unnest(${sql.join(arrays)})
+    on conflict (session_key) do update set ${updates}
+    returning session_key, (xmax = 0) as inserted`.execute(tx)
+  return result.rows
+}
+
+/**
+ * Closes the batch's sessions that are still open although their NAS sent Accounting-On/Off after
+ * they began: a packet that arrives after the reboot that ended its session does not reopen it.
+ * Closed at the first such event after the start, as the bulk close would have.
+ */
+export async function closeSessionsEndedByNasEvents(tx: Tx, sessionKeys: readonly string[]): Promise<ClosedSession[]> {
+  if (sessionKeys.length === 0) return []
+  const result = await sql<ClosedSession>`
+    with closing as (
+      select s.session_key, e.event_time, e.status, e.terminate_cause
+      from sessions s
+      cross join lateral (
+        select event_time, status, terminate_cause from nas_accounting_events
+        where nas_ip_address = s.nas_ip_address and event_time > s.start_time
+        order by event_time limit 1
+      ) e
+      where s.session_key = any(${sessionKeys}::text[]) and s.stop_time is null
+    )
+    update sessions s
+    set stop_time = c.event_time, terminate_cause = c.terminate_cause, closed_by = c.status,
+        update_time = greatest(s.update_time, c.event_time)
+    from closing c
+    where s.session_key = c.session_key
+    returning s.session_key, s.session_id, s.username, host(s.nas_ip_address) as nas_ip_address, s.closed_by`.execute(
+    tx,
+  )
+  return result.rows
+}
+
+export interface ClosedSession {
+  readonly session_key: string
+  readonly session_id: string
+  readonly username: string | null
+  readonly nas_ip_address: string
+  readonly closed_by: string
+}
+
+/**
+ * Accounting-On/Off: remembers the event, then closes every open session of that NAS that began
+ * before it, at the event time. Returns the sessions it closed (none on a replay).
+ */
+export async function closeSessionsOfNas(
+  tx: Tx,
+  event: { nasAddress: string; eventTime: Date; status: 'Accounting-On' | 'Accounting-Off'; terminateCause: string },
+): Promise<ClosedSession[]> {
+  await tx
+    .insertInto('nas_accounting_events')
+    .values({
+      nas_ip_address: event.nasAddress,
+      event_time: event.eventTime,
+      status: event.status,
+      terminate_cause: event.terminateCause,
+    })
+    .onConflict((oc) => oc.columns(['nas_ip_address', 'event_time']).doNothing())
+    .execute()
+  const result = await tx
+    .updateTable('sessions')
+    .set((eb) => ({
+      stop_time: event.eventTime,
+      terminate_cause: event.terminateCause,
+      closed_by: event.status,
+      update_time: sql`greatest(${eb.ref('update_time')}, ${event.eventTime})`,
+    }))
+    .where('nas_ip_address', '=', event.nasAddress)
+    .where('stop_time', 'is', null)
+    .where('start_time', '<', event.eventTime)
+    .returning([
+      'session_key',
+      'session_id',
+      'username',
+      sql<string>`host(nas_ip_address)`.as('nas_ip_address'),
+      sql<string>`closed_by`.as('closed_by'),
+    ])
+    .execute()
+  return result
+}
+
+/** The ids of these usernames, creating the missing users; also says which were created. */
+export async function ensureUsers(
+  tx: Tx,
+  usernames: readonly string[],
+): Promise<{ ids: Map<string, number>; created: string[] }> {
+  if (usernames.length === 0) return { ids: new Map(), created: [] }
+  // A new user of a realm assigned to a reseller (user@realm) belongs to that reseller from the start.
+  const created = await sql<{ username: string }>`
+    insert into users (username, reseller_id)
+    select u, (select reseller_id from realm_assignments where realm = nullif(split_part(u, '@', 2), ''))
+    from unnest(${usernames}::text[]) as u
+    on conflict (username) do nothing returning username`.execute(tx)
+  const rows = await tx
+    .selectFrom('users')
+    .select(['id', 'username'])
+    .where(sql<boolean>`username = any(${usernames}::text[])`)
+    .execute()
+  return { ids: new Map(rows.map((r) => [r.username, r.id])), created: created.rows.map((r) => r.username) }
+}

@@ -1,0 +1,357 @@
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { inject } from 'vitest'
+import { createDb, type Db } from '@radstream/db'
+import type { AccountingRecord } from '@radstream/events'
+import { applyBatch, closeStaleSessions, deleteExpired } from '../src'
+import { accountingRecord, at } from '../../../test/support/records'
+
+let db: Db
+beforeAll(() => {
+  db = createDb({ url: inject('databaseUrl'), poolSize: 2 })
+})
+afterAll(async () => db.destroy())
+
+const NAS = '192.0.2.10'
+
+function packet(
+  sessionId: string,
+  status: number,
+  extra: [string, string | number][] = [],
+  nas = NAS,
+): AccountingRecord {
+  return accountingRecord([
+    ['User-Name', `user-${sessionId}`],
+    ...(sessionId ? [['Acct-Session-Id', sessionId] as [string, string]] : []),
+    ['NAS-IP-Address', nas],
+    ['Acct-Status-Type', status],
+    ...extra,
+  ])
+}
+
+/** Start 10:00, Interim 10:10, Stop 10:20 (Session-Timeout), with 64-bit counters. */
+function lifecycle(sessionId: string, nas = NAS): AccountingRecord[] {
+  return [
+    packet(
+      sessionId,
+      1,
+      [
+        ['Event-Timestamp', at('2024-01-15T10:00:00Z')],
+        ['Connect-Info', 'WireGuard'],
+        ['Framed-IP-Address', '10.1.0.1'],
+      ],
+      nas,
+    ),
+    packet(
+      sessionId,
+      3,
+      [
+        ['Event-Timestamp', at('2024-01-15T10:10:00Z')],
+        ['Acct-Session-Time', 600],
+        ['Acct-Input-Octets', 100],
+        ['Acct-Input-Gigawords', 1],
+      ],
+      nas,
+    ),
+    packet(
+      sessionId,
+      2,
+      [
+        ['Event-Timestamp', at('2024-01-15T10:20:00Z')],
+        ['Acct-Session-Time', 1200],
+        ['Acct-Input-Octets', 300],
+        ['Acct-Input-Gigawords', 1],
+        ['Acct-Terminate-Cause', 5],
+      ],
+      nas,
+    ),
+  ]
+}
+
+async function applyEach(records: AccountingRecord[]): Promise<void> {
+  for (const record of records) await db.transaction().execute((tx) => applyBatch(tx, [record]))
+}
+
+async function applyAll(records: AccountingRecord[]): Promise<void> {
+  await db.transaction().execute((tx) => applyBatch(tx, records))
+}
+
+async function row(sessionId: string) {
+  return db
+    .selectFrom('sessions')
+    .select([
+      'start_time',
+      'stop_time',
+      'update_time',
+      'session_time',
+      'input_octets',
+      'terminate_cause',
+      'connect_info_start',
+      'framed_ip_address',
+      'closed_by',
+      'username',
+    ])
+    .where('session_id', '=', sessionId)
+    .execute()
+}
+
+const closedLifecycle = (sessionId: string) => [
+  {
+    start_time: new Date('2024-01-15T10:00:00Z'),
+    stop_time: new Date('2024-01-15T10:20:00Z'),
+    update_time: new Date('2024-01-15T10:20:00Z'),
+    session_time: '1200',
+    input_octets: String(2n ** 32n + 300n),
+    terminate_cause: 'Session-Timeout',
+    connect_info_start: 'WireGuard',
+    framed_ip_address: '10.1.0.1',
+    closed_by: 'Stop',
+    username: `user-${sessionId}`,
+  },
+]
+
+const ORDERS = [
+  [0, 1, 2],
+  [2, 1, 0],
+  [1, 2, 0],
+  [2, 0, 1],
+  [0, 2, 2, 1, 0],
+  [1, 1, 2, 2, 0, 0],
+]
+
+describe('applyBatch', () => {
+  it('should build the same row for every order and repetition, one packet per batch', async () => {
+    for (const [i, order] of ORDERS.entries()) {
+      const packets = lifecycle(`each-${i}`)
+      await applyEach(order.map((index) => packets[index]!))
+      expect(await row(`each-${i}`), `order ${order}`).toEqual(closedLifecycle(`each-${i}`))
+    }
+  })
+
+  it('should build the same row for every order and repetition within one batch', async () => {
+    for (const [i, order] of ORDERS.entries()) {
+      const packets = lifecycle(`batch-${i}`)
+      await applyAll(order.map((index) => packets[index]!))
+      expect(await row(`batch-${i}`), `order ${order}`).toEqual(closedLifecycle(`batch-${i}`))
+    }
+  })
+
+  it('should start a session known only from its Interim or Stop at event time minus Acct-Session-Time', async () => {
+    const [, interim, stop] = lifecycle('no-start-interim')
+    await applyEach([interim!])
+    expect((await row('no-start-interim'))[0]).toMatchObject({
+      start_time: new Date('2024-01-15T10:00:00Z'),
+      stop_time: null,
+    })
+    await applyEach([lifecycle('no-start-stop')[2]!])
+    expect((await row('no-start-stop'))[0]).toMatchObject({
+      start_time: new Date('2024-01-15T10:00:00Z'),
+      closed_by: 'Stop',
+    })
+    expect(stop).toBeDefined()
+  })
+
+  it('should not reopen a session on a late Start, and a repeated Stop should change nothing', async () => {
+    const [start, , stop] = lifecycle('late-start')
+    await applyEach([stop!, start!, stop!])
+    const [closed] = await row('late-start')
+    expect(closed).toMatchObject({
+      stop_time: new Date('2024-01-15T10:20:00Z'),
+      closed_by: 'Stop',
+      connect_info_start: 'WireGuard',
+    })
+  })
+
+  it('should replay a batch without changing any row or writing any audit event twice', async () => {
+    const batch = [...lifecycle('replay-a'), ...lifecycle('replay-b')]
+    await applyAll(batch)
+    const rowsBefore = await db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('session_id', 'in', ['replay-a', 'replay-b'])
+      .orderBy('id')
+      .execute()
+    const eventsBefore = await db
+      .selectFrom('audit_events')
+      .select(['event_key'])
+      .where('entity_name', 'in', ['replay-a', 'replay-b'])
+      .execute()
+    await applyAll(batch)
+    await applyEach(batch)
+    expect(
+      await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('session_id', 'in', ['replay-a', 'replay-b'])
+        .orderBy('id')
+        .execute(),
+    ).toEqual(rowsBefore)
+    const eventsAfter = await db
+      .selectFrom('audit_events')
+      .select(['event_key'])
+      .where('entity_name', 'in', ['replay-a', 'replay-b'])
+      .execute()
+    expect(eventsAfter).toEqual(eventsBefore)
+    expect(eventsAfter.map((e) => e.event_key.split(':')[0]).sort()).toEqual([
+      'session.started',
+      'session.started',
+      'session.stopped',
+      'session.stopped',
+    ])
+  })
+
+  it('should write session and user audit events with the initiators the audit log promises', async () => {
+    await applyAll([
+      lifecycle('audit-1')[0]!,
+      packet('audit-2', 2, [
+        ['Event-Timestamp', at('2024-01-15T11:00:00Z')],
+        ['Acct-Terminate-Cause', 1],
+      ]),
+    ])
+    const events = await db
+      .selectFrom('audit_events')
+      .select(['event_key', 'initiator_type', 'initiator_id', 'operation', 'entity_type', 'entity_name', 'fields'])
+      .where((eb) =>
+        eb.or([
+          eb('entity_name', 'in', ['audit-1', 'audit-2']),
+          eb('entity_name', 'in', ['user-audit-1', 'user-audit-2']),
+        ]),
+      )
+      .orderBy('id')
+      .execute()
+    expect(events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          event_key: 'user.created:user-audit-1',
+          operation: 'CREATE',
+          entity_type: 'USER',
+          initiator_id: '',
+        }),
+        expect.objectContaining({
+          event_key: expect.stringMatching(/^session\.started:/),
+          entity_name: 'audit-1',
+          initiator_type: 'USER',
+          initiator_id: 'user-audit-1',
+        }),
+        // A User-Request stop is the user's doing; its initiator is the user.
+        expect.objectContaining({
+          event_key: expect.stringMatching(/^session\.stopped:/),
+          entity_name: 'audit-2',
+          initiator_id: 'user-audit-2',
+          fields: [
+            { name: 'stopTime', oldValue: null, newValue: '2024-01-15T11:00:00.000Z' },
+            { name: 'terminateCause', oldValue: null, newValue: 'User-Request' },
+          ],
+        }),
+      ]),
+    )
+  })
+
+  it('should close the open sessions of a NAS on Accounting-On, whatever order the packets came in', async () => {
+    const nas = '192.0.2.77'
+    const before = packet('reboot-before', 1, [['Event-Timestamp', at('2024-02-01T10:00:00Z')]], nas)
+    const after = packet('reboot-after', 1, [['Event-Timestamp', at('2024-02-01T12:00:00Z')]], nas)
+    const on = packet('', 7, [['Event-Timestamp', at('2024-02-01T11:00:00Z')]], nas)
+    // A late Interim of a session that began before the reboot, arriving after the Accounting-On.
+    const lateInterim = packet(
+      'reboot-late',
+      3,
+      [
+        ['Event-Timestamp', at('2024-02-01T10:30:00Z')],
+        ['Acct-Session-Time', 1800],
+      ],
+      nas,
+    )
+    await applyEach([before, after, on, lateInterim])
+    const rows = await db
+      .selectFrom('sessions')
+      .select(['session_id', 'stop_time', 'terminate_cause', 'closed_by'])
+      .where('nas_ip_address', '=', nas)
+      .orderBy('session_id')
+      .execute()
+    const reboot = new Date('2024-02-01T11:00:00Z')
+    expect(rows).toEqual([
+      { session_id: 'reboot-after', stop_time: null, terminate_cause: null, closed_by: null },
+      { session_id: 'reboot-before', stop_time: reboot, terminate_cause: 'NAS-Reboot', closed_by: 'Accounting-On' },
+      { session_id: 'reboot-late', stop_time: reboot, terminate_cause: 'NAS-Reboot', closed_by: 'Accounting-On' },
+    ])
+    const nasEvent = await db
+      .selectFrom('audit_events')
+      .select(['fields'])
+      .where('event_key', '=', `nas.Accounting-On:${nas}:${reboot.toISOString()}`)
+      .executeTakeFirstOrThrow()
+    expect(nasEvent.fields[0]).toEqual({ name: 'closedSessions', oldValue: null, newValue: '1' })
+
+    // The real Stop, when it comes, wins over the synthetic close.
+    await applyEach([
+      packet(
+        'reboot-before',
+        2,
+        [
+          ['Event-Timestamp', at('2024-02-01T10:59:00Z')],
+          ['Acct-Terminate-Cause', 1],
+        ],
+        nas,
+      ),
+    ])
+    expect((await row('reboot-before'))[0]).toMatchObject({
+      stop_time: new Date('2024-02-01T10:59:00Z'),
+      terminate_cause: 'User-Request',
+      closed_by: 'Stop',
+    })
+  })
+
+  it('should close sessions silent past their rule as Lost-Carrier at their last update', async () => {
+    const now = Date.now() / 1000
+    await applyEach([
+      packet('stale-interim', 3, [
+        ['Event-Timestamp', Math.floor(now - 400)],
+        ['Acct-Session-Time', 100],
+        ['Acct-Interim-Interval', 60],
+      ]),
+      packet('fresh-interim', 3, [
+        ['Event-Timestamp', Math.floor(now - 100)],
+        ['Acct-Session-Time', 100],
+        ['Acct-Interim-Interval', 60],
+      ]),
+      packet('fresh-no-interim', 1, [['Event-Timestamp', Math.floor(now - 400)]]),
+    ])
+    await closeStaleSessions(db, { interimMultiplier: 3, withoutInterimSeconds: 3600 })
+    const stale = (await row('stale-interim'))[0]!
+    expect(stale).toMatchObject({ terminate_cause: 'Lost-Carrier', closed_by: 'stale' })
+    expect(stale.stop_time).toEqual(stale.update_time)
+    expect((await row('fresh-interim'))[0]!.stop_time).toBeNull()
+    expect((await row('fresh-no-interim'))[0]!.stop_time).toBeNull()
+    const events = await db
+      .selectFrom('audit_events')
+      .select('event_key')
+      .where('entity_name', '=', 'stale-interim')
+      .execute()
+    expect(events.map((e) => e.event_key.split(':')[0])).toContain('session.stale')
+  })
+
+  it('should remove closed sessions and audit events past the retention, and keep the rest', async () => {
+    await applyEach([
+      packet('ancient', 2, [
+        ['Event-Timestamp', at('2001-01-01T00:00:00Z')],
+        ['Acct-Session-Time', 60],
+      ]),
+      packet('ancient-open', 1, [['Event-Timestamp', at('2001-01-01T00:00:00Z')]]),
+    ])
+    // Backdating needs the append-only trigger out of the way: a superuser in replica mode.
+    await db.transaction().execute(async (tx) => {
+      await sql`set local session_replication_role = replica`.execute(tx)
+      await tx
+        .updateTable('audit_events')
+        .set({ occurred_at: new Date('2001-01-01T00:00:00Z') })
+        .where('entity_name', '=', 'ancient')
+        .execute()
+    })
+    const removed = await deleteExpired(db, 9000)
+    expect(removed.sessions).toBeGreaterThanOrEqual(1)
+    expect(removed.auditEvents).toBeGreaterThanOrEqual(1)
+    expect(await row('ancient')).toEqual([])
+    expect(await row('ancient-open')).toHaveLength(1) // open sessions wait for their close
+    expect(await db.selectFrom('audit_events').select('id').where('entity_name', '=', 'ancient').execute()).toEqual([])
+  })
+})

@@ -1,0 +1,181 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger, type Settings } from '@radstream/config'
+import type { Db } from '@radstream/db'
+import { createKafka, ensureTopic } from '@radstream/kafka'
+import { startSessionizer } from '../src'
+import { databaseContent, scratchDatabase } from '../../../test/support/scratch-database'
+import { testSettings } from '../../../test/support/settings'
+import { waitFor } from '../../../test/support/wait-for'
+import { produceRecords, sessionWorkload, waitForGroupCaughtUp } from '../../../test/support/workload'
+
+const BIN = fileURLToPath(new URL('../../../packages/cli/bin/radstream.js', import.meta.url))
+const SESSIONS = 3000
+const logger = createLogger('warn', 'test')
+
+function settingsFor(topic: string, databaseUrl: string, groupId: string): Settings {
+  return testSettings({ KAFKA_TOPIC: topic, DATABASE_URL: databaseUrl, SESSIONIZER_GROUP_ID: groupId })
+}
+
+async function countSessions(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('sessions')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}
+
+describe('sessionizer on real Kafka and PostgreSQL', () => {
+  const topic = `radius.accounting.sessionizer-${Date.now()}`
+  const records = sessionWorkload({ sessions: SESSIONS, nasCount: 20, seed: 7, prefix: 'sz' })
+  const base = testSettings({ KAFKA_TOPIC: topic })
+  const brokers = base.kafka.brokers.join(',')
+  let reference: Awaited<ReturnType<typeof databaseContent>>
+
+  beforeAll(async () => {
+    await ensureTopic(createKafka({ brokers: base.kafka.brokers, clientId: 'test' }), topic, 4)
+    await produceRecords(brokers, topic, records)
+  }, 120_000)
+
+  it(`one sessionizer alone should build ${SESSIONS} closed sessions from ${records.length} shuffled, repeated packets`, async () => {
+    const { url, db } = await scratchDatabase('alone')
+    const settings = settingsFor(topic, url, `alone-${Date.now()}`)
+    const started = Date.now()
+    const sessionizer = await startSessionizer(settings, logger)
+    await waitForGroupCaughtUp(brokers, topic, settings.sessionizer.groupId)
+    const seconds = (Date.now() - started) / 1000
+    await sessionizer.stop()
+    reference = await databaseContent(db)
+    await db.destroy()
+    console.log(
+      `sessionizer: ${records.length} records in ${seconds.toFixed(1)} s (${Math.round(records.length / seconds)} records/s, start-up included)`,
+    )
+    expect(reference.sessions).toHaveLength(SESSIONS)
+    expect(reference.sessions.every((s) => (s as { closed_by: string }).closed_by === 'Stop')).toBe(true)
+    expect(reference.users).toHaveLength(97)
+    expect(reference.auditEvents).toHaveLength(2 * SESSIONS + 97)
+  }, 180_000)
+
+  it('two sessionizers in one consumer group should build the same database as one alone', async () => {
+    const { url, db } = await scratchDatabase('pair')
+    const settings = settingsFor(topic, url, `pair-${Date.now()}`)
+    const [first, second] = await Promise.all([startSessionizer(settings, logger), startSessionizer(settings, logger)])
+    await waitForGroupCaughtUp(brokers, topic, settings.sessionizer.groupId)
+    await Promise.all([first.stop(), second.stop()])
+    expect(await databaseContent(db)).toEqual(reference)
+    await db.destroy()
+  }, 180_000)
+
+  it('a sessionizer killed with SIGKILL mid-batch, again and again, should end with the same database', async () => {
+    const { url, db } = await scratchDatabase('crash')
+    const groupId = `crash-${Date.now()}`
+    const env = {
+      ...process.env,
+      DATABASE_URL: url,
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC: topic,
+      SESSIONIZER_GROUP_ID: groupId,
+      // The group notices a killed member in 6 s instead of 30: the restarted one gets its partitions sooner.
+      SESSIONIZER_SESSION_TIMEOUT_MS: '6000',
+      LOG_LEVEL: 'warn',
+    }
+    const start = (): ChildProcess => spawn(process.execPath, [BIN, 'sessionizer'], { env, stdio: 'ignore' })
+    let kills = 0
+    for (let round = 0; round < 3; round++) {
+      const before = await countSessions(db)
+      const child = start()
+      const exited = new Promise((resolve) => child.on('exit', resolve))
+      // Killed as soon as it has written anything more: in the middle of its work, not at a clean point.
+      await waitFor(
+        'the sessionizer to write',
+        async () => ((await countSessions(db)) > before ? true : undefined),
+        60_000,
+      )
+      child.kill('SIGKILL')
+      await exited
+      kills++
+      if ((await countSessions(db)) >= SESSIONS) break
+    }
+    expect(kills).toBeGreaterThan(0)
+    const last = start()
+    try {
+      await waitForGroupCaughtUp(brokers, topic, groupId)
+    } finally {
+      last.kill('SIGTERM')
+      await new Promise((resolve) => last.on('exit', resolve))
+    }
+    expect(await databaseContent(db)).toEqual(reference)
+    await db.destroy()
+  }, 240_000)
+})
+
+describe('sessionizer and poison records', () => {
+  it('should send an unparseable record to the dead-letter topic with an audit event, and keep consuming', async () => {
+    const topic = `radius.accounting.poison-${Date.now()}`
+    const settings = testSettings({ KAFKA_TOPIC: topic, KAFKA_TOPIC_PARTITIONS: '1' })
+    const brokers = settings.kafka.brokers.join(',')
+    const kafka = createKafka({ brokers: settings.kafka.brokers, clientId: 'test' })
+    await ensureTopic(kafka, topic, 1)
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({
+      topic,
+      messages: [
+        { key: 'x', value: 'this is not JSON' },
+        { key: 'y', value: JSON.stringify({ schema: 'radstream.accounting.v1', nonsense: true }) },
+      ],
+    })
+    await producer.disconnect()
+    const valid = sessionWorkload({ sessions: 1, nasCount: 1, seed: 1, prefix: `after-poison-${Date.now()}` })
+    await produceRecords(brokers, topic, valid)
+
+    const sessionizer = await startSessionizer(settings, logger)
+    try {
+      await waitForGroupCaughtUp(brokers, topic, settings.sessionizer.groupId)
+    } finally {
+      await sessionizer.stop()
+    }
+
+    const consumer = kafka.consumer({ groupId: `dlq-reader-${Date.now()}` })
+    await consumer.connect()
+    await consumer.subscribe({ topic: settings.sessionizer.deadLetterTopic, fromBeginning: true })
+    const letters: { reason: string; value: string; source: { topic: string; offset: string } }[] = []
+    await new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const letter = JSON.parse(message.value!.toString())
+          if (letter.source.topic === topic) letters.push(letter)
+          if (letters.length === 2) resolve()
+        },
+      })
+    })
+    await consumer.disconnect()
+    expect(letters.map((l) => l.source.offset)).toEqual(['0', '1'])
+    expect(Buffer.from(letters[0]!.value, 'base64').toString()).toBe('this is not JSON')
+    expect(letters[0]!.reason).toMatch(/not JSON/)
+    expect(letters[1]!.reason).toMatch(/violates radstream.accounting.v1/)
+
+    const { db } = { db: (await import('@radstream/db')).createDb({ url: settings.database.url, poolSize: 1 }) }
+    try {
+      const events = await db
+        .selectFrom('audit_events')
+        .select(['event_key', 'operation'])
+        .where('entity_id', 'like', `${topic}/%`)
+        .orderBy('event_key')
+        .execute()
+      expect(events).toEqual([
+        { event_key: `record.dead-letter:${topic}/0/0`, operation: 'REJECT' },
+        { event_key: `record.dead-letter:${topic}/0/1`, operation: 'REJECT' },
+      ])
+      const session = await db
+        .selectFrom('sessions')
+        .select('stop_time')
+        .where('session_id', '=', valid[0]!.accounting.sessionId)
+        .executeTakeFirst()
+      expect(session?.stop_time).toBeInstanceOf(Date)
+    } finally {
+      await db.destroy()
+    }
+  }, 120_000)
+})
