@@ -1,0 +1,49 @@
+import type { Logger, Settings } from '@radstream/config'
+import { createDb } from '@radstream/db'
+import { createKafka, isKafkaReachable } from '@radstream/kafka'
+import { buildApp } from './app'
+import { tokenSigningKey } from './auth/signing-key'
+
+export interface RunningApi {
+  readonly port: number
+  /** Stops accepting, lets in-flight requests finish, closes the pool. */
+  stop(): Promise<void>
+}
+
+/** Remembers a probe's answer for `ttlMs`, so health checks cannot hammer what they check. */
+function cached(probe: () => Promise<boolean>, ttlMs: number): () => Promise<boolean> {
+  let last: { at: number; value: Promise<boolean> } | undefined
+  return () => {
+    if (!last || Date.now() - last.at > ttlMs) last = { at: Date.now(), value: probe() }
+    return last.value
+  }
+}
+
+export async function startApi(settings: Settings, logger: Logger): Promise<RunningApi> {
+  const log = logger.child({ component: 'api' })
+  const db = createDb({
+    url: settings.database.url,
+    poolSize: settings.database.poolSize,
+    applicationName: 'radstream-api',
+  })
+  const kafka = createKafka({ brokers: settings.kafka.brokers, clientId: `${settings.kafka.clientId}-api` })
+  const app = await buildApp({
+    db,
+    logger: log,
+    kafkaReachable: cached(() => isKafkaReachable(kafka, settings.kafka.brokers), 2000),
+    graphiql: settings.api.graphiql,
+    tokenSigningKey: await tokenSigningKey(db, settings.api.tokenSecret),
+    tokenTtlSeconds: settings.api.tokenTtlSeconds,
+    databaseUrl: settings.database.url,
+  })
+  await app.listen({ host: settings.api.host, port: settings.api.port })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : settings.api.port
+  return {
+    port,
+    async stop() {
+      await app.close()
+      await db.destroy()
+    },
+  }
+}

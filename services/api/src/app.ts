@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
+import formbody from '@fastify/formbody'
+import jwt from '@fastify/jwt'
+import swagger from '@fastify/swagger'
+import mercurius from 'mercurius'
+import type { Logger } from '@radstream/config'
+import type { Db } from '@radstream/db'
+import { auditLogRoute } from './audit-log/route'
+import { createAuthenticator } from './auth/authenticate'
+import { tokenRoute } from './auth/token-route'
+import { ApiError } from './errors'
+import { maxSelections } from './graphql/complexity'
+import { formatErrors } from './graphql/error-formatter'
+import { buildResolvers } from './graphql/resolvers'
+import { schema } from './graphql/schema'
+import { startSessionEventHub } from './graphql/session-events'
+import { healthRoutes } from './health'
+import { isDatabaseDown } from './database-errors'
+
+export interface AppDeps {
+  readonly db: Db
+  readonly logger: Logger
+  readonly kafkaReachable: () => Promise<boolean>
+  readonly tokenSigningKey: string
+  readonly tokenTtlSeconds?: number
+  readonly graphiql?: boolean
+  /** Where the sessionEvents subscription LISTENs; without it the subscription stays silent. */
+  readonly databaseUrl?: string
+}
+
+const TOKEN_ISSUER = 'radstream'
+const TOKEN_AUDIENCE = 'radstream-api'
+const GRAPHQL_SCOPES = ['admin', 'reseller'] as const
+
+function sendGraphqlError(reply: FastifyReply, error: ApiError) {
+  return reply
+    .code(error.statusCode)
+    .headers(error.headers)
+    .send({ errors: [{ message: error.message, extensions: { code: error.code } }], data: null })
+}
+
+/** The API as a Fastify instance, not yet listening: tests drive it with inject(). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    // Request ids end up in audit events: unique across restarts and instances.
+    genReqId: () => randomUUID(),
+  })
+  await app.register(formbody)
+  await app.register(jwt, {
+    secret: deps.tokenSigningKey,
+    sign: { algorithm: 'HS256', iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE },
+    verify: { algorithms: ['HS256'], allowedIss: TOKEN_ISSUER, allowedAud: TOKEN_AUDIENCE },
+  })
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof ApiError) {
+      return reply
+        .code(error.statusCode)
+        .headers(error.headers)
+        .send({ error: error.code, ...error.details, message: error.message })
+    }
+    if (isDatabaseDown(error)) {
+      request.log.warn({ err: error }, 'database unavailable')
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({ error: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; retry shortly' })
+    }
+    const status = (error as { statusCode?: number }).statusCode
+    if (status && status >= 400 && status < 500) {
+      return reply.code(status).send({ error: 'BAD_USER_INPUT', message: (error as Error).message })
+    }
+    request.log.error({ err: error }, 'request failed')
+    return reply.code(500).send({ error: 'INTERNAL', message: 'internal error' })
+  })
+
+  const authenticate = createAuthenticator(app, deps.db)
+  app.addHook('onRequest', async (request, reply) => {
+    // WebSocket subscriptions authenticate in their connection_init message instead (onConnect).
+    if (request.routeOptions.url !== '/graphql' || request.headers.upgrade === 'websocket') return
+    try {
+      request.principal = await authenticate(request.headers.authorization, GRAPHQL_SCOPES)
+    } catch (error) {
+      if (error instanceof ApiError) return sendGraphqlError(reply, error)
+      throw error
+    }
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'radstream REST API', version: '1.0.0', description: 'The auditor REST API of radstream' },
+      components: {
+        securitySchemes: {
+          oauth: {
+            type: 'oauth2',
+            flows: {
+              clientCredentials: {
+                tokenUrl: '/api/v1/oauth/token',
+                scopes: { admin: 'everything', auditor: 'the audit log' },
+              },
+            },
+          },
+        },
+      },
+    },
+  })
+  await app.register(healthRoutes, { db: deps.db, kafkaReachable: deps.kafkaReachable })
+  await app.register(auditLogRoute, { db: deps.db, authenticate, cursorKey: deps.tokenSigningKey })
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  await app.register(tokenRoute, { db: deps.db, tokenTtlSeconds: deps.tokenTtlSeconds ?? 3600 })
+  await app.register(mercurius, {
+    schema,
+    resolvers: buildResolvers(deps.db),
+    graphiql: deps.graphiql ?? false,
+    path: '/graphql',
+    queryDepth: 8,
+    // Queries seen once are compiled to JavaScript (graphql-jit) from the second time on.
+    jit: 1,
+    validationRules: [maxSelections(300)],
+    errorFormatter: formatErrors,
+    context: (request) => ({ principal: request.principal!, requestId: request.id }),
+    subscription: {
+      // WebSocket clients authenticate in the connection_init payload: { authorization: "Bearer ..." }.
+      onConnect: async ({ payload }: { payload?: { authorization?: string } }) => {
+        try {
+          return { principal: await authenticate(payload?.authorization, GRAPHQL_SCOPES), requestId: randomUUID() }
+        } catch {
+          return false
+        }
+      },
+    },
+  })
+
+  if (deps.databaseUrl) {
+    const hub = startSessionEventHub(
+      deps.databaseUrl,
+      deps.db,
+      (event) => void app.graphql.pubsub.publish(event),
+      deps.logger,
+    )
+    app.addHook('onClose', async () => hub.stop())
+  }
+  return app
+}

@@ -1,0 +1,20 @@
+import type { ApiScope } from '@radstream/db'
+
+/** Who is calling: an API client, as its token and its current database row say. */
+export interface Principal {
+  readonly clientId: string
+  readonly scopes: readonly ApiScope[]
+  /** Set for reseller clients: they see only this reseller's users. */
+  readonly resellerId: number | null
+  readonly auditHistoryDays: number
+  readonly rateLimitPerMinute: number
+}
+
+export function isAdmin(principal: Principal): boolean {
+  return principal.scopes.includes('admin')
+}
+
+/** The reseller a principal is confined to, or undefined for an admin who sees everything. */
+export function resellerScope(principal: Principal): number | undefined {
+  return isAdmin(principal) ? undefined : (principal.resellerId ?? -1)
+}

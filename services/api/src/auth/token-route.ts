@@ -1,0 +1,68 @@
+import '@fastify/jwt'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { authenticateApiClient, type Db } from '@radstream/db'
+
+export interface TokenRouteOptions {
+  readonly db: Db
+  readonly tokenTtlSeconds: number
+}
+
+interface TokenRequestBody {
+  grant_type?: unknown
+  client_id?: unknown
+  client_secret?: unknown
+  scope?: unknown
+}
+
+/** RFC 6749 section 5.2 error response. */
+function oauthError(reply: FastifyReply, status: number, error: string, description: string) {
+  if (status === 401) reply.header('www-authenticate', 'Basic realm="radstream"')
+  return reply.code(status).header('cache-control', 'no-store').send({ error, error_description: description })
+}
+
+/** Client id and secret from HTTP Basic (RFC 6749 2.3.1), else from the body. */
+function clientCredentials(
+  authorization: string | undefined,
+  body: TokenRequestBody,
+): { id: string; secret: string } | undefined {
+  if (authorization?.toLowerCase().startsWith('basic ')) {
+    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    if (colon < 0) return undefined
+    return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) }
+  }
+  if (typeof body.client_id === 'string' && typeof body.client_secret === 'string') {
+    return { id: body.client_id, secret: body.client_secret }
+  }
+  return undefined
+}
+
+/**
+ * POST /api/v1/oauth/token: OAuth 2.0 client credentials. The body may be a form or JSON; the
+ * credentials may come in it or as HTTP Basic. Answers a signed, expiring bearer token.
+ */
+export async function tokenRoute(app: FastifyInstance, options: TokenRouteOptions): Promise<void> {
+  app.post('/api/v1/oauth/token', { config: { public: true } }, async (request, reply) => {
+    const body = (request.body ?? {}) as TokenRequestBody
+    if (body.grant_type !== 'client_credentials') {
+      return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be client_credentials')
+    }
+    const credentials = clientCredentials(request.headers.authorization, body)
+    if (!credentials) return oauthError(reply, 400, 'invalid_request', 'client_id and client_secret are required')
+    const client = await authenticateApiClient(options.db, credentials.id, credentials.secret)
+    if (!client) return oauthError(reply, 401, 'invalid_client', 'unknown client or wrong secret')
+
+    const asked = typeof body.scope === 'string' && body.scope.trim() ? body.scope.trim().split(/\s+/) : client.scopes
+    const granted = asked.filter((s) => (client.scopes as string[]).includes(s))
+    if (granted.length !== asked.length)
+      return oauthError(reply, 400, 'invalid_scope', `this client may have: ${client.scopes.join(' ')}`)
+    const scope = granted.join(' ')
+    const token = app.jwt.sign({ scope }, { sub: client.id, expiresIn: options.tokenTtlSeconds * 1000 })
+    return reply.header('cache-control', 'no-store').send({
+      access_token: token,
+      token_type: 'bearer',
+      expires_in: options.tokenTtlSeconds,
+      scope,
+    })
+  })
+}

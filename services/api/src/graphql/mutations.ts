@@ -1,0 +1,168 @@
+import { sql } from 'kysely'
+import {
+  ensureReseller,
+  insertAuditEvents,
+  isNetwork,
+  removeNasClient,
+  upsertNasClient,
+  type Db,
+  type NewAuditEvent,
+} from '@radstream/db'
+import { ApiError } from '../errors'
+import type { Principal } from '../auth/principal'
+
+export interface MutationContext {
+  readonly db: Db
+  readonly principal: Principal
+  readonly requestId: string
+}
+
+/** Every admin change is audited with the client as initiator and the request id. */
+function audited(
+  ctx: MutationContext,
+  event: Omit<NewAuditEvent, 'initiatorType' | 'initiatorId' | 'requestId' | 'eventKey'> & { key: string },
+): NewAuditEvent {
+  const { key, ...rest } = event
+  return {
+    ...rest,
+    eventKey: `api.${key}:${ctx.requestId}`,
+    initiatorType: 'API_CLIENT',
+    initiatorId: ctx.principal.clientId,
+    requestId: ctx.requestId,
+  }
+}
+
+function requireName(field: string, value: string): string {
+  const trimmed = value.trim()
+  if (!trimmed || trimmed.length > 200) throw new ApiError('BAD_USER_INPUT', `${field}: must be 1 to 200 characters`)
+  return trimmed
+}
+
+function parseNetwork(ip: string): string {
+  if (!isNetwork(ip))
+    throw new ApiError('BAD_USER_INPUT', 'ip: expected an IP address or a CIDR block such as 10.0.0.0/24')
+  return ip
+}
+
+export const mutations = {
+  async createReseller(ctx: MutationContext, name: string) {
+    const resellerName = requireName('name', name)
+    return ctx.db.transaction().execute(async (tx) => {
+      const { id, created } = await ensureReseller(tx, resellerName)
+      if (created) {
+        await insertAuditEvents(tx, [
+          audited(ctx, {
+            key: 'reseller.created',
+            operation: 'CREATE',
+            entityType: 'RESELLER',
+            entityId: String(id),
+            entityName: resellerName,
+            description: `Reseller ${resellerName} created`,
+            fields: [{ name: 'name', oldValue: null, newValue: resellerName }],
+          }),
+        ])
+      }
+      return { id, name: resellerName }
+    })
+  },
+
+  async assignUserToReseller(ctx: MutationContext, userId: number, reseller: string) {
+    return ctx.db.transaction().execute(async (tx) => {
+      const before = await tx
+        .selectFrom('users')
+        .leftJoin('resellers', 'resellers.id', 'users.reseller_id')
+        .select(['users.id', 'users.username', 'resellers.name as reseller'])
+        .where('users.id', '=', userId)
+        .forUpdate()
+        .executeTakeFirst()
+      if (!before) throw new ApiError('USER_NOT_FOUND', 'User not found')
+      const { id: resellerId } = await ensureReseller(tx, requireName('reseller', reseller))
+      await tx.updateTable('users').set({ reseller_id: resellerId }).where('id', '=', userId).execute()
+      await insertAuditEvents(tx, [
+        audited(ctx, {
+          key: 'user.reseller',
+          operation: 'UPDATE',
+          entityType: 'USER',
+          entityId: String(userId),
+          entityName: before.username,
+          description: `User ${before.username} assigned to reseller ${reseller}`,
+          fields: [{ name: 'reseller', oldValue: before.reseller, newValue: reseller }],
+        }),
+      ])
+      return { id: before.id, username: before.username, reseller }
+    })
+  },
+
+  async assignRealmToReseller(ctx: MutationContext, realm: string, reseller: string) {
+    const realmName = requireName('realm', realm).toLowerCase()
+    if (realmName.includes('@')) throw new ApiError('BAD_USER_INPUT', 'realm: give the part after @, e.g. example.net')
+    return ctx.db.transaction().execute(async (tx) => {
+      const { id: resellerId } = await ensureReseller(tx, requireName('reseller', reseller))
+      await tx
+        .insertInto('realm_assignments')
+        .values({ realm: realmName, reseller_id: resellerId })
+        .onConflict((oc) => oc.column('realm').doUpdateSet({ reseller_id: resellerId }))
+        .execute()
+      const moved = await tx
+        .updateTable('users')
+        .set({ reseller_id: resellerId })
+        .where(sql<boolean>`lower(split_part(username, '@', 2)) = ${realmName}`)
+        .executeTakeFirst()
+      const usersAssigned = Number(moved.numUpdatedRows)
+      await insertAuditEvents(tx, [
+        audited(ctx, {
+          key: 'realm.reseller',
+          operation: 'UPDATE',
+          entityType: 'RESELLER',
+          entityId: String(resellerId),
+          entityName: reseller,
+          description: `Realm ${realmName} assigned to reseller ${reseller} (${usersAssigned} existing users)`,
+          fields: [{ name: 'realm', oldValue: null, newValue: realmName }],
+        }),
+      ])
+      return { realm: realmName, reseller, usersAssigned }
+    })
+  },
+
+  async registerNas(ctx: MutationContext, ip: string, secret: string, name: string | null | undefined) {
+    const network = parseNetwork(ip)
+    if (!secret) throw new ApiError('BAD_USER_INPUT', 'secret: must not be empty')
+    return ctx.db.transaction().execute(async (tx) => {
+      const row = await upsertNasClient(tx, { network, secret, name: name ?? undefined })
+      await insertAuditEvents(tx, [
+        audited(ctx, {
+          key: 'nas.registered',
+          operation: 'UPDATE',
+          entityType: 'NAS',
+          entityId: row.network,
+          entityName: row.name ?? row.network,
+          // Never the secret itself: only that it was set.
+          description: `NAS ${row.network} registered (secret set)`,
+          fields: [{ name: 'secret', oldValue: null, newValue: '(set)' }],
+        }),
+      ])
+      return { network: row.network, name: row.name }
+    })
+  },
+
+  async removeNas(ctx: MutationContext, ip: string) {
+    const network = parseNetwork(ip)
+    return ctx.db.transaction().execute(async (tx) => {
+      const removed = await removeNasClient(tx, network)
+      if (removed) {
+        await insertAuditEvents(tx, [
+          audited(ctx, {
+            key: 'nas.removed',
+            operation: 'DELETE',
+            entityType: 'NAS',
+            entityId: network,
+            entityName: network,
+            description: `NAS ${network} removed`,
+            fields: [],
+          }),
+        ])
+      }
+      return removed
+    })
+  },
+}

@@ -1,0 +1,131 @@
+import mercurius, { type IResolvers, type MercuriusContext } from 'mercurius'
+import type { Db } from '@radstream/db'
+import { isAdmin, resellerScope, type Principal } from '../auth/principal'
+import { ApiError } from '../errors'
+import { DateTimeScalar } from './date-time'
+import { mutations } from './mutations'
+import { encodeCursor } from './cursor'
+import { connectionHistory, findUser, onlineSessions, pageSize, whoHadIp, type ConnectionRecord } from './queries'
+import { SESSION_EVENTS_TOPIC } from './session-events'
+
+const { ErrorWithProps, withFilter } = mercurius
+
+declare module 'mercurius' {
+  interface MercuriusContext {
+    /** Set by the authentication hook before any resolver runs. */
+    principal: Principal
+    requestId: string
+  }
+}
+
+type GraphqlContext = MercuriusContext
+
+/** ApiError -> GraphQL error with extensions.code and the HTTP status of the catalogue. */
+function graphqlError(error: unknown): never {
+  if (error instanceof ApiError) throw new ErrorWithProps(error.message, { code: error.code }, error.statusCode)
+  throw error
+}
+
+function guarded<A extends unknown[], R>(resolve: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return (...args) => resolve(...args).catch(graphqlError)
+}
+
+function requireAdmin(ctx: GraphqlContext): void {
+  if (!isAdmin(ctx.principal)) throw new ApiError('FORBIDDEN', 'this mutation needs the admin scope')
+}
+
+/** The contract's 404 body: {"errors":[{"message":"User not found","path":[...],"extensions":{"code":"USER_NOT_FOUND"}}],"data":null}. */
+const userNotFound = () => new ApiError('USER_NOT_FOUND', 'User not found')
+
+interface HistoryArgs {
+  userId: number
+  from?: Date | null
+  to?: Date | null
+  first?: number | null
+  after?: string | null
+}
+
+export function buildResolvers(db: Db): IResolvers {
+  return {
+    DateTime: DateTimeScalar,
+    // Computed only when asked for: most clients never page.
+    ConnectionRecord: {
+      cursor: (record: ConnectionRecord) => encodeCursor({ startTime: record.startTime, id: record.id }),
+    },
+    Query: {
+      getConnectionHistory: guarded(async (_root: unknown, args: HistoryArgs, ctx: GraphqlContext) => {
+        const first = pageSize(args.first)
+        // A reseller asking for another reseller's user is told exactly what an unknown id is told.
+        const user = await findUser(db, { id: args.userId }, resellerScope(ctx.principal))
+        if (!user) throw userNotFound()
+        return connectionHistory(db, args.userId, { from: args.from, to: args.to }, { first, after: args.after })
+      }),
+      userByName: guarded(async (_root: unknown, { username }: { username: string }, ctx: GraphqlContext) => {
+        return (await findUser(db, { username }, resellerScope(ctx.principal))) ?? null
+      }),
+      getOnlineSessions: guarded(
+        async (
+          _root: unknown,
+          args: { nasIpAddress?: string | null; userId?: number | null; first?: number | null; after?: string | null },
+          ctx: GraphqlContext,
+        ) => {
+          const first = pageSize(args.first)
+          return onlineSessions(
+            db,
+            { nasIpAddress: args.nasIpAddress, userId: args.userId, resellerId: resellerScope(ctx.principal) },
+            { first, after: args.after },
+          )
+        },
+      ),
+      whoHadIp: guarded(async (_root: unknown, { ip, at }: { ip: string; at: Date }, ctx: GraphqlContext) =>
+        whoHadIp(db, ip, at, resellerScope(ctx.principal)),
+      ),
+    },
+    Mutation: {
+      createReseller: guarded(async (_root: unknown, { name }: { name: string }, ctx: GraphqlContext) => {
+        requireAdmin(ctx)
+        return mutations.createReseller({ db, ...ctx }, name)
+      }),
+      assignUserToReseller: guarded(
+        async (_root: unknown, args: { userId: number; reseller: string }, ctx: GraphqlContext) => {
+          requireAdmin(ctx)
+          return mutations.assignUserToReseller({ db, ...ctx }, args.userId, args.reseller)
+        },
+      ),
+      assignRealmToReseller: guarded(
+        async (_root: unknown, args: { realm: string; reseller: string }, ctx: GraphqlContext) => {
+          requireAdmin(ctx)
+          return mutations.assignRealmToReseller({ db, ...ctx }, args.realm, args.reseller)
+        },
+      ),
+      registerNas: guarded(
+        async (_root: unknown, args: { ip: string; secret: string; name?: string | null }, ctx: GraphqlContext) => {
+          requireAdmin(ctx)
+          return mutations.registerNas({ db, ...ctx }, args.ip, args.secret, args.name)
+        },
+      ),
+      removeNas: guarded(async (_root: unknown, { ip }: { ip: string }, ctx: GraphqlContext) => {
+        requireAdmin(ctx)
+        return mutations.removeNas({ db, ...ctx }, ip)
+      }),
+    },
+    Subscription: {
+      sessionEvents: {
+        subscribe: withFilter(
+          (_root: unknown, _args: { nasIpAddress?: string | null }, { pubsub }: MercuriusContext) =>
+            pubsub.subscribe(SESSION_EVENTS_TOPIC),
+          (
+            payload: { sessionEvents: { session: { nasIpAddress: string; resellerId: number | null } } },
+            args: { nasIpAddress?: string | null },
+            ctx: GraphqlContext,
+          ) => {
+            const { session } = payload.sessionEvents
+            const reseller = resellerScope(ctx.principal)
+            if (reseller !== undefined && session.resellerId !== reseller) return false
+            return !args.nasIpAddress || session.nasIpAddress === args.nasIpAddress
+          },
+        ),
+      },
+    },
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The admin GraphQL schema. getConnectionHistory and ConnectionRecord's first eleven fields follow
+ * shared/reference/connection-history-api.md field for field; the rest are radstream's additions,
+ * which the documented query never asks for and so never sees. DateTime is an ISO-8601 UTC instant.
+ */
+export const schema = /* GraphQL */ `
+  scalar DateTime
+
+  "One RADIUS accounting session."
+  type ConnectionRecord {
+    id: ID!
+    sessionId: String!
+    nasIpAddress: String!
+    nasPortId: String
+    nasPortType: String
+    startTime: DateTime!
+    stopTime: DateTime
+    connectInfoStart: String
+    callingStationId: String
+    terminateCause: String
+    framedIpAddress: String
+    "Opaque position of this record; pass it as 'after' for the next page."
+    cursor: String!
+    userId: Int
+    username: String
+    "The last accounting heard for this session."
+    updateTime: DateTime
+    framedIpv6Address: String
+    framedIpv6Prefix: String
+    delegatedIpv6Prefix: String
+    "Octets as decimal text: 64-bit counters do not fit GraphQL's Int."
+    inputOctets: String
+    outputOctets: String
+    sessionTime: String
+  }
+
+  type User {
+    id: Int!
+    username: String!
+    reseller: String
+  }
+
+  type Reseller {
+    id: Int!
+    name: String!
+  }
+
+  type RealmAssignment {
+    realm: String!
+    reseller: String!
+    "Existing users of the realm moved to the reseller by this assignment."
+    usersAssigned: Int!
+  }
+
+  type Nas {
+    network: String!
+    name: String
+  }
+
+  enum SessionEventType {
+    STARTED
+    STOPPED
+  }
+
+  type SessionEvent {
+    type: SessionEventType!
+    session: ConnectionRecord!
+  }
+
+  type Query {
+    """
+    The user's sessions, newest first: 100 by default, at most 1000 a page ('first'), continued with
+    'after' (the last record's cursor); 'from' (inclusive) and 'to' (exclusive) bound the start time.
+    Unknown user, or one of another reseller: HTTP 404, code USER_NOT_FOUND.
+    """
+    getConnectionHistory(userId: Int!, from: DateTime, to: DateTime, first: Int, after: String): [ConnectionRecord!]!
+    "Finds a user by RADIUS User-Name; null when there is none the caller may see."
+    userByName(username: String!): User
+    "Open sessions, newest first, paged as getConnectionHistory; optionally of one NAS or one user."
+    getOnlineSessions(nasIpAddress: String, userId: Int, first: Int, after: String): [ConnectionRecord!]!
+    "The sessions that held this IPv4 or IPv6 address (or a prefix containing it) at that instant."
+    whoHadIp(ip: String!, at: DateTime!): [ConnectionRecord!]!
+  }
+
+  type Mutation {
+    createReseller(name: String!): Reseller!
+    assignUserToReseller(userId: Int!, reseller: String!): User!
+    "Users named user@realm belong to the reseller: those that exist now and those seen later."
+    assignRealmToReseller(realm: String!, reseller: String!): RealmAssignment!
+    registerNas(ip: String!, secret: String!, name: String): Nas!
+    removeNas(ip: String!): Boolean!
+  }
+
+  type Subscription {
+    "Sessions starting and stopping, as the sessionizer records them."
+    sessionEvents(nasIpAddress: String): SessionEvent!
+  }
+`
