@@ -1,0 +1,122 @@
+import { parseArgs } from 'node:util'
+import { createDb } from '@radstream/db'
+import { benchSettings, kafkaBrokerPid } from './lib/bench-stack'
+import { pidsNamed, ResourceMeter, startService, stopService } from './lib/processes'
+import { Fleet } from './lib/fleet'
+import { fmt, summarize, table } from './lib/stats'
+import { waitRecorded } from './lib/verify'
+
+/**
+ * Ingest benchmark: simulated NAS -> collector -> Kafka -> sessionizer -> PostgreSQL, every hop a
+ * real process. Fixed rate (--rate) for latency at a given load, or as fast as it goes (--max).
+ */
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string' },
+    max: { type: 'boolean', default: false },
+    duration: { type: 'string', default: '60' },
+    nas: { type: 'string', default: '50' },
+    window: { type: 'string', default: '32' },
+    interims: { type: 'string', default: '2' },
+    'retransmit-ms': { type: 'string', default: '1000' },
+    'partitions-concurrently': { type: 'string', default: '2' },
+  },
+})
+if (!values.max && !values.rate) throw new Error('give --rate <packets per second> or --max')
+const rate = values.max ? Number.POSITIVE_INFINITY : Number(values.rate)
+const duration = Number(values.duration)
+const nasCount = Number(values.nas)
+const interims = Number(values.interims)
+const run = Date.now().toString(36)
+
+const { settings, env } = await benchSettings(run, { SESSIONIZER_PARTITIONS_CONCURRENTLY: values['partitions-concurrently']! })
+const collector = startService('collector', env)
+const sessionizer = startService('sessionizer', env)
+const readyUrl = `http://127.0.0.1:${env.COLLECTOR_METRICS_PORT}/readyz`
+for (let i = 0; ; i++) {
+  if ((await fetch(readyUrl).then((r) => r.status, () => 0)) === 200) break
+  if (i > 300) throw new Error('the collector did not become ready')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+}
+await new Promise((resolve) => setTimeout(resolve, 2000)) // the sessionizer joins its group
+
+const expectedRate = Number.isFinite(rate) ? rate : 25_000
+const sessionsPerNas = Math.ceil(((expectedRate * duration) / nasCount / (interims + 2)) * 1.3)
+const fleet = new Fleet({
+  run,
+  port: settings.collector.port,
+  secret: Buffer.from('bench-secret'),
+  nasCount,
+  window: Number(values.window),
+  rate,
+  sessionsPerNas,
+  interimsPerSession: interims,
+  retransmitMs: Number(values['retransmit-ms']),
+})
+
+
+const meter = new ResourceMeter({
+  collector: () => [collector.pid!],
+  sessionizer: () => [sessionizer.pid!],
+  generator: () => [process.pid],
+  kafka: () => kafkaBrokerPid(settings),
+  postgres: () => pidsNamed('postgres'),
+})
+console.error(`ingest: ${nasCount} NAS, window ${values.window}, ${Number.isFinite(rate) ? `${rate} packets/s` : 'as fast as possible'}, ${duration} s`)
+meter.begin()
+const started = performance.now()
+await fleet.start()
+await new Promise((resolve) => setTimeout(resolve, duration * 1000))
+const sendSeconds = (performance.now() - started) / 1000
+const unanswered = await fleet.stop(30_000)
+const ackedAt = performance.now()
+
+// End to end: until PostgreSQL holds the effect of every acknowledged packet.
+const db = createDb({ url: settings.database.url, poolSize: 1 })
+const check = await waitRecorded(db, run, fleet.nas, 300_000)
+const doneAt = performance.now()
+const resources = meter.end()
+await db.destroy()
+await Promise.all([stopService(collector), stopService(sessionizer)])
+
+const { sent, acked, retransmitted } = fleet
+const latency = summarize(fleet.latencies())
+const e2eSeconds = (doneAt - started) / 1000
+const result = {
+  mode: Number.isFinite(rate) ? `rate ${rate}/s` : 'max',
+  durationSeconds: duration,
+  nas: nasCount,
+  window: Number(values.window),
+  sent,
+  acked,
+  retransmitted,
+  unanswered,
+  ackedPerSecond: acked / sendSeconds,
+  ackLatencyMs: latency,
+  endToEndPerSecond: acked / e2eSeconds,
+  catchUpSeconds: (doneAt - ackedAt) / 1000,
+  databaseMatches: check.complete && check.duplicated === 0,
+  recorded: check,
+  resources,
+}
+console.log(
+  table([
+    ['metric', 'value'],
+    ['mode', result.mode],
+    ['packets sent (first transmissions)', sent],
+    ['packets acked', acked],
+    ['retransmissions', retransmitted],
+    ['unanswered at the end', unanswered],
+    ['acked packets/s', fmt(result.ackedPerSecond, 0)],
+    ['ack latency p50 / p99 / max (ms)', `${fmt(latency.p50, 2)} / ${fmt(latency.p99, 2)} / ${fmt(latency.max, 1)}`],
+    ['end-to-end packets/s (acked, in PostgreSQL)', fmt(result.endToEndPerSecond, 0)],
+    ['catch-up after the last ack (s)', fmt(result.catchUpSeconds, 2)],
+    ['acked packets reflected in PostgreSQL', `${check.recorded} of ${check.acked} (lost ${check.lost}, duplicate rows ${check.duplicated})`],
+    ...Object.entries(resources).map(([name, r]) => [`${name}: CPU cores / peak RSS MB`, `${fmt(r.cpuCores, 2)} / ${fmt(r.peakRssMb, 0)}`]),
+  ]),
+)
+console.log(JSON.stringify(result))
+if (!result.databaseMatches) {
+  console.error('ingest: PostgreSQL does not hold every acknowledged packet')
+  process.exitCode = 1
+}

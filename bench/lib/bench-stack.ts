@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { loadSettings, type Settings } from '@radstream/config'
+import { createDb, emptyTables, upsertNasClient } from '@radstream/db'
+import { freePort, ensureStack, radstreamHome } from '@radstream/stack'
+
+/**
+ * The stack a benchmark runs on: the same Kafka broker and PostgreSQL server as `npm start`, a
+ * database of its own (radstream_bench, emptied) and a topic of its own per run.
+ */
+export async function benchSettings(run: string, extra: Record<string, string> = {}): Promise<{ settings: Settings; env: Record<string, string> }> {
+  const url = new URL(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/radstream')
+  url.pathname = '/radstream_bench'
+  const env: Record<string, string> = {
+    DATABASE_URL: url.toString(),
+    KAFKA_TOPIC: `radius.accounting.bench-${run}`,
+    SESSIONIZER_GROUP_ID: `radstream-bench-${run}`,
+    RADIUS_ACCT_HOST: '127.0.0.1',
+    RADIUS_ACCT_PORT: String(await freePort()),
+    COLLECTOR_METRICS_HOST: '127.0.0.1',
+    COLLECTOR_METRICS_PORT: String(await freePort()),
+    HOST: '127.0.0.1',
+    PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+    ...extra,
+  }
+  const settings = loadSettings({ ...process.env, ...env })
+  await ensureStack({ settings, log: (message) => console.error(`stack: ${message}`) })
+  const db = createDb({ url: settings.database.url, poolSize: 1 })
+  await emptyTables(db)
+  await upsertNasClient(db, { network: '127.0.0.1', secret: 'bench-secret', name: 'load generator' })
+  await db.destroy()
+  return { settings, env }
+}
+
+/** The local broker's pid, for CPU and memory figures (none when Kafka runs elsewhere). */
+export function kafkaBrokerPid(settings: Settings): number[] {
+  const port = /:(\d+)$/.exec(settings.kafka.brokers[0] ?? '')?.[1]
+  try {
+    return [Number(readFileSync(path.join(radstreamHome(), `kafka-${port}`, 'broker.pid'), 'utf8').trim())]
+  } catch {
+    return []
+  }
+}

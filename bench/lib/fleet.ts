@@ -1,0 +1,79 @@
+import { SimulatedNas } from './simulated-nas'
+
+export interface FleetOptions {
+  readonly run: string
+  readonly port: number
+  readonly secret: Buffer
+  readonly nasCount: number
+  readonly window: number
+  /** Packets per second across the fleet; Infinity for as fast as the windows allow. */
+  readonly rate: number
+  readonly sessionsPerNas: number
+  readonly interimsPerSession: number
+  readonly retransmitMs: number
+}
+
+/** A fleet of simulated NAS sharing one pacing budget, driven by a 2 ms ticker. */
+export class Fleet {
+  readonly nas: SimulatedNas[]
+  private tokens = 0
+  private ticker: NodeJS.Timeout | undefined
+
+  constructor(private readonly options: FleetOptions) {
+    const mayStart = () => {
+      if (!Number.isFinite(options.rate)) return true
+      if (this.tokens < 1) return false
+      this.tokens--
+      return true
+    }
+    this.nas = Array.from(
+      { length: options.nasCount },
+      (_, index) =>
+        new SimulatedNas({
+          index,
+          run: options.run,
+          port: options.port,
+          secret: options.secret,
+          window: options.window,
+          sessions: options.sessionsPerNas,
+          interimsPerSession: options.interimsPerSession,
+          retransmitMs: options.retransmitMs,
+          mayStart,
+        }),
+    )
+  }
+
+  async start(): Promise<void> {
+    for (const nas of this.nas) await nas.open()
+    let last = performance.now()
+    this.ticker = setInterval(() => {
+      const now = performance.now()
+      this.tokens = Math.min(this.tokens + ((now - last) / 1000) * this.options.rate, Math.max(100, this.options.rate / 50))
+      last = now
+      for (const nas of this.nas) nas.pump()
+    }, 2)
+  }
+
+  /** Stops starting requests, then waits for the outstanding ones; returns how many stayed unanswered. */
+  async stop(drainMs: number): Promise<number> {
+    clearInterval(this.ticker)
+    const unanswered = await Promise.all(this.nas.map((nas) => nas.drain(drainMs)))
+    return unanswered.reduce((a, b) => a + b, 0)
+  }
+
+  get sent(): number {
+    return this.nas.reduce((sum, nas) => sum + nas.sent, 0)
+  }
+
+  get acked(): number {
+    return this.nas.reduce((sum, nas) => sum + nas.acked, 0)
+  }
+
+  get retransmitted(): number {
+    return this.nas.reduce((sum, nas) => sum + nas.retransmitted, 0)
+  }
+
+  latencies(): number[] {
+    return this.nas.flatMap((nas) => nas.latenciesMs)
+  }
+}

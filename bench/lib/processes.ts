@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const BIN = fileURLToPath(new URL('../../packages/cli/bin/radstream.js', import.meta.url))
+const TICKS_PER_SECOND = 100
+
+/** Starts `radstream <service>` as its own process, as production runs it. */
+export function startService(service: string, env: NodeJS.ProcessEnv): ChildProcess {
+  // BENCH_CPU_PROFILE=<dir> writes a V8 CPU profile of each service when it stops.
+  const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : []
+  return spawn(process.execPath, [...profile, BIN, service], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+}
+
+export async function stopService(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  await exited
+}
+
+function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[11]) + Number(fields[12]) // utime + stime
+  } catch {
+    return 0
+  }
+}
+
+function peakRssMb(pid: number): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match ? Number(match[1]) / 1024 : 0
+  } catch {
+    return 0
+  }
+}
+
+/** PIDs of processes whose command name is `name` (PostgreSQL's backends, for example). */
+export function pidsNamed(name: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === name
+      } catch {
+        return false
+      }
+    })
+}
+
+/**
+ * CPU (in cores used, averaged over the measured interval) and peak RSS of named groups of
+ * processes, sampled from /proc.
+ */
+export class ResourceMeter {
+  private readonly start = new Map<number, number>()
+  private readonly peak = new Map<string, number>()
+  private startedAt = 0
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(private readonly groups: Record<string, () => number[]>) {}
+
+  begin(): void {
+    this.startedAt = Date.now()
+    for (const pids of Object.values(this.groups)) for (const pid of pids()) this.start.set(pid, cpuTicks(pid))
+    this.timer = setInterval(() => this.sample(), 500)
+  }
+
+  private sample(): void {
+    for (const [group, pids] of Object.entries(this.groups)) {
+      const rss = pids().reduce((sum, pid) => sum + peakRssMb(pid), 0)
+      this.peak.set(group, Math.max(this.peak.get(group) ?? 0, rss))
+    }
+  }
+
+  end(): Record<string, { cpuCores: number; peakRssMb: number }> {
+    clearInterval(this.timer)
+    this.sample()
+    const seconds = (Date.now() - this.startedAt) / 1000
+    const result: Record<string, { cpuCores: number; peakRssMb: number }> = {}
+    for (const [group, pids] of Object.entries(this.groups)) {
+      const ticks = pids().reduce((sum, pid) => sum + cpuTicks(pid) - (this.start.get(pid) ?? 0), 0)
+      result[group] = { cpuCores: ticks / TICKS_PER_SECOND / seconds, peakRssMb: this.peak.get(group) ?? 0 }
+    }
+    return result
+  }
+}

@@ -1,0 +1,171 @@
+import { parseArgs } from 'node:util'
+import { sql } from 'kysely'
+import { createApiClient, createDb, ensureDatabaseExists, migrateToLatest, type Db } from '@radstream/db'
+import { encodeCursor } from '../services/api/src/graphql/cursor'
+import { freePort } from '@radstream/stack'
+import { startService, stopService } from './lib/processes'
+import { fmt, summarize, table } from './lib/stats'
+
+/**
+ * Query benchmark: seeds sessions and audit events server-side (generate_series, a million rows a
+ * statement), then measures p50/p99 of the API's reads over HTTP with concurrent clients.
+ * The seeded audit events carry placeholder hashes: this database is for timing, not verifying.
+ */
+const { values } = parseArgs({
+  options: {
+    sessions: { type: 'string', default: '10000000' },
+    'audit-events': { type: 'string', default: '10000000' },
+    requests: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '8' },
+  },
+})
+const SESSIONS = Number(values.sessions)
+const AUDIT_EVENTS = Number(values['audit-events'])
+const HEAVY_USERS = 50
+const HEAVY_SESSIONS = Math.min(100_000, Math.floor(SESSIONS / 2 / HEAVY_USERS))
+const LIGHT_USERS = 5000
+const CHUNK = 1_000_000
+
+const url = new URL(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/radstream')
+url.pathname = '/radstream_bench_query'
+await ensureDatabaseExists(url.toString())
+const db = createDb({ url: url.toString(), poolSize: 2 })
+await migrateToLatest(db)
+
+async function count(table: 'sessions' | 'audit_events'): Promise<number> {
+  const { rows } = await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(db)
+  return Number(rows[0]!.n)
+}
+
+async function seed(): Promise<void> {
+  if ((await count('sessions')) === SESSIONS && (await count('audit_events')) === AUDIT_EVENTS) {
+    console.error(`query: reusing the seeded database (${SESSIONS} sessions, ${AUDIT_EVENTS} audit events)`)
+    return
+  }
+  console.error('query: seeding (once; later runs reuse it)')
+  await db.transaction().execute(async (tx) => {
+    await sql`set local session_replication_role = replica`.execute(tx)
+    await sql`truncate sessions, users, audit_events, nas_accounting_events restart identity cascade`.execute(tx)
+  })
+  await sql`insert into users (username) select 'heavy-' || g from generate_series(1, ${HEAVY_USERS}) g`.execute(db)
+  await sql`insert into users (username) select 'user-' || g from generate_series(1, ${LIGHT_USERS}) g`.execute(db)
+  const started = Date.now()
+  for (let from = 0; from < SESSIONS; from += CHUNK) {
+    const to = Math.min(SESSIONS, from + CHUNK)
+    // The first HEAVY_USERS * HEAVY_SESSIONS rows go to the heavy users; the rest spread over the others.
+    await sql`
+      insert into sessions (session_key, user_id, username, session_id, nas_ip_address, nas_port_id, nas_port_type,
+        start_time, update_time, stop_time, session_time, input_octets, output_octets, connect_info_start,
+        calling_station_id, terminate_cause, framed_ip_address, closed_by)
+      select md5(g::text), u, 'u' || u, 'sess-' || g, ('198.18.' || (g % 200) / 250 || '.' || (g % 200) + 1)::inet, (g % 4096)::text, 'Virtual',
+        t, t + interval '30 minutes', case when g % 50 = 0 then null else t + interval '30 minutes' end, 1800, g % 100000, g % 200000, 'WireGuard',
+        'AA:BB:CC:DD:EE:FF', case when g % 50 = 0 then null else 'User-Request' end,
+        ('10.' || (g / 65536) % 256 || '.' || (g / 256) % 256 || '.' || g % 256)::inet,
+        case when g % 50 = 0 then null else 'Stop' end
+      from (
+        select g,
+          case when g <= ${HEAVY_USERS * HEAVY_SESSIONS} then 1 + (g - 1) % ${HEAVY_USERS} else ${HEAVY_USERS} + 1 + g % ${LIGHT_USERS} end as u,
+          now() - (g % 31536000) * interval '1 second' as t
+        from generate_series(${from + 1}::bigint, ${to}::bigint) g
+      ) s`.execute(db)
+    console.error(`query: ${to} sessions (${((Date.now() - started) / 1000).toFixed(0)} s)`)
+  }
+  for (let from = 0; from < AUDIT_EVENTS; from += CHUNK) {
+    const to = Math.min(AUDIT_EVENTS, from + CHUNK)
+    await db.transaction().execute(async (tx) => {
+      await sql`set local session_replication_role = replica`.execute(tx)
+      // 80 days of events, many on the same microsecond; chain positions in time order.
+      await sql`
+        insert into audit_events (event_key, occurred_at, initiator_type, initiator_id, operation, entity_type, entity_id,
+          entity_name, description, fields, chain_seq, prev_hash, hash)
+        select 'bench:' || g, now() - interval '80 days' + (g * (80 * 86400.0 / ${AUDIT_EVENTS})) * interval '1 second',
+          'USER', 'user-' || g % 1000 || '@example.com', 'UPDATE', 'SESSION', g::text, 'sess-' || g, 'bench event',
+          '[{"name":"stopTime","oldValue":null,"newValue":"x"}]'::jsonb, g, '', ''
+        from generate_series(${from + 1}::bigint, ${to}::bigint) g`.execute(tx)
+    })
+    console.error(`query: ${to} audit events (${((Date.now() - started) / 1000).toFixed(0)} s)`)
+  }
+  await sql`analyze`.execute(db)
+  console.error(`query: seeded in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+}
+
+await seed()
+const admin = await createApiClient(db, { name: `bench-admin-${Date.now()}`, scopes: ['admin', 'auditor'], rateLimitPerMinute: 10_000_000 })
+const port = await freePort()
+const api = startService('api', { DATABASE_URL: url.toString(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '16' })
+const base = `http://127.0.0.1:${port}`
+for (let i = 0; (await fetch(`${base}/healthz`).then((r) => r.status, () => 0)) !== 200; i++) {
+  if (i > 300) throw new Error('the API did not start')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+}
+const tokenResponse = await fetch(`${base}/api/v1/oauth/token`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ grant_type: 'client_credentials', client_id: admin.clientId, client_secret: admin.clientSecret }),
+})
+const token = ((await tokenResponse.json()) as { access_token: string }).access_token
+const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+
+const random = (n: number) => Math.floor(Math.random() * n)
+const graphql = (query: string, variables: Record<string, unknown>) => () =>
+  fetch(`${base}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) })
+
+/** Cursors deep inside a heavy user's history, taken from the data itself. */
+async function deepCursors(database: Db): Promise<string[]> {
+  const { rows } = await sql<{ start_time: Date; id: string }>`
+    select start_time, id::text from sessions where user_id <= ${HEAVY_USERS} and id % 997 = 0 limit 500`.execute(database)
+  return rows.map((r) => encodeCursor({ startTime: r.start_time, id: r.id }))
+}
+const cursors = await deepCursors(db)
+
+const scenarios: [string, () => Promise<() => Promise<Response>> | (() => Promise<Response>)][] = [
+  ['history, first page (light user)', () => graphql('query($u: Int!) { getConnectionHistory(userId: $u) { id sessionId startTime stopTime framedIpAddress } }', { u: HEAVY_USERS + 1 + random(LIGHT_USERS) })],
+  ['history, first page (user with 100k sessions)', () => graphql('query($u: Int!) { getConnectionHistory(userId: $u) { id sessionId startTime stopTime } }', { u: 1 + random(HEAVY_USERS) })],
+  ['history, deep page (cursor)', () => graphql('query($u: Int!, $a: String) { getConnectionHistory(userId: $u, after: $a) { id startTime } }', { u: 1 + random(HEAVY_USERS), a: cursors[random(cursors.length)] })],
+  ['getOnlineSessions (one NAS, 100)', () => graphql('query($n: String) { getOnlineSessions(nasIpAddress: $n) { id username } }', { n: `198.18.0.${1 + random(200)}` })],
+  ['whoHadIp', () => graphql('query($ip: String!, $at: DateTime!) { whoHadIp(ip: $ip, at: $at) { id sessionId } }', { ip: `10.${random(150)}.${random(256)}.${random(256)}`, at: new Date(Date.now() - random(365) * 86_400_000).toISOString() })],
+  ['audit-log page (size 100, random window)', () => {
+    const start = Date.now() - 79 * 86_400_000 + random(78 * 86_400_000)
+    const query = `?size=100&startDate=${new Date(start).toISOString()}&endDate=${new Date(start + 3_600_000).toISOString()}`
+    return () => fetch(`${base}/api/v1/audit-log${query}`, { headers })
+  }],
+  ['audit-log page at a cursor', async () => {
+    // The cursor comes from a first page fetched beforehand; only the page at the cursor is timed.
+    const start = Date.now() - 79 * 86_400_000 + random(78 * 86_400_000)
+    const query = `?size=100&startDate=${new Date(start).toISOString()}&endDate=${new Date(start + 3_600_000).toISOString()}`
+    const first = (await (await fetch(`${base}/api/v1/audit-log${query}`, { headers })).json()) as { nextCursor?: string }
+    return () => fetch(`${base}/api/v1/audit-log?size=100&cursor=${first.nextCursor}`, { headers })
+  }],
+]
+
+const requests = Number(values.requests)
+const concurrency = Number(values.concurrency)
+const rows: (string | number)[][] = [['query', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'errors']]
+const results: Record<string, unknown> = {}
+for (const [name, make] of scenarios) {
+  const latencies: number[] = []
+  let errors = 0
+  let next = 0
+  const prepared = await Promise.all(Array.from({ length: requests }, async () => make()))
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests) {
+        const request = prepared[next++]!
+        const started = performance.now()
+        const response = await request()
+        await response.arrayBuffer()
+        const ms = performance.now() - started
+        latencies.push(ms)
+        if (response.status !== 200) errors++
+      }
+    }),
+  )
+  const s = summarize(latencies)
+  rows.push([name, s.count, fmt(s.p50, 2), fmt(s.p99, 2), fmt(s.max, 1), errors])
+  results[name] = { ...s, errors }
+}
+await stopService(api)
+await db.destroy()
+console.log(`sessions: ${SESSIONS}, audit events: ${AUDIT_EVENTS}, concurrency ${concurrency}`)
+console.log(table(rows))
+console.log(JSON.stringify({ sessions: SESSIONS, auditEvents: AUDIT_EVENTS, concurrency, results }))

@@ -1,0 +1,27 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+/**
+ * `npm run bench`: capacity (as fast as it goes, 60 s), latency at a fixed 5,000 packets/s (the
+ * target's load) and 2,500 packets/s (below this machine's capacity), 30 s each, then the query
+ * benchmark on 10 million sessions and audit events. Extra arguments go to
+ * each benchmark; run one alone with `npx tsx bench/ingest.ts ...` or `npx tsx bench/query.ts ...`.
+ */
+const runs: [string, string[]][] = [
+  ['ingest.ts', ['--max', '--duration', '60']],
+  ['ingest.ts', ['--rate', '5000', '--duration', '30']],
+  ['ingest.ts', ['--rate', '2500', '--duration', '30']],
+  ['query.ts', []],
+]
+
+for (const [script, args] of runs) {
+  console.log(`\n== bench/${script} ${args.join(' ')}`)
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: 'inherit' })
+    child.on('close', resolve)
+  })
+  if (code !== 0) {
+    console.error(`bench/${script} failed with ${code}`)
+    process.exitCode = 1
+  }
+}

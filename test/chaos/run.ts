@@ -1,0 +1,195 @@
+import { spawnSync, type ChildProcess } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { createApiClient, createDb } from '@radstream/db'
+import { ensureLocalKafka, run as runCommand, stopLocalKafka } from '@radstream/stack'
+import { benchSettings } from '../../bench/lib/bench-stack'
+import { Fleet } from '../../bench/lib/fleet'
+import { startService, stopService } from '../../bench/lib/processes'
+import { fmt, table } from '../../bench/lib/stats'
+import { waitRecorded } from '../../bench/lib/verify'
+
+/**
+ * `npm run test:chaos`: each fault under a steady load from the project's load generator, then
+ * the promise RFC 2866 makes checked: every acknowledged packet is in PostgreSQL exactly once.
+ * Faults: SIGKILL of the collector, SIGKILL of the sessionizer, a Kafka restart, PostgreSQL
+ * refusing connections for 20 s; then the collector fuzz test with 1,000,000 datagrams. Prints a
+ * table; exits 1 if anything acknowledged was lost or duplicated. Stops this machine's PostgreSQL
+ * for 20 s and restarts the local broker: run it on a development or CI machine only.
+ */
+const { values } = parseArgs({ options: { only: { type: 'string' }, rate: { type: 'string', default: '500' } } })
+
+interface Services {
+  collector: ChildProcess
+  sessionizer: ChildProcess
+  api: ChildProcess
+}
+
+interface Scenario {
+  readonly name: string
+  /** Breaks something at t = 5 s; resolves when it is repaired. May probe the API meanwhile. */
+  readonly fault: (
+    services: Services,
+    restart: (name: keyof Services) => ChildProcess,
+    probe: () => Promise<string>,
+  ) => Promise<string>
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** SIGKILL of one service mid-work, and a new process in its place 2 s later. */
+function killAndRestart(service: 'collector' | 'sessionizer'): Scenario['fault'] {
+  return async (services, restart) => {
+    services[service].kill('SIGKILL')
+    await sleep(2000)
+    services[service] = restart(service)
+    return ''
+  }
+}
+
+const scenarios: Scenario[] = [
+  { name: 'SIGKILL collector, restart after 2 s', fault: killAndRestart('collector') },
+  { name: 'SIGKILL sessionizer mid-batch, restart after 2 s', fault: killAndRestart('sessionizer') },
+  {
+    name: 'restart the Kafka broker',
+    fault: async () => {
+      await stopLocalKafka(9092, () => undefined)
+      await sleep(2000)
+      await ensureLocalKafka({ port: 9092, controllerPort: 9093, partitions: 6, log: () => undefined })
+      return ''
+    },
+  },
+  {
+    name: 'PostgreSQL refuses connections for 20 s',
+    fault: async (_services, _restart, probe) => {
+      const versions = readdirSync('/etc/postgresql')
+      for (const version of versions)
+        await runCommand('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'stop', '-m', 'fast'])
+      await sleep(3000)
+      const during = await probe()
+      await sleep(17_000)
+      for (const version of versions)
+        await runCommand('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'])
+      return during
+    },
+  },
+]
+
+const rows: (string | number)[][] = [
+  ['fault', 'acked', 'recorded', 'lost', 'duplicated', 'recovery s', 'API while down'],
+]
+let failed = false
+for (const scenario of scenarios.filter((s) => !values.only || s.name.includes(values.only))) {
+  const runId = `chaos${Date.now().toString(36)}`
+  const { settings, env } = await benchSettings(runId, {
+    SESSIONIZER_SESSION_TIMEOUT_MS: '6000',
+    NAS_REFRESH_MS: '1000',
+  })
+  const adminDb = createDb({ url: settings.database.url, poolSize: 1 })
+  const admin = await createApiClient(adminDb, { name: `chaos-${runId}`, scopes: ['admin'] })
+  await adminDb.destroy()
+  const services: Services = {
+    collector: startService('collector', env),
+    sessionizer: startService('sessionizer', env),
+    api: startService('api', env),
+  }
+  const restart = (name: keyof Services) => startService(name, env)
+  const apiBase = `http://127.0.0.1:${env.PORT}`
+  for (
+    let i = 0;
+    (await fetch(`http://127.0.0.1:${env.COLLECTOR_METRICS_PORT}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200;
+    i++
+  ) {
+    if (i > 300) throw new Error('collector not ready')
+    await sleep(100)
+  }
+  await sleep(2000)
+  const token = await fetch(`${apiBase}/api/v1/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      grant_type: 'client_credentials',
+      client_id: admin.clientId,
+      client_secret: admin.clientSecret,
+    }),
+  })
+    .then((r) => r.json() as Promise<{ access_token: string }>)
+    .then((b) => b.access_token)
+  const probe = async () => {
+    const response = await fetch(`${apiBase}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ getOnlineSessions(first: 1) { id } }' }),
+    }).catch((error: Error) => ({ status: 0, text: async () => error.message }))
+    return `${response.status} ${(await response.text()).slice(0, 80)}`
+  }
+
+  const fleet = new Fleet({
+    run: runId,
+    port: settings.collector.port,
+    secret: Buffer.from('bench-secret'),
+    nasCount: 10,
+    window: 16,
+    rate: Number(values.rate),
+    sessionsPerNas: 400,
+    interimsPerSession: 2,
+    retransmitMs: 1000,
+  })
+  const timeline: { at: number; acked: number }[] = []
+  const sampler = setInterval(() => timeline.push({ at: Date.now(), acked: fleet.acked }), 100)
+  await fleet.start()
+  await sleep(5000)
+  const faultAt = Date.now()
+  const during = await scenario.fault(services, restart, probe)
+  const repairedAt = Date.now()
+  await sleep(10_000)
+  const unanswered = await fleet.stop(90_000)
+  clearInterval(sampler)
+
+  // Recovery: from the fault until the NAS fleet is acknowledged at half its rate before it.
+  const rateAround = (from: number, to: number) => {
+    const a = timeline.find((t) => t.at >= from)
+    const b = [...timeline].reverse().find((t) => t.at <= to)
+    return a && b && b.at > a.at ? ((b.acked - a.acked) * 1000) / (b.at - a.at) : 0
+  }
+  const before = rateAround(faultAt - 3000, faultAt)
+  let recoveredAt = Number.NaN
+  for (let t = repairedAt - 1000; t < Date.now(); t += 250) {
+    if (rateAround(Math.max(t, faultAt), t + 1000) >= before / 2) {
+      recoveredAt = t + 1000
+      break
+    }
+  }
+  const db = createDb({ url: settings.database.url, poolSize: 1 })
+  const check = await waitRecorded(db, runId, fleet.nas, 120_000)
+  await db.destroy()
+  await Promise.all(Object.values(services).map((child) => stopService(child)))
+  if (!check.complete || check.duplicated > 0 || unanswered > 0) failed = true
+  rows.push([
+    scenario.name,
+    check.acked,
+    check.recorded,
+    check.lost,
+    check.duplicated,
+    fmt((recoveredAt - faultAt) / 1000, 1),
+    during || '-',
+  ])
+  console.error(`chaos: ${scenario.name}: ${JSON.stringify({ ...check, unanswered })}`)
+}
+console.log(table(rows))
+
+// The long hostile-input run: the collector fuzz test with a million datagrams instead of 100,000.
+if (!values.only) {
+  const fuzz = spawnSync('npx', ['vitest', 'run', 'services/collector/test/fuzz.test.ts'], {
+    stdio: 'inherit',
+    env: { ...process.env, FUZZ_DATAGRAMS: '1000000' },
+  })
+  if (fuzz.status !== 0) failed = true
+}
+if (failed) {
+  console.error('chaos: an acknowledged packet was lost or duplicated, or a NAS was left unanswered')
+  process.exitCode = 1
+}

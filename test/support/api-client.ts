@@ -1,0 +1,39 @@
+import { createApiClient, type ApiScope, type Db } from '@radstream/db'
+
+export interface ApiCredentials {
+  readonly clientId: string
+  readonly clientSecret: string
+}
+
+/** A new API client in the database, as `radstream client create` makes one. */
+export function newApiClient(
+  db: Db,
+  scopes: ApiScope[],
+  reseller?: string,
+  limits: { auditHistoryDays?: number; rateLimitPerMinute?: number } = {},
+) {
+  return createApiClient(db, {
+    name: `test-${scopes.join('-')}-${Math.random().toString(36).slice(2)}`,
+    scopes,
+    resellerName: reseller,
+    auditHistoryDays: limits.auditHistoryDays,
+    rateLimitPerMinute: limits.rateLimitPerMinute,
+  })
+}
+
+/** An access token from the real token endpoint (client credentials, form body). */
+export async function accessToken(baseUrl: string, credentials: ApiCredentials): Promise<string> {
+  const response = await fetch(`${baseUrl}/api/v1/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: credentials.clientId,
+      client_secret: credentials.clientSecret,
+    }),
+  })
+  const body = (await response.json()) as { access_token?: string }
+  if (response.status !== 200 || !body.access_token)
+    throw new Error(`token endpoint answered ${response.status}: ${JSON.stringify(body)}`)
+  return body.access_token
+}
