@@ -29,12 +29,20 @@ const nasCount = Number(values.nas)
 const interims = Number(values.interims)
 const run = Date.now().toString(36)
 
-const { settings, env } = await benchSettings(run, { SESSIONIZER_PARTITIONS_CONCURRENTLY: values['partitions-concurrently']! })
+const { settings, env } = await benchSettings(run, {
+  SESSIONIZER_PARTITIONS_CONCURRENTLY: values['partitions-concurrently']!,
+})
 const collector = startService('collector', env)
 const sessionizer = startService('sessionizer', env)
 const readyUrl = `http://127.0.0.1:${env.COLLECTOR_METRICS_PORT}/readyz`
 for (let i = 0; ; i++) {
-  if ((await fetch(readyUrl).then((r) => r.status, () => 0)) === 200) break
+  if (
+    (await fetch(readyUrl).then(
+      (r) => r.status,
+      () => 0,
+    )) === 200
+  )
+    break
   if (i > 300) throw new Error('the collector did not become ready')
   await new Promise((resolve) => setTimeout(resolve, 100))
 }
@@ -54,7 +62,6 @@ const fleet = new Fleet({
   retransmitMs: Number(values['retransmit-ms']),
 })
 
-
 const meter = new ResourceMeter({
   collector: () => [collector.pid!],
   sessionizer: () => [sessionizer.pid!],
@@ -62,7 +69,9 @@ const meter = new ResourceMeter({
   kafka: () => kafkaBrokerPid(settings),
   postgres: () => pidsNamed('postgres'),
 })
-console.error(`ingest: ${nasCount} NAS, window ${values.window}, ${Number.isFinite(rate) ? `${rate} packets/s` : 'as fast as possible'}, ${duration} s`)
+console.error(
+  `ingest: ${nasCount} NAS, window ${values.window}, ${Number.isFinite(rate) ? `${rate} packets/s` : 'as fast as possible'}, ${duration} s`,
+)
 meter.begin()
 const started = performance.now()
 await fleet.start()
@@ -111,8 +120,14 @@ console.log(
     ['ack latency p50 / p99 / max (ms)', `${fmt(latency.p50, 2)} / ${fmt(latency.p99, 2)} / ${fmt(latency.max, 1)}`],
     ['end-to-end packets/s (acked, in PostgreSQL)', fmt(result.endToEndPerSecond, 0)],
     ['catch-up after the last ack (s)', fmt(result.catchUpSeconds, 2)],
-    ['acked packets reflected in PostgreSQL', `${check.recorded} of ${check.acked} (lost ${check.lost}, duplicate rows ${check.duplicated})`],
-    ...Object.entries(resources).map(([name, r]) => [`${name}: CPU cores / peak RSS MB`, `${fmt(r.cpuCores, 2)} / ${fmt(r.peakRssMb, 0)}`]),
+    [
+      'acked packets reflected in PostgreSQL',
+      `${check.recorded} of ${check.acked} (lost ${check.lost}, duplicate rows ${check.duplicated})`,
+    ],
+    ...Object.entries(resources).map(([name, r]) => [
+      `${name}: CPU cores / peak RSS MB`,
+      `${fmt(r.cpuCores, 2)} / ${fmt(r.peakRssMb, 0)}`,
+    ]),
   ]),
 )
 console.log(JSON.stringify(result))

@@ -90,18 +90,39 @@ async function seed(): Promise<void> {
 }
 
 await seed()
-const admin = await createApiClient(db, { name: `bench-admin-${Date.now()}`, scopes: ['admin', 'auditor'], rateLimitPerMinute: 10_000_000 })
+const admin = await createApiClient(db, {
+  name: `bench-admin-${Date.now()}`,
+  scopes: ['admin', 'auditor'],
+  rateLimitPerMinute: 10_000_000,
+})
 const port = await freePort()
-const api = startService('api', { DATABASE_URL: url.toString(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '16' })
+const api = startService('api', {
+  DATABASE_URL: url.toString(),
+  HOST: '127.0.0.1',
+  PORT: String(port),
+  LOG_LEVEL: 'warn',
+  DATABASE_POOL_SIZE: '16',
+})
 const base = `http://127.0.0.1:${port}`
-for (let i = 0; (await fetch(`${base}/healthz`).then((r) => r.status, () => 0)) !== 200; i++) {
+for (
+  let i = 0;
+  (await fetch(`${base}/healthz`).then(
+    (r) => r.status,
+    () => 0,
+  )) !== 200;
+  i++
+) {
   if (i > 300) throw new Error('the API did not start')
   await new Promise((resolve) => setTimeout(resolve, 100))
 }
 const tokenResponse = await fetch(`${base}/api/v1/oauth/token`, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ grant_type: 'client_credentials', client_id: admin.clientId, client_secret: admin.clientSecret }),
+  body: JSON.stringify({
+    grant_type: 'client_credentials',
+    client_id: admin.clientId,
+    client_secret: admin.clientSecret,
+  }),
 })
 const token = ((await tokenResponse.json()) as { access_token: string }).access_token
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
@@ -113,29 +134,72 @@ const graphql = (query: string, variables: Record<string, unknown>) => () =>
 /** Cursors deep inside a heavy user's history, taken from the data itself. */
 async function deepCursors(database: Db): Promise<string[]> {
   const { rows } = await sql<{ start_time: Date; id: string }>`
-    select start_time, id::text from sessions where user_id <= ${HEAVY_USERS} and id % 997 = 0 limit 500`.execute(database)
+    select start_time, id::text from sessions where user_id <= ${HEAVY_USERS} and id % 997 = 0 limit 500`.execute(
+    database,
+  )
   return rows.map((r) => encodeCursor({ startTime: r.start_time, id: r.id }))
 }
 const cursors = await deepCursors(db)
 
 const scenarios: [string, () => Promise<() => Promise<Response>> | (() => Promise<Response>)][] = [
-  ['history, first page (light user)', () => graphql('query($u: Int!) { getConnectionHistory(userId: $u) { id sessionId startTime stopTime framedIpAddress } }', { u: HEAVY_USERS + 1 + random(LIGHT_USERS) })],
-  ['history, first page (user with 100k sessions)', () => graphql('query($u: Int!) { getConnectionHistory(userId: $u) { id sessionId startTime stopTime } }', { u: 1 + random(HEAVY_USERS) })],
-  ['history, deep page (cursor)', () => graphql('query($u: Int!, $a: String) { getConnectionHistory(userId: $u, after: $a) { id startTime } }', { u: 1 + random(HEAVY_USERS), a: cursors[random(cursors.length)] })],
-  ['getOnlineSessions (one NAS, 100)', () => graphql('query($n: String) { getOnlineSessions(nasIpAddress: $n) { id username } }', { n: `198.18.0.${1 + random(200)}` })],
-  ['whoHadIp', () => graphql('query($ip: String!, $at: DateTime!) { whoHadIp(ip: $ip, at: $at) { id sessionId } }', { ip: `10.${random(150)}.${random(256)}.${random(256)}`, at: new Date(Date.now() - random(365) * 86_400_000).toISOString() })],
-  ['audit-log page (size 100, random window)', () => {
-    const start = Date.now() - 79 * 86_400_000 + random(78 * 86_400_000)
-    const query = `?size=100&startDate=${new Date(start).toISOString()}&endDate=${new Date(start + 3_600_000).toISOString()}`
-    return () => fetch(`${base}/api/v1/audit-log${query}`, { headers })
-  }],
-  ['audit-log page at a cursor', async () => {
-    // The cursor comes from a first page fetched beforehand; only the page at the cursor is timed.
-    const start = Date.now() - 79 * 86_400_000 + random(78 * 86_400_000)
-    const query = `?size=100&startDate=${new Date(start).toISOString()}&endDate=${new Date(start + 3_600_000).toISOString()}`
-    const first = (await (await fetch(`${base}/api/v1/audit-log${query}`, { headers })).json()) as { nextCursor?: string }
-    return () => fetch(`${base}/api/v1/audit-log?size=100&cursor=${first.nextCursor}`, { headers })
-  }],
+  [
+    'history, first page (light user)',
+    () =>
+      graphql(
+        'query($u: Int!) { getConnectionHistory(userId: $u) { id sessionId startTime stopTime framedIpAddress } }',
+        { u: HEAVY_USERS + 1 + random(LIGHT_USERS) },
+      ),
+  ],
+  [
+    'history, first page (user with 100k sessions)',
+    () =>
+      graphql('query($u: Int!) { getConnectionHistory(userId: $u) { id sessionId startTime stopTime } }', {
+        u: 1 + random(HEAVY_USERS),
+      }),
+  ],
+  [
+    'history, deep page (cursor)',
+    () =>
+      graphql('query($u: Int!, $a: String) { getConnectionHistory(userId: $u, after: $a) { id startTime } }', {
+        u: 1 + random(HEAVY_USERS),
+        a: cursors[random(cursors.length)],
+      }),
+  ],
+  [
+    'getOnlineSessions (one NAS, 100)',
+    () =>
+      graphql('query($n: String) { getOnlineSessions(nasIpAddress: $n) { id username } }', {
+        n: `198.18.0.${1 + random(200)}`,
+      }),
+  ],
+  [
+    'whoHadIp',
+    () =>
+      graphql('query($ip: String!, $at: DateTime!) { whoHadIp(ip: $ip, at: $at) { id sessionId } }', {
+        ip: `10.${random(150)}.${random(256)}.${random(256)}`,
+        at: new Date(Date.now() - random(365) * 86_400_000).toISOString(),
+      }),
+  ],
+  [
+    'audit-log page (size 100, random window)',
+    () => {
+      const start = Date.now() - 79 * 86_400_000 + random(78 * 86_400_000)
+      const query = `?size=100&startDate=${new Date(start).toISOString()}&endDate=${new Date(start + 3_600_000).toISOString()}`
+      return () => fetch(`${base}/api/v1/audit-log${query}`, { headers })
+    },
+  ],
+  [
+    'audit-log page at a cursor',
+    async () => {
+      // The cursor comes from a first page fetched beforehand; only the page at the cursor is timed.
+      const start = Date.now() - 79 * 86_400_000 + random(78 * 86_400_000)
+      const query = `?size=100&startDate=${new Date(start).toISOString()}&endDate=${new Date(start + 3_600_000).toISOString()}`
+      const first = (await (await fetch(`${base}/api/v1/audit-log${query}`, { headers })).json()) as {
+        nextCursor?: string
+      }
+      return () => fetch(`${base}/api/v1/audit-log?size=100&cursor=${first.nextCursor}`, { headers })
+    },
+  ],
 ]
 
 const requests = Number(values.requests)

@@ -17,7 +17,11 @@ const runs: [string, string[]][] = [
 for (const [script, args] of runs) {
   console.log(`\n== bench/${script} ${args.join(' ')}`)
   const code = await new Promise<number | null>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: 'inherit' })
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...args],
+      { stdio: 'inherit' },
+    )
     child.on('close', resolve)
   })
   if (code !== 0) {

@@ -2,18 +2,26 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { loadSettings, type Settings } from '@radstream/config'
 import { createDb, emptyTables, upsertNasClient } from '@radstream/db'
+import { createKafka, deleteScratchTopics, scratchTopic } from '@radstream/kafka'
 import { freePort, ensureStack, radstreamHome } from '@radstream/stack'
+
+const BENCH_TOPIC_PREFIX = 'radius.accounting.bench-'
 
 /**
  * The stack a benchmark runs on: the same Kafka broker and PostgreSQL server as `npm start`, a
- * database of its own (radstream_bench, emptied) and a topic of its own per run.
+ * database of its own (radstream_bench, emptied) and a topic of its own per run; earlier runs' topics
+ * are deleted.
  */
-export async function benchSettings(run: string, extra: Record<string, string> = {}): Promise<{ settings: Settings; env: Record<string, string> }> {
+export async function benchSettings(
+  run: string,
+  extra: Record<string, string> = {},
+): Promise<{ settings: Settings; env: Record<string, string> }> {
+  const started = Date.now()
   const url = new URL(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/radstream')
   url.pathname = '/radstream_bench'
   const env: Record<string, string> = {
     DATABASE_URL: url.toString(),
-    KAFKA_TOPIC: `radius.accounting.bench-${run}`,
+    KAFKA_TOPIC: scratchTopic(BENCH_TOPIC_PREFIX, run, started),
     SESSIONIZER_GROUP_ID: `radstream-bench-${run}`,
     RADIUS_ACCT_HOST: '127.0.0.1',
     RADIUS_ACCT_PORT: String(await freePort()),
@@ -26,6 +34,9 @@ export async function benchSettings(run: string, extra: Record<string, string> =
   }
   const settings = loadSettings({ ...process.env, ...env })
   await ensureStack({ settings, log: (message) => console.error(`stack: ${message}`) })
+  // Earlier runs' topics only slow the broker down (it recovers every partition at start).
+  const kafka = createKafka({ brokers: settings.kafka.brokers, clientId: 'radstream-bench' })
+  await deleteScratchTopics(kafka, BENCH_TOPIC_PREFIX, (at) => at < started)
   const db = createDb({ url: settings.database.url, poolSize: 1 })
   await emptyTables(db)
   await upsertNasClient(db, { network: '127.0.0.1', secret: 'bench-secret', name: 'load generator' })

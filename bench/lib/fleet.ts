@@ -48,7 +48,10 @@ export class Fleet {
     let last = performance.now()
     this.ticker = setInterval(() => {
       const now = performance.now()
-      this.tokens = Math.min(this.tokens + ((now - last) / 1000) * this.options.rate, Math.max(100, this.options.rate / 50))
+      this.tokens = Math.min(
+        this.tokens + ((now - last) / 1000) * this.options.rate,
+        Math.max(100, this.options.rate / 50),
+      )
       last = now
       for (const nas of this.nas) nas.pump()
     }, 2)

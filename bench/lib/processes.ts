@@ -9,7 +9,10 @@ const TICKS_PER_SECOND = 100
 export function startService(service: string, env: NodeJS.ProcessEnv): ChildProcess {
   // BENCH_CPU_PROFILE=<dir> writes a V8 CPU profile of each service when it stops.
   const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : []
-  return spawn(process.execPath, [...profile, BIN, service], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  return spawn(process.execPath, [...profile, BIN, service], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
 }
 
 export async function stopService(child: ChildProcess): Promise<void> {

@@ -70,7 +70,12 @@ export class SimulatedNas {
 
   /** Fills the window; called on every answer and by the driver's ticks. */
   pump(): void {
-    while (this.running && this.pending.size < this.options.window && this.ready.length > 0 && this.freeIds.length > 0) {
+    while (
+      this.running &&
+      this.pending.size < this.options.window &&
+      this.ready.length > 0 &&
+      this.freeIds.length > 0
+    ) {
       if (!this.options.mayStart()) return
       const session = this.ready.pop()!
       this.send(session, this.nextStep[session]!)
@@ -94,7 +99,13 @@ export class SimulatedNas {
         ['Calling-Station-Id', 'AA:BB:CC:DD:EE:FF'],
         ['Framed-IP-Address', `10.${this.options.index % 250}.${(session >> 8) & 255}.${session & 255}`],
         ['Event-Timestamp', Math.floor(Date.now() / 1000)],
-        ...(status === 1 ? [['Connect-Info', 'WireGuard'] as const] : [['Acct-Session-Time', seconds] as const, ['Acct-Input-Octets', seconds * 1000] as const, ['Acct-Output-Octets', seconds * 2000] as const]),
+        ...(status === 1
+          ? [['Connect-Info', 'WireGuard'] as const]
+          : [
+              ['Acct-Session-Time', seconds] as const,
+              ['Acct-Input-Octets', seconds * 1000] as const,
+              ['Acct-Output-Octets', seconds * 2000] as const,
+            ]),
         ...(status === 2 ? [['Acct-Terminate-Cause', 1] as const] : []),
       ],
     })
@@ -103,7 +114,13 @@ export class SimulatedNas {
   private send(session: number, step: number): void {
     const identifier = this.freeIds.pop()!
     const datagram = this.packet(identifier, session, step)
-    const entry: Pending = { datagram, session, step, firstSentAt: performance.now(), timer: setTimeout(() => this.retransmit(identifier), this.options.retransmitMs) }
+    const entry: Pending = {
+      datagram,
+      session,
+      step,
+      firstSentAt: performance.now(),
+      timer: setTimeout(() => this.retransmit(identifier), this.options.retransmitMs),
+    }
     this.pending.set(identifier, entry)
     this.sent++
     this.socket.send(datagram, this.options.port, '127.0.0.1')
@@ -135,7 +152,6 @@ export class SimulatedNas {
     if (entry.step + 1 < this.stepsPerSession) {
       this.nextStep[entry.session] = entry.step + 1
       this.ready.push(entry.session) // a session under way goes before the ones not yet started
-
     }
     this.pump()
   }

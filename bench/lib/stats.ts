@@ -6,7 +6,12 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 export function summarize(values: number[]): { count: number; p50: number; p99: number; max: number } {
   const sorted = [...values].sort((a, b) => a - b)
-  return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? Number.NaN }
+  return {
+    count: sorted.length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? Number.NaN,
+  }
 }
 
 export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-')

@@ -52,7 +52,12 @@ export async function checkRecorded(db: Db, run: string, fleet: readonly Simulat
 }
 
 /** Polls checkRecorded until complete or `timeoutMs`; returns the last check and when it completed. */
-export async function waitRecorded(db: Db, run: string, fleet: readonly SimulatedNas[], timeoutMs: number): Promise<RecordedCheck> {
+export async function waitRecorded(
+  db: Db,
+  run: string,
+  fleet: readonly SimulatedNas[],
+  timeoutMs: number,
+): Promise<RecordedCheck> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const check = await checkRecorded(db, run, fleet)

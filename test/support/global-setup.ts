@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto'
 import type { TestProject } from 'vitest/node'
 import { loadSettings } from '@radstream/config'
 import { createDb } from '@radstream/db'
+import { createKafka, deleteScratchTopics } from '@radstream/kafka'
 import { ensureRadclient, ensureStack, startContainerStack, type ContainerStack } from '@radstream/stack'
 import { emptyTables } from '@radstream/db'
 import { testDatabaseUrl } from './test-database'
+import { TEST_TOPIC_PREFIX, testTopic } from './topics'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -38,8 +39,7 @@ async function stackEnv(log: (message: string) => void): Promise<Record<string, 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now()
   const log = (message: string) => console.log(`[stack] ${message}`)
-  const runId = randomBytes(4).toString('hex')
-  const topic = `radius.accounting.test-${runId}`
+  const topic = testTopic('run')
   const settings = loadSettings({
     ...process.env,
     ...(await stackEnv(log)),
@@ -47,6 +47,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     KAFKA_TOPIC_PARTITIONS: '4',
   })
   await Promise.all([ensureStack({ settings, log }), ensureRadclient(log)])
+  const kafka = createKafka({ brokers: settings.kafka.brokers, clientId: 'radstream-test-setup' })
+  // An hour's grace: another run on this machine may still be using its topics.
+  const leftovers = await deleteScratchTopics(kafka, TEST_TOPIC_PREFIX, (at) => at < started - 3_600_000)
+  if (leftovers.length > 0) log(`deleted ${leftovers.length} topics left by earlier runs`)
 
   // Each run starts from empty tables, so assertions count rows without guessing at leftovers.
   const db = createDb({ url: settings.database.url, poolSize: 1 })
@@ -58,6 +62,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('topic', topic)
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s (topic ${topic})`)
   return async () => {
+    // This run's own topics are those named after its start.
+    await deleteScratchTopics(kafka, TEST_TOPIC_PREFIX, (at) => at >= started)
     await containers?.stop()
   }
 }

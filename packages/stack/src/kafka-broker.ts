@@ -195,13 +195,20 @@ export async function ensureLocalKafka(options: LocalBrokerOptions): Promise<{ s
   return { started: true, logFile: paths.logFile }
 }
 
-/** Stops the broker this project started (SIGTERM, then SIGKILL after 30 s). */
-export async function stopLocalKafka(port: number, log: (message: string) => void): Promise<boolean> {
+/**
+ * Stops the broker this project started (SIGTERM, then SIGKILL after 30 s). `crash` sends SIGKILL
+ * at once, as a power cut would, for tests of the recovery that follows.
+ */
+export async function stopLocalKafka(
+  port: number,
+  log: (message: string) => void,
+  { crash = false }: { crash?: boolean } = {},
+): Promise<boolean> {
   const paths = brokerPaths(pinnedKafkaVersion(), port)
   const pid = runningPid(paths.pidFile)
   if (pid === undefined) return false
-  log(`stopping Kafka broker (pid ${pid})`)
-  process.kill(pid, 'SIGTERM')
+  log(`${crash ? 'killing' : 'stopping'} Kafka broker (pid ${pid})`)
+  process.kill(pid, crash ? 'SIGKILL' : 'SIGTERM')
   const stopped = await waitUntil(async () => runningPid(paths.pidFile) === undefined, 30_000)
   if (!stopped) process.kill(pid, 'SIGKILL')
   rmSync(paths.pidFile, { force: true })

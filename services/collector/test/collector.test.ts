@@ -5,6 +5,7 @@ import { buildAccountingRequest, parsePacket, responseAuthenticator } from '@rad
 import { startCollector, type RunningCollector } from '../src'
 import { recordCount } from '../../../test/support/kafka-records'
 import { testSettings } from '../../../test/support/settings'
+import { testTopic } from '../../../test/support/topics'
 import { radclient } from '../../../test/support/radclient'
 import { UdpNas } from '../../../test/support/udp-nas'
 
@@ -22,7 +23,7 @@ const radclientStatus = (port: number, secret: string) =>
   radclient(port, secret, 'Message-Authenticator = 0x00\n', { command: 'status', retries: 1, timeoutSeconds: 2 })
 
 describe('collector', () => {
-  const settings = testSettings({ KAFKA_TOPIC: `radius.accounting.collector-${Date.now()}` })
+  const settings = testSettings({ KAFKA_TOPIC: testTopic('collector') })
   let collector: RunningCollector
   let db: Db
   let nas: UdpNas

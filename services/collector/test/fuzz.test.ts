@@ -5,6 +5,7 @@ import { createDb, upsertNasClient, type Db } from '@radstream/db'
 import { buildAccountingRequest, signAccountingRequest } from '@radstream/radius'
 import { startCollector, type RunningCollector } from '../src'
 import { testSettings } from '../../../test/support/settings'
+import { testTopic } from '../../../test/support/topics'
 import { UdpNas } from '../../../test/support/udp-nas'
 
 const SECRET = Buffer.from('fuzz-secret')
@@ -94,7 +95,7 @@ async function metricTotal(collector: RunningCollector, name: string): Promise<n
 }
 
 describe('collector under hostile input', () => {
-  const settings = testSettings({ KAFKA_TOPIC: `radius.accounting.fuzz-${Date.now()}`, DUPLICATE_TTL_MS: '0' })
+  const settings = testSettings({ KAFKA_TOPIC: testTopic('fuzz'), DUPLICATE_TTL_MS: '0' })
   let collector: RunningCollector
   let db: Db
   let nas: UdpNas

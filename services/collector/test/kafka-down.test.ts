@@ -6,6 +6,7 @@ import { ensureLocalKafka, stopLocalKafka } from '@radstream/stack'
 import { startCollector, type RunningCollector } from '../src'
 import { recordCount } from '../../../test/support/kafka-records'
 import { testSettings } from '../../../test/support/settings'
+import { testTopic } from '../../../test/support/topics'
 import { UdpNas } from '../../../test/support/udp-nas'
 
 const SECRET = Buffer.from('kafka-down-secret')
@@ -28,7 +29,7 @@ function request(identifier: number, sessionId: string): Buffer {
 describe('collector while Kafka is down', () => {
   const settings = testSettings({
     KAFKA_BROKERS: `127.0.0.1:${PORT}`,
-    KAFKA_TOPIC: `radius.accounting.kafka-down-${Date.now()}`,
+    KAFKA_TOPIC: testTopic('kafka-down'),
     KAFKA_TOPIC_PARTITIONS: '2',
     COLLECTOR_MAX_IN_FLIGHT: '500',
   })

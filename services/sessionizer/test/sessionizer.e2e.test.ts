@@ -7,6 +7,7 @@ import { createKafka, ensureTopic } from '@radstream/kafka'
 import { startSessionizer } from '../src'
 import { databaseContent, scratchDatabase } from '../../../test/support/scratch-database'
 import { testSettings } from '../../../test/support/settings'
+import { testTopic } from '../../../test/support/topics'
 import { waitFor } from '../../../test/support/wait-for'
 import { produceRecords, sessionWorkload, waitForGroupCaughtUp } from '../../../test/support/workload'
 
@@ -27,7 +28,7 @@ async function countSessions(db: Db): Promise<number> {
 }
 
 describe('sessionizer on real Kafka and PostgreSQL', () => {
-  const topic = `radius.accounting.sessionizer-${Date.now()}`
+  const topic = testTopic('sessionizer')
   const records = sessionWorkload({ sessions: SESSIONS, nasCount: 20, seed: 7, prefix: 'sz' })
   const base = testSettings({ KAFKA_TOPIC: topic })
   const brokers = base.kafka.brokers.join(',')
@@ -112,7 +113,7 @@ describe('sessionizer on real Kafka and PostgreSQL', () => {
 
 describe('sessionizer and poison records', () => {
   it('should send an unparseable record to the dead-letter topic with an audit event, and keep consuming', async () => {
-    const topic = `radius.accounting.poison-${Date.now()}`
+    const topic = testTopic('poison')
     const settings = testSettings({ KAFKA_TOPIC: topic, KAFKA_TOPIC_PARTITIONS: '1' })
     const brokers = settings.kafka.brokers.join(',')
     const kafka = createKafka({ brokers: settings.kafka.brokers, clientId: 'test' })
