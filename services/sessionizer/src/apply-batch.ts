@@ -13,10 +13,16 @@ export interface BatchOutcome {
   readonly auditEvents: number
 }
 
-/** Writes one run of session packets: users, sessions (one statement), closes, audit events. */
+/**
+ * Writes one run of session packets: users, sessions (one statement), closes, audit events.
+ * A session's started event is made from its Start packet alone and its stopped event from its
+ * Stop (which wins the closing columns), never from what else the batch happened to hold: so the
+ * events, like the rows, are the same whatever the batch boundaries, order and replays.
+ */
 async function writeSessions(
   tx: Tx,
   drafts: Map<string, SessionDraft>,
+  starts: Map<string, SessionDraft>,
   stopped: Set<string>,
 ): Promise<NewAuditEvent[]> {
   const usernames = [...new Set([...drafts.values()].flatMap((d) => (d.username === null ? [] : [d.username])))]
@@ -25,12 +31,12 @@ async function writeSessions(
     ...d,
     user_id: d.username === null ? null : (users.ids.get(d.username) ?? null),
   }))
-  const upserted = await upsertSessions(tx, rows)
+  await upsertSessions(tx, rows)
   const open = rows.filter((d) => d.closed_by === null).map((d) => d.session_key)
   const closedByNas = await closeSessionsEndedByNasEvents(tx, open)
 
   const events = users.created.map(userFirstSeen)
-  for (const row of upserted) if (row.inserted) events.push(sessionEvents.started(drafts.get(row.session_key)!))
+  for (const start of starts.values()) events.push(sessionEvents.started(start))
   for (const key of stopped) events.push(sessionEvents.stopped(drafts.get(key)!))
   events.push(...closedByNas.map(sessionEvents.closedByNas))
   return events
@@ -43,15 +49,17 @@ async function writeSessions(
  */
 export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): Promise<BatchOutcome> {
   let drafts = new Map<string, SessionDraft>()
+  let starts = new Map<string, SessionDraft>()
   let stopped = new Set<string>()
   const events: NewAuditEvent[] = []
   let sessionsWritten = 0
 
   const flush = async () => {
     if (drafts.size === 0) return
-    events.push(...(await writeSessions(tx, drafts, stopped)))
+    events.push(...(await writeSessions(tx, drafts, starts, stopped)))
     sessionsWritten += drafts.size
     drafts = new Map()
+    starts = new Map()
     stopped = new Set()
   }
 
@@ -61,6 +69,7 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
       const draft = draftFromRecord(record)
       const earlier = drafts.get(draft.session_key)
       drafts.set(draft.session_key, earlier ? mergeDrafts(earlier, draft) : draft)
+      if (status === AcctStatusType.Start && !starts.has(draft.session_key)) starts.set(draft.session_key, draft)
       if (status === AcctStatusType.Stop) stopped.add(draft.session_key)
     } else if (status === AcctStatusType.AccountingOn || status === AcctStatusType.AccountingOff) {
       await flush()

@@ -58,11 +58,6 @@ const updates = sql.join(
   sql.raw(', '),
 )
 
-export interface UpsertedSession {
-  readonly session_key: string
-  readonly inserted: boolean
-}
-
 /**
  * Writes many session drafts in one statement (one array parameter per column, so the statement
  * stays the same size whatever the batch) with the merge rules of session-draft.ts.
@@ -70,18 +65,16 @@ export interface UpsertedSession {
 export async function upsertSessions(
   tx: Tx,
   drafts: readonly (SessionDraft & { user_id: number | null })[],
-): Promise<UpsertedSession[]> {
-  if (drafts.length === 0) return []
+): Promise<void> {
+  if (drafts.length === 0) return
   const arrays = COLUMNS.map(
     ([name, type]) => sql`${drafts.map((d) => cell(d[name as ColumnName]))}::${sql.raw(type)}[]`,
   )
   const columns = sql.raw(COLUMNS.map(([name]) => name).join(', '))
-  const result = await sql<UpsertedSession>`
+  await sql`
     insert into sessions (${columns})
     select * from unnest(${sql.join(arrays)})
-    on conflict (session_key) do update set ${updates}
-    returning session_key, (xmax = 0) as inserted`.execute(tx)
-  return result.rows
+    on conflict (session_key) do update set ${updates}`.execute(tx)
 }
 
 /**

@@ -136,6 +136,44 @@ describe('applyBatch', () => {
     }
   })
 
+  it('should write the same audit events for every order, repetition and batching', async () => {
+    // The Interim claims 15 minutes at 10:10 (its NAS's clock disagrees with the Start's): the row
+    // starts at the earliest claim, but the started event is the Start's own, wherever it falls.
+    const packets = (sessionId: string) => {
+      const [start, , stop] = lifecycle(sessionId)
+      const interim = packet(sessionId, 3, [
+        ['Event-Timestamp', at('2024-01-15T10:10:00Z')],
+        ['Acct-Session-Time', 900],
+        ['Framed-IP-Address', '10.1.0.2'],
+      ])
+      return [start!, interim, stop!]
+    }
+    const events = async (sessionId: string) =>
+      (
+        await db
+          .selectFrom('audit_events')
+          .select(['event_key', 'operation', 'initiator_type', 'fields'])
+          .where('entity_name', '=', sessionId)
+          .execute()
+      )
+        .map((e) => ({ ...e, event_key: e.event_key.slice(0, e.event_key.indexOf(':')) }))
+        .sort((x, y) => x.event_key.localeCompare(y.event_key))
+    const seen = []
+    for (const [i, order] of ORDERS.entries()) {
+      await applyEach(order.map((index) => packets(`events-each-${i}`)[index]!))
+      await applyAll(order.map((index) => packets(`events-all-${i}`)[index]!))
+      seen.push(await events(`events-each-${i}`), await events(`events-all-${i}`))
+    }
+    expect(seen[0]).toEqual([
+      expect.objectContaining({
+        event_key: 'session.started',
+        fields: expect.arrayContaining([{ name: 'startTime', oldValue: null, newValue: '2024-01-15T10:00:00.000Z' }]),
+      }),
+      expect.objectContaining({ event_key: 'session.stopped' }),
+    ])
+    for (const events of seen) expect(events).toEqual(seen[0])
+  })
+
   it('should start a session known only from its Interim or Stop at event time minus Acct-Session-Time', async () => {
     const [, interim, stop] = lifecycle('no-start-interim')
     await applyEach([interim!])
