@@ -11,6 +11,8 @@ export interface FleetOptions {
   readonly sessionsPerNas: number
   readonly interimsPerSession: number
   readonly retransmitMs: number
+  /** Keep every answered datagram (for replaying them into a reference database). */
+  readonly keepAnswered?: boolean
 }
 
 /** A fleet of simulated NAS sharing one pacing budget, driven by a 2 ms ticker. */
@@ -38,6 +40,7 @@ export class Fleet {
           sessions: options.sessionsPerNas,
           interimsPerSession: options.interimsPerSession,
           retransmitMs: options.retransmitMs,
+          keepAnswered: options.keepAnswered ?? false,
           mayStart,
         }),
     )

@@ -11,6 +11,8 @@ export interface NasOptions {
   readonly sessions: number
   readonly interimsPerSession: number
   readonly retransmitMs: number
+  /** Keep every answered datagram in `answered`, in the order of the answers. */
+  readonly keepAnswered: boolean
   /** Asked before each new request; false holds it back (the fixed-rate mode's pacing). */
   readonly mayStart: () => boolean
 }
@@ -35,6 +37,7 @@ export class SimulatedNas {
   retransmitted = 0
   /** Per session: how many of its packets were answered (0 = none yet). */
   readonly answeredSteps: Uint8Array
+  readonly answered: Buffer[] = []
   private readonly pending = new Map<number, Pending>()
   private readonly freeIds: number[] = Array.from({ length: 256 }, (_, i) => i)
   private readonly nextStep: Uint8Array
@@ -149,6 +152,7 @@ export class SimulatedNas {
     this.acked++
     this.latenciesMs.push(performance.now() - entry.firstSentAt)
     this.answeredSteps[entry.session] = entry.step + 1
+    if (this.options.keepAnswered) this.answered.push(entry.datagram)
     if (entry.step + 1 < this.stepsPerSession) {
       this.nextStep[entry.session] = entry.step + 1
       this.ready.push(entry.session) // a session under way goes before the ones not yet started

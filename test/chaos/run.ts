@@ -8,10 +8,12 @@ import { Fleet } from '../../bench/lib/fleet'
 import { startService, stopService } from '../../bench/lib/processes'
 import { fmt, table } from '../../bench/lib/stats'
 import { waitRecorded } from '../../bench/lib/verify'
+import { differences, referenceContent } from './reference-run'
 
 /**
  * `npm run test:chaos`: each fault under a steady load from the project's load generator, then
- * the promise RFC 2866 makes checked: every acknowledged packet is in PostgreSQL exactly once.
+ * the promise RFC 2866 makes checked: every acknowledged packet is in PostgreSQL exactly once, and
+ * every session, user and audit row equals that of an undisturbed run of the same packets.
  * Faults: SIGKILL of the collector, SIGKILL of the sessionizer, a Kafka restart, PostgreSQL
  * refusing connections for 20 s; then the collector fuzz test with 1,000,000 datagrams. Prints a
  * table; exits 1 if anything acknowledged was lost or duplicated. Stops this machine's PostgreSQL
@@ -76,7 +78,7 @@ const scenarios: Scenario[] = [
 ]
 
 const rows: (string | number)[][] = [
-  ['fault', 'acked', 'recorded', 'lost', 'duplicated', 'recovery s', 'API while down'],
+  ['fault', 'acked', 'recorded', 'lost', 'duplicated', 'rows unlike undisturbed', 'recovery s', 'API while down'],
 ]
 let failed = false
 for (const scenario of scenarios.filter((s) => !values.only || s.name.includes(values.only))) {
@@ -137,6 +139,7 @@ for (const scenario of scenarios.filter((s) => !values.only || s.name.includes(v
     sessionsPerNas: 400,
     interimsPerSession: 2,
     retransmitMs: 1000,
+    keepAnswered: true,
   })
   const timeline: { at: number; acked: number }[] = []
   const sampler = setInterval(() => timeline.push({ at: Date.now(), acked: fleet.acked }), 100)
@@ -165,19 +168,26 @@ for (const scenario of scenarios.filter((s) => !values.only || s.name.includes(v
   }
   const db = createDb({ url: settings.database.url, poolSize: 1 })
   const check = await waitRecorded(db, runId, fleet.nas, 120_000)
-  await db.destroy()
   await Promise.all(Object.values(services).map((child) => stopService(child)))
-  if (!check.complete || check.duplicated > 0 || unanswered > 0) failed = true
+  const reference = await referenceContent(
+    settings.database.url,
+    fleet.nas.flatMap((nas) => nas.answered),
+  )
+  const unlike = await differences(db, reference)
+  await db.destroy()
+  const rowsUnlike = unlike.sessions + unlike.users + unlike.auditEvents
+  if (!check.complete || check.duplicated > 0 || unanswered > 0 || rowsUnlike > 0) failed = true
   rows.push([
     scenario.name,
     check.acked,
     check.recorded,
     check.lost,
     check.duplicated,
+    `${rowsUnlike} (of ${reference.sessions.length} sessions)`,
     fmt((recoveredAt - faultAt) / 1000, 1),
     during || '-',
   ])
-  console.error(`chaos: ${scenario.name}: ${JSON.stringify({ ...check, unanswered })}`)
+  console.error(`chaos: ${scenario.name}: ${JSON.stringify({ ...check, unanswered, unlike })}`)
 }
 console.log(table(rows))
 
@@ -190,6 +200,8 @@ if (!values.only) {
   if (fuzz.status !== 0) failed = true
 }
 if (failed) {
-  console.error('chaos: an acknowledged packet was lost or duplicated, or a NAS was left unanswered')
+  console.error(
+    'chaos: an acknowledged packet was lost or duplicated, a row differs from the undisturbed run, or a NAS was left unanswered',
+  )
   process.exitCode = 1
 }
