@@ -191,6 +191,31 @@ describe('getConnectionHistory: the contract', () => {
     })
   })
 
+  it('should read the fields asked for through aliases, fragments and inline fragments', async () => {
+    const { status, body } = await graphql(
+      tokens.admin,
+      `query($userId: Int!) {
+        getConnectionHistory(userId: $userId, first: 1) {
+          where: nasIpAddress
+          ...Addressing
+          ... on ConnectionRecord { seconds: sessionTime, cursor }
+        }
+      }
+      fragment Addressing on ConnectionRecord { framedIpAddress callingStationId }`,
+      { userId: CONTRACT_USER_ID },
+    )
+    expect(status).toBe(200)
+    expect(body.data.getConnectionHistory).toEqual([
+      {
+        where: '192.168.1.100',
+        framedIpAddress: '10.0.0.50',
+        callingStationId: 'AA:BB:CC:DD:EE:FF',
+        seconds: '15300',
+        cursor: expect.any(String),
+      },
+    ])
+  })
+
   it('should answer the documented curl call verbatim (our host, a real token)', async () => {
     const args = [
       '-s',

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { sql, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely'
+import { sql, type ExpressionBuilder, type RawBuilder, type SelectQueryBuilder } from 'kysely'
 import type { Database, Db } from '@radstream/db'
 import { ApiError } from '../errors'
 import { decodeCursor } from './cursor'
@@ -46,29 +46,44 @@ export function pageSize(first: number | null | undefined): number {
 
 type SessionQuery = SelectQueryBuilder<Database, 'sessions', object>
 
-function selectRecord(query: SessionQuery) {
-  return query.select((eb) => [
-    sql<string>`sessions.id::text`.as('id'),
-    'sessions.session_id as sessionId',
-    sql<string>`host(sessions.nas_ip_address)`.as('nasIpAddress'),
-    'sessions.nas_port_id as nasPortId',
-    'sessions.nas_port_type as nasPortType',
-    'sessions.start_time as startTime',
-    'sessions.stop_time as stopTime',
-    'sessions.connect_info_start as connectInfoStart',
-    'sessions.calling_station_id as callingStationId',
-    'sessions.terminate_cause as terminateCause',
-    sql<string | null>`host(sessions.framed_ip_address)`.as('framedIpAddress'),
-    'sessions.user_id as userId',
-    'sessions.username as username',
-    'sessions.update_time as updateTime',
-    sql<string | null>`host(sessions.framed_ipv6_address)`.as('framedIpv6Address'),
-    sql<string | null>`sessions.framed_ipv6_prefix::text`.as('framedIpv6Prefix'),
-    sql<string | null>`sessions.delegated_ipv6_prefix::text`.as('delegatedIpv6Prefix'),
-    'sessions.input_octets as inputOctets',
-    'sessions.output_octets as outputOctets',
-    eb.cast<string | null>('sessions.session_time', 'text').as('sessionTime'),
-  ])
+/** How each ConnectionRecord field is read from the sessions table. */
+const RECORD_COLUMNS = {
+  id: sql<string>`sessions.id::text`,
+  sessionId: sql<string>`sessions.session_id`,
+  nasIpAddress: sql<string>`host(sessions.nas_ip_address)`,
+  nasPortId: sql<string | null>`sessions.nas_port_id`,
+  nasPortType: sql<string | null>`sessions.nas_port_type`,
+  startTime: sql<Date>`sessions.start_time`,
+  stopTime: sql<Date | null>`sessions.stop_time`,
+  connectInfoStart: sql<string | null>`sessions.connect_info_start`,
+  callingStationId: sql<string | null>`sessions.calling_station_id`,
+  terminateCause: sql<string | null>`sessions.terminate_cause`,
+  framedIpAddress: sql<string | null>`host(sessions.framed_ip_address)`,
+  userId: sql<number | null>`sessions.user_id`,
+  username: sql<string | null>`sessions.username`,
+  updateTime: sql<Date | null>`sessions.update_time`,
+  framedIpv6Address: sql<string | null>`host(sessions.framed_ipv6_address)`,
+  framedIpv6Prefix: sql<string | null>`sessions.framed_ipv6_prefix::text`,
+  delegatedIpv6Prefix: sql<string | null>`sessions.delegated_ipv6_prefix::text`,
+  inputOctets: sql<string | null>`sessions.input_octets::text`,
+  outputOctets: sql<string | null>`sessions.output_octets::text`,
+  sessionTime: sql<string | null>`sessions.session_time::text`,
+} satisfies { [K in keyof ConnectionRecord]: RawBuilder<ConnectionRecord[K]> }
+
+export type RecordField = keyof ConnectionRecord
+
+export const ALL_RECORD_FIELDS = Object.keys(RECORD_COLUMNS) as RecordField[]
+
+/**
+ * Selects the fields a client asked for, and always id and startTime (paging and cursors need
+ * them): a page of 100 records costs the API far less to read and parse when it is 4 columns, not 20.
+ * The rows are typed as whole records; fields not selected are absent and never resolved.
+ */
+function selectRecord(query: SessionQuery, fields: readonly RecordField[]) {
+  const wanted = new Set<RecordField>(['id', 'startTime', ...fields])
+  return query
+    .select([...wanted].map((field) => (RECORD_COLUMNS[field] as RawBuilder<unknown>).as(field)))
+    .$castTo<ConnectionRecord>()
 }
 
 /** Newest first, after the cursor if one is given: (start_time, id) descending, one index scan. */
@@ -115,11 +130,12 @@ export async function connectionHistory(
   userId: number,
   range: { from?: Date | null | undefined; to?: Date | null | undefined },
   page: Page,
+  fields: readonly RecordField[] = ALL_RECORD_FIELDS,
 ): Promise<ConnectionRecord[]> {
   let query: SessionQuery = db.selectFrom('sessions').where('sessions.user_id', '=', userId)
   if (range.from) query = query.where('sessions.start_time', '>=', range.from)
   if (range.to) query = query.where('sessions.start_time', '<', range.to)
-  return selectRecord(newestFirst(query, page)).execute()
+  return selectRecord(newestFirst(query, page), fields).execute()
 }
 
 export async function onlineSessions(
@@ -130,6 +146,7 @@ export async function onlineSessions(
     resellerId: number | undefined
   },
   page: Page,
+  fields: readonly RecordField[] = ALL_RECORD_FIELDS,
 ): Promise<ConnectionRecord[]> {
   let query: SessionQuery = db
     .selectFrom('sessions')
@@ -140,7 +157,7 @@ export async function onlineSessions(
     query = query.where(sql<boolean>`sessions.nas_ip_address = ${filter.nasIpAddress}::inet`)
   }
   if (filter.userId !== null && filter.userId !== undefined) query = query.where('sessions.user_id', '=', filter.userId)
-  return selectRecord(newestFirst(query, page)).execute()
+  return selectRecord(newestFirst(query, page), fields).execute()
 }
 
 /**
@@ -153,6 +170,7 @@ export async function whoHadIp(
   ip: string,
   at: Date,
   resellerId: number | undefined,
+  fields: readonly RecordField[] = ALL_RECORD_FIELDS,
 ): Promise<ConnectionRecord[]> {
   const family = isIP(ip)
   if (family === 0) throw new ApiError('BAD_USER_INPUT', 'ip: not an IPv4 or IPv6 address')
@@ -169,7 +187,7 @@ export async function whoHadIp(
     .orderBy('sessions.start_time', 'desc')
     .orderBy('sessions.id', 'desc')
     .limit(MAX_PAGE)
-  return selectRecord(query).execute()
+  return selectRecord(query, fields).execute()
 }
 
 /** Sessions by FreeRADIUS key, with the reseller of their user, for subscription events. */
@@ -179,6 +197,7 @@ export async function sessionsByKey(
 ): Promise<(ConnectionRecord & { resellerId: number | null })[]> {
   const query = selectRecord(
     db.selectFrom('sessions').where(sql<boolean>`sessions.session_key = any(${keys}::text[])`) as SessionQuery,
+    ALL_RECORD_FIELDS,
   ).select((eb) =>
     eb.selectFrom('users').select('users.reseller_id').whereRef('users.id', '=', 'sessions.user_id').as('resellerId'),
   )
