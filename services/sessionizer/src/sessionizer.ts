@@ -2,9 +2,17 @@ import type { Logger, Settings } from '@radstream/config'
 import type { Transaction } from 'kysely'
 import { createDb, insertAuditEvents, type Database, type Db } from '@radstream/db'
 import { deadLetter, decodeRecord, RecordSchemaError, type AccountingRecord } from '@radstream/events'
-import { createKafka, ensureTopic, Partitioners, type EachBatchPayload, type Producer } from '@radstream/kafka'
+import {
+  createKafka,
+  ensureTopic,
+  Partitioners,
+  type Consumer,
+  type EachBatchPayload,
+  type Producer,
+} from '@radstream/kafka'
 import { applyBatch } from './apply-batch'
 import { deadLettered } from './audit-events'
+import { ConsumerWatchdog } from './consumer-watchdog'
 import { closeStaleSessions, deleteExpired } from './maintenance'
 
 export interface RunningSessionizer {
@@ -65,24 +73,12 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
   })
   await deadLetters.connect()
-  const consumer = kafka.consumer({
-    groupId: config.groupId,
-    allowAutoTopicCreation: false,
-    sessionTimeout: config.sessionTimeoutMs,
-    minBytes: config.fetchMinBytes,
-    maxWaitTimeInMs: config.fetchWaitMs,
-    heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
-  })
-  await consumer.connect()
-  await consumer.subscribe({ topic: settings.kafka.topic, fromBeginning: true })
 
-  async function processBatch({
-    batch,
-    heartbeat,
-    isRunning,
-    isStale,
-    resolveOffset,
-  }: EachBatchPayload): Promise<void> {
+  /** One batch of one partition; offsets are committed through the consumer that fetched it. */
+  async function processBatch(
+    consumer: Consumer,
+    { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload,
+  ): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return
     const records: AccountingRecord[] = []
     const rejected: { offset: string; reason: string }[] = []
@@ -120,12 +116,56 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     log.debug({ partition: batch.partition, records: records.length, ...outcome, next }, 'batch committed')
   }
 
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: config.partitionsConcurrently,
-    eachBatch: processBatch,
+  // As long as the default (60 s) at the default session timeout; shorter with a shorter one.
+  const rebalanceTimeoutMs = 2 * config.sessionTimeoutMs
+  const watchdog = new ConsumerWatchdog(config.sessionTimeoutMs + rebalanceTimeoutMs, (silentMs) => {
+    log.error(
+      { silentMs, groupId: config.groupId },
+      'Kafka consumer silent past its session and rebalance timeouts (stuck out of its group); replacing it',
+    )
+    replacing = replaceConsumer().catch((error: unknown) => log.error({ err: error }, 'replacing the consumer failed'))
   })
+
+  async function startConsumer(): Promise<Consumer> {
+    const consumer = kafka.consumer({
+      groupId: config.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: config.sessionTimeoutMs,
+      rebalanceTimeout: rebalanceTimeoutMs,
+      minBytes: config.fetchMinBytes,
+      maxWaitTimeInMs: config.fetchWaitMs,
+      heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
+    })
+    watchdog.watch(consumer)
+    await consumer.connect()
+    await consumer.subscribe({ topic: settings.kafka.topic, fromBeginning: true })
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: config.partitionsConcurrently,
+      eachBatch: (payload) => watchdog.during(() => processBatch(consumer, payload)),
+    })
+    return consumer
+  }
+
+  /**
+   * A new consumer (a new group member) in place of a stuck one. The old one is disconnected if it
+   * lets itself be within 10 s, else abandoned: were it ever to wake, it would be one more member
+   * of the group, and a batch written twice changes nothing.
+   */
+  async function replaceConsumer(): Promise<void> {
+    const stuck = consumer
+    const disconnected = await Promise.race([
+      stuck.disconnect().then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000).unref()),
+    ])
+    if (!disconnected) log.warn('the stuck consumer did not disconnect within 10 s; abandoning it')
+    consumer = await startConsumer()
+    log.info({ groupId: config.groupId }, 'Kafka consumer replaced')
+  }
+
+  let replacing: Promise<void> | undefined
+  let consumer = await startConsumer()
   const stopSweeps = [
     every(
       config.staleSweepIntervalMs,
@@ -156,6 +196,8 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
   return {
     async stop() {
       log.info('sessionizer stopping')
+      watchdog.stop()
+      await replacing
       await consumer.disconnect()
       await Promise.all(stopSweeps.map((stop) => stop()))
       await deadLetters.disconnect()

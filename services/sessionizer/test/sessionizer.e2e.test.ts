@@ -110,6 +110,37 @@ describe('sessionizer on real Kafka and PostgreSQL', () => {
     expect(await databaseContent(db)).toEqual(reference)
     await db.destroy()
   }, 240_000)
+
+  it('a sessionizer frozen past its session timeout should rejoin its group and finish the work', async () => {
+    const { url, db } = await scratchDatabase('frozen')
+    const groupId = `frozen-${Date.now()}`
+    const env = {
+      ...process.env,
+      DATABASE_URL: url,
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC: topic,
+      SESSIONIZER_GROUP_ID: groupId,
+      SESSIONIZER_SESSION_TIMEOUT_MS: '6000',
+      // Small fetches, so that the freeze comes with most of the topic still to read.
+      SESSIONIZER_FETCH_MIN_BYTES: '1',
+      LOG_LEVEL: 'warn',
+    }
+    const child = spawn(process.execPath, [BIN, 'sessionizer'], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+    try {
+      await waitFor('the sessionizer to write', async () => ((await countSessions(db)) > 0 ? true : undefined), 60_000)
+      // A VM pause, a debugger, a swap storm: the group expels the member meanwhile.
+      child.kill('SIGSTOP')
+      await new Promise((resolve) => setTimeout(resolve, 15_000))
+      child.kill('SIGCONT')
+      await waitForGroupCaughtUp(brokers, topic, groupId, 60_000)
+    } finally {
+      child.kill('SIGCONT')
+      child.kill('SIGTERM')
+      await new Promise((resolve) => child.on('exit', resolve))
+    }
+    expect(await databaseContent(db)).toEqual(reference)
+    await db.destroy()
+  }, 180_000)
 })
 
 describe('sessionizer and poison records', () => {
