@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createDb } from '@radstream/db'
 import { benchSettings, kafkaBrokerPid } from './lib/bench-stack'
 import { pidsNamed, ResourceMeter, startService, stopService } from './lib/processes'
 import { Fleet } from './lib/fleet'
+import { PrometheusText } from './lib/prometheus'
 import { fmt, summarize, table } from './lib/stats'
 import { waitRecorded } from './lib/verify'
 
@@ -73,12 +75,23 @@ console.error(
   `ingest: ${nasCount} NAS, window ${values.window}, ${Number.isFinite(rate) ? `${rate} packets/s` : 'as fast as possible'}, ${duration} s`,
 )
 meter.begin()
+// The generator's own delays count in the latencies it measures; they are reported beside them.
+const generatorLoop = monitorEventLoopDelay({ resolution: 5 })
+generatorLoop.enable()
 const started = performance.now()
 await fleet.start()
 await new Promise((resolve) => setTimeout(resolve, duration * 1000))
 const sendSeconds = (performance.now() - started) / 1000
 const unanswered = await fleet.stop(30_000)
 const ackedAt = performance.now()
+generatorLoop.disable()
+const collectorMetrics = await PrometheusText.fetch(`http://127.0.0.1:${env.COLLECTOR_METRICS_PORT}/metrics`)
+const collectorView = {
+  publishP99AtMostMs: (collectorMetrics.bucketBound('radstream_collector_publish_seconds', 0.99) ?? NaN) * 1000,
+  eventLoopLagP99Ms: (collectorMetrics.value('radstream_collector_nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000,
+  eventLoopLagMaxMs: (collectorMetrics.value('radstream_collector_nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000,
+}
+const generatorLoopLag = { p99Ms: generatorLoop.percentile(99) / 1e6, maxMs: generatorLoop.max / 1e6 }
 
 // End to end: until PostgreSQL holds the effect of every acknowledged packet.
 const db = createDb({ url: settings.database.url, poolSize: 1 })
@@ -102,6 +115,8 @@ const result = {
   unanswered,
   ackedPerSecond: acked / sendSeconds,
   ackLatencyMs: latency,
+  collectorView,
+  generatorLoopLag,
   endToEndPerSecond: acked / e2eSeconds,
   catchUpSeconds: (doneAt - ackedAt) / 1000,
   databaseMatches: check.complete && check.duplicated === 0,
@@ -118,6 +133,11 @@ console.log(
     ['unanswered at the end', unanswered],
     ['acked packets/s', fmt(result.ackedPerSecond, 0)],
     ['ack latency p50 / p99 / max (ms)', `${fmt(latency.p50, 2)} / ${fmt(latency.p99, 2)} / ${fmt(latency.max, 1)}`],
+    ['collector: receive -> Kafka ack p99 (ms, at most)', fmt(collectorView.publishP99AtMostMs, 0)],
+    [
+      'event-loop delay p99 / max (ms): collector, generator',
+      `${fmt(collectorView.eventLoopLagP99Ms, 1)} / ${fmt(collectorView.eventLoopLagMaxMs, 1)}, ${fmt(generatorLoopLag.p99Ms, 1)} / ${fmt(generatorLoopLag.maxMs, 1)}`,
+    ],
     ['end-to-end packets/s (acked, in PostgreSQL)', fmt(result.endToEndPerSecond, 0)],
     ['catch-up after the last ack (s)', fmt(result.catchUpSeconds, 2)],
     [
