@@ -46,8 +46,11 @@ export class Fleet {
     )
   }
 
-  async start(): Promise<void> {
+  /** Starts sending; latencies of requests sent in the first `warmupMs` are kept apart. */
+  async start(warmupMs = 0): Promise<void> {
     for (const nas of this.nas) await nas.open()
+    const measureFrom = performance.now() + warmupMs
+    for (const nas of this.nas) nas.measureFrom = measureFrom
     let last = performance.now()
     this.ticker = setInterval(() => {
       const now = performance.now()
@@ -81,5 +84,9 @@ export class Fleet {
 
   latencies(): number[] {
     return this.nas.flatMap((nas) => nas.latenciesMs)
+  }
+
+  warmupLatencies(): number[] {
+    return this.nas.flatMap((nas) => nas.warmupLatenciesMs)
   }
 }

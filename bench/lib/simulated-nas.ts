@@ -31,7 +31,10 @@ interface Pending {
  * requests in flight, and retransmission of the same datagram on timeout as RFC 5080 asks.
  */
 export class SimulatedNas {
+  /** Latencies of the requests first sent at or after `measureFrom`; earlier ones are warm-up. */
   readonly latenciesMs: number[] = []
+  readonly warmupLatenciesMs: number[] = []
+  measureFrom = 0
   sent = 0
   acked = 0
   retransmitted = 0
@@ -150,7 +153,9 @@ export class SimulatedNas {
     this.pending.delete(identifier)
     this.freeIds.push(identifier)
     this.acked++
-    this.latenciesMs.push(performance.now() - entry.firstSentAt)
+    const latency = performance.now() - entry.firstSentAt
+    if (entry.firstSentAt >= this.measureFrom) this.latenciesMs.push(latency)
+    else this.warmupLatenciesMs.push(latency)
     this.answeredSteps[entry.session] = entry.step + 1
     if (this.options.keepAnswered) this.answered.push(entry.datagram)
     if (entry.step + 1 < this.stepsPerSession) {
