@@ -69,19 +69,23 @@ describe('sessionizer on real Kafka and PostgreSQL', () => {
     await db.destroy()
   }, 180_000)
 
+  /** The environment of a `radstream sessionizer` process building `url` from the test topic. */
+  const processEnv = (url: string, groupId: string, extra: Record<string, string> = {}) => ({
+    ...process.env,
+    DATABASE_URL: url,
+    KAFKA_BROKERS: brokers,
+    KAFKA_TOPIC: topic,
+    SESSIONIZER_GROUP_ID: groupId,
+    // The group notices a lost member in 6 s instead of 30.
+    SESSIONIZER_SESSION_TIMEOUT_MS: '6000',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  })
+
   it('a sessionizer killed with SIGKILL mid-batch, again and again, should end with the same database', async () => {
     const { url, db } = await scratchDatabase('crash')
     const groupId = `crash-${Date.now()}`
-    const env = {
-      ...process.env,
-      DATABASE_URL: url,
-      KAFKA_BROKERS: brokers,
-      KAFKA_TOPIC: topic,
-      SESSIONIZER_GROUP_ID: groupId,
-      // The group notices a killed member in 6 s instead of 30: the restarted one gets its partitions sooner.
-      SESSIONIZER_SESSION_TIMEOUT_MS: '6000',
-      LOG_LEVEL: 'warn',
-    }
+    const env = processEnv(url, groupId)
     const start = (): ChildProcess => spawn(process.execPath, [BIN, 'sessionizer'], { env, stdio: 'ignore' })
     let kills = 0
     for (let round = 0; round < 3; round++) {
@@ -114,17 +118,8 @@ describe('sessionizer on real Kafka and PostgreSQL', () => {
   it('a sessionizer frozen past its session timeout should rejoin its group and finish the work', async () => {
     const { url, db } = await scratchDatabase('frozen')
     const groupId = `frozen-${Date.now()}`
-    const env = {
-      ...process.env,
-      DATABASE_URL: url,
-      KAFKA_BROKERS: brokers,
-      KAFKA_TOPIC: topic,
-      SESSIONIZER_GROUP_ID: groupId,
-      SESSIONIZER_SESSION_TIMEOUT_MS: '6000',
-      // Small fetches, so that the freeze comes with most of the topic still to read.
-      SESSIONIZER_FETCH_MIN_BYTES: '1',
-      LOG_LEVEL: 'warn',
-    }
+    // Small fetches, so that the freeze comes with most of the topic still to read.
+    const env = processEnv(url, groupId, { SESSIONIZER_FETCH_MIN_BYTES: '1' })
     const child = spawn(process.execPath, [BIN, 'sessionizer'], { env, stdio: ['ignore', 'ignore', 'inherit'] })
     try {
       await waitFor('the sessionizer to write', async () => ((await countSessions(db)) > 0 ? true : undefined), 60_000)
