@@ -9,7 +9,7 @@ describe('README', () => {
     const variables = [...settings.matchAll(/read\.\w+\('([A-Z_]+)'/g)].map((m) => m[1]!).sort()
     const readme = read('README.md')
     const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('Used by the tooling'))
-    const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]!).sort()
+    const documented = [...section.matchAll(/^\| `([A-Z_]+)` +\|/gm)].map((m) => m[1]!).sort()
     expect(variables.length).toBeGreaterThan(20)
     expect(documented).toEqual(variables)
   })

@@ -194,14 +194,22 @@ describe('getConnectionHistory: the contract', () => {
   it('should read the fields asked for through aliases, fragments and inline fragments', async () => {
     const { status, body } = await graphql(
       tokens.admin,
-      `query($userId: Int!) {
-        getConnectionHistory(userId: $userId, first: 1) {
-          where: nasIpAddress
-          ...Addressing
-          ... on ConnectionRecord { seconds: sessionTime, cursor }
+      `
+        query ($userId: Int!) {
+          getConnectionHistory(userId: $userId, first: 1) {
+            where: nasIpAddress
+            ...Addressing
+            ... on ConnectionRecord {
+              seconds: sessionTime
+              cursor
+            }
+          }
         }
-      }
-      fragment Addressing on ConnectionRecord { framedIpAddress callingStationId }`,
+        fragment Addressing on ConnectionRecord {
+          framedIpAddress
+          callingStationId
+        }
+      `,
       { userId: CONTRACT_USER_ID },
     )
     expect(status).toBe(200)

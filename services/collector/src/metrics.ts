@@ -38,7 +38,9 @@ export class CollectorMetrics {
   readonly publishSeconds = new Histogram({
     name: 'radstream_collector_publish_seconds',
     help: 'Time from reading a datagram to Kafka acknowledging its record',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    buckets: [
+      0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+    ],
     registers: [this.registry],
   })
   readonly kafkaWritable = new Gauge({
