@@ -20,6 +20,7 @@ export class Fleet {
   readonly nas: SimulatedNas[]
   private tokens = 0
   private ticker: NodeJS.Timeout | undefined
+  private turn = 0
 
   constructor(private readonly options: FleetOptions) {
     const mayStart = () => {
@@ -59,8 +60,26 @@ export class Fleet {
         Math.max(100, this.options.rate / 50),
       )
       last = now
-      for (const nas of this.nas) nas.pump()
+      this.spread()
     }, 2)
+  }
+
+  /**
+   * As fast as possible, every NAS fills its window. At a fixed rate the budget goes round the
+   * fleet one request at a time, starting at a different NAS each tick: else the first NAS in the
+   * list would take it all, and a fleet of 50 would be a fleet of 2.
+   */
+  private spread(): void {
+    if (!Number.isFinite(this.options.rate)) {
+      for (const nas of this.nas) nas.pump()
+      return
+    }
+    const count = this.nas.length
+    for (let sent = 1; sent > 0 && this.tokens >= 1;) {
+      sent = 0
+      for (let i = 0; i < count && this.tokens >= 1; i++) sent += this.nas[(this.turn + i) % count]!.pump(1)
+    }
+    this.turn = (this.turn + 1) % count
   }
 
   /** Stops starting requests, then waits for the outstanding ones; returns how many stayed unanswered. */

@@ -75,17 +75,22 @@ export class SimulatedNas {
   }
 
   /** Fills the window; called on every answer and by the driver's ticks. */
-  pump(): void {
+  /** Sends up to `limit` new requests while the window has room; returns how many it sent. */
+  pump(limit = Number.POSITIVE_INFINITY): number {
+    let sent = 0
     while (
+      sent < limit &&
       this.running &&
       this.pending.size < this.options.window &&
       this.ready.length > 0 &&
       this.freeIds.length > 0
     ) {
-      if (!this.options.mayStart()) return
+      if (!this.options.mayStart()) break
       const session = this.ready.pop()!
       this.send(session, this.nextStep[session]!)
+      sent++
     }
+    return sent
   }
 
   private packet(identifier: number, session: number, step: number): Buffer {
@@ -162,7 +167,8 @@ export class SimulatedNas {
       this.nextStep[entry.session] = entry.step + 1
       this.ready.push(entry.session) // a session under way goes before the ones not yet started
     }
-    this.pump()
+    // One new request per answer keeps a full window full; the fleet's ticker spreads the rest.
+    this.pump(1)
   }
 
   /** Stops starting new requests; resolves when every outstanding one is answered or `timeoutMs` passes. */
