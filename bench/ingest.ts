@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createDb } from '@radstream/db'
 import { benchSettings, kafkaBrokerPid } from './lib/bench-stack'
-import { pidsNamed, ResourceMeter, startService, stopService } from './lib/processes'
+import { pidsNamed, ResourceMeter, startService, stopService, waitUntilOk } from './lib/processes'
 import { Fleet } from './lib/fleet'
 import { PrometheusText } from './lib/prometheus'
 import { fmt, summarize, table } from './lib/stats'
@@ -39,18 +39,7 @@ const { settings, env } = await benchSettings(run, {
 })
 const collector = startService('collector', env)
 const sessionizer = startService('sessionizer', env)
-const readyUrl = `http://127.0.0.1:${env.COLLECTOR_METRICS_PORT}/readyz`
-for (let i = 0; ; i++) {
-  if (
-    (await fetch(readyUrl).then(
-      (r) => r.status,
-      () => 0,
-    )) === 200
-  )
-    break
-  if (i > 300) throw new Error('the collector did not become ready')
-  await new Promise((resolve) => setTimeout(resolve, 100))
-}
+await waitUntilOk(`http://127.0.0.1:${env.COLLECTOR_METRICS_PORT}/readyz`, 'the collector')
 await new Promise((resolve) => setTimeout(resolve, 2000)) // the sessionizer joins its group
 
 const expectedRate = Number.isFinite(rate) ? rate : 25_000

@@ -3,7 +3,8 @@ import { sql } from 'kysely'
 import { createApiClient, createDb, ensureDatabaseExists, migrateToLatest, type Db } from '@radstream/db'
 import { encodeCursor } from '../services/api/src/graphql/cursor'
 import { freePort } from '@radstream/stack'
-import { startService, stopService } from './lib/processes'
+import { accessToken } from '../test/support/api-client'
+import { startService, stopService, waitUntilOk } from './lib/processes'
 import { fmt, summarize, table } from './lib/stats'
 
 /**
@@ -104,27 +105,8 @@ const api = startService('api', {
   DATABASE_POOL_SIZE: '16',
 })
 const base = `http://127.0.0.1:${port}`
-for (
-  let i = 0;
-  (await fetch(`${base}/healthz`).then(
-    (r) => r.status,
-    () => 0,
-  )) !== 200;
-  i++
-) {
-  if (i > 300) throw new Error('the API did not start')
-  await new Promise((resolve) => setTimeout(resolve, 100))
-}
-const tokenResponse = await fetch(`${base}/api/v1/oauth/token`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({
-    grant_type: 'client_credentials',
-    client_id: admin.clientId,
-    client_secret: admin.clientSecret,
-  }),
-})
-const token = ((await tokenResponse.json()) as { access_token: string }).access_token
+await waitUntilOk(`${base}/healthz`, 'the API')
+const token = await accessToken(base, admin)
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
 
 const random = (n: number) => Math.floor(Math.random() * n)

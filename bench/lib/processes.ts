@@ -15,6 +15,19 @@ export function startService(service: string, env: NodeJS.ProcessEnv): ChildProc
   })
 }
 
+/** Polls `url` every 100 ms until it answers 200; `what` names the service in the error after 30 s. */
+export async function waitUntilOk(url: string, what: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const status = await fetch(url).then(
+      (response) => response.status,
+      () => 0,
+    )
+    if (status === 200) return
+    if (attempt > 300) throw new Error(`${what} did not answer 200 at ${url} within 30 s`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
 export async function stopService(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return
   const exited = new Promise((resolve) => child.once('exit', resolve))

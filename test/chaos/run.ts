@@ -5,7 +5,8 @@ import { createApiClient, createDb } from '@radstream/db'
 import { ensureLocalKafka, run as runCommand, stopLocalKafka } from '@radstream/stack'
 import { benchSettings } from '../../bench/lib/bench-stack'
 import { Fleet } from '../../bench/lib/fleet'
-import { startService, stopService } from '../../bench/lib/processes'
+import { startService, stopService, waitUntilOk } from '../../bench/lib/processes'
+import { accessToken } from '../support/api-client'
 import { fmt, table } from '../../bench/lib/stats'
 import { waitRecorded } from '../../bench/lib/verify'
 import { differences, referenceContent } from './reference-run'
@@ -97,29 +98,9 @@ for (const scenario of scenarios.filter((s) => !values.only || s.name.includes(v
   }
   const restart = (name: keyof Services) => startService(name, env)
   const apiBase = `http://127.0.0.1:${env.PORT}`
-  for (
-    let i = 0;
-    (await fetch(`http://127.0.0.1:${env.COLLECTOR_METRICS_PORT}/readyz`).then(
-      (r) => r.status,
-      () => 0,
-    )) !== 200;
-    i++
-  ) {
-    if (i > 300) throw new Error('collector not ready')
-    await sleep(100)
-  }
+  await waitUntilOk(`http://127.0.0.1:${env.COLLECTOR_METRICS_PORT}/readyz`, 'the collector')
   await sleep(2000)
-  const token = await fetch(`${apiBase}/api/v1/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      grant_type: 'client_credentials',
-      client_id: admin.clientId,
-      client_secret: admin.clientSecret,
-    }),
-  })
-    .then((r) => r.json() as Promise<{ access_token: string }>)
-    .then((b) => b.access_token)
+  const token = await accessToken(apiBase, admin)
   const probe = async () => {
     const response = await fetch(`${apiBase}/graphql`, {
       method: 'POST',
