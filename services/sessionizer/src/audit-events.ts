@@ -9,54 +9,59 @@ const change = (name: string, newValue: string | null, oldValue: string | null =
   newValue,
 })
 
-/** The session events the sessionizer writes; each key names its cause, so replays write nothing new. */
+/**
+ * What every session event shares: its key names its cause (so a replay writes nothing new), the
+ * session is its entity, and the initiator is the user where the user caused it, else radstream.
+ */
+function sessionEvent(
+  cause: string,
+  session: { session_key: string; session_id: string; username: string | null },
+  byUser: string | null,
+  operation: NewAuditEvent['operation'],
+  what: string,
+  fields: AuditFieldChange[],
+): NewAuditEvent {
+  return {
+    eventKey: `session.${cause}:${session.session_key}`,
+    initiatorType: byUser === null ? 'SYSTEM' : 'USER',
+    initiatorId: byUser ?? '',
+    operation,
+    entityType: 'SESSION',
+    entityId: session.session_key,
+    entityName: session.session_id,
+    description: `Session ${session.session_id} of ${session.username ?? '(no User-Name)'} ${what}`,
+    fields,
+  }
+}
+
+/** The session events the sessionizer writes. */
 export const sessionEvents = {
   started(draft: SessionDraft): NewAuditEvent {
-    return {
-      eventKey: `session.started:${draft.session_key}`,
-      initiatorType: draft.username ? 'USER' : 'SYSTEM',
-      initiatorId: draft.username ?? '',
-      operation: 'CREATE',
-      entityType: 'SESSION',
-      entityId: draft.session_key,
-      entityName: draft.session_id,
-      description: `Session ${draft.session_id} of ${draft.username ?? '(no User-Name)'} started on NAS ${draft.nas_ip_address}`,
-      fields: [
-        change('startTime', iso(draft.start_time)),
-        change('nasIpAddress', draft.nas_ip_address),
-        change('framedIpAddress', draft.framed_ip_address ?? draft.framed_ipv6_address),
-      ],
-    }
+    return sessionEvent('started', draft, draft.username || null, 'CREATE', `started on NAS ${draft.nas_ip_address}`, [
+      change('startTime', iso(draft.start_time)),
+      change('nasIpAddress', draft.nas_ip_address),
+      change('framedIpAddress', draft.framed_ip_address ?? draft.framed_ipv6_address),
+    ])
   },
 
   stopped(draft: SessionDraft): NewAuditEvent {
     // The user initiated the stop only when the NAS says so; otherwise radstream reports it.
-    const byUser = draft.terminate_cause === 'User-Request' && draft.username !== null
-    return {
-      eventKey: `session.stopped:${draft.session_key}`,
-      initiatorType: byUser ? 'USER' : 'SYSTEM',
-      initiatorId: byUser ? draft.username! : '',
-      operation: 'UPDATE',
-      entityType: 'SESSION',
-      entityId: draft.session_key,
-      entityName: draft.session_id,
-      description: `Session ${draft.session_id} of ${draft.username ?? '(no User-Name)'} stopped: ${draft.terminate_cause ?? 'no cause given'}`,
-      fields: [change('stopTime', iso(draft.stop_time)), change('terminateCause', draft.terminate_cause)],
-    }
+    const byUser = draft.terminate_cause === 'User-Request' ? draft.username : null
+    return sessionEvent('stopped', draft, byUser, 'UPDATE', `stopped: ${draft.terminate_cause ?? 'no cause given'}`, [
+      change('stopTime', iso(draft.stop_time)),
+      change('terminateCause', draft.terminate_cause),
+    ])
   },
 
   closedByNas(session: ClosedSession): NewAuditEvent {
-    return {
-      eventKey: `session.closed-by-nas:${session.session_key}`,
-      initiatorType: 'SYSTEM',
-      initiatorId: '',
-      operation: 'UPDATE',
-      entityType: 'SESSION',
-      entityId: session.session_key,
-      entityName: session.session_id,
-      description: `Session ${session.session_id} of ${session.username ?? '(no User-Name)'} closed by ${session.closed_by} of NAS ${session.nas_ip_address}`,
-      fields: [change('closedBy', session.closed_by)],
-    }
+    return sessionEvent(
+      'closed-by-nas',
+      session,
+      null,
+      'UPDATE',
+      `closed by ${session.closed_by} of NAS ${session.nas_ip_address}`,
+      [change('closedBy', session.closed_by)],
+    )
   },
 
   stale(session: {
@@ -65,17 +70,14 @@ export const sessionEvents = {
     username: string | null
     update_time: Date
   }): NewAuditEvent {
-    return {
-      eventKey: `session.stale:${session.session_key}`,
-      initiatorType: 'SYSTEM',
-      initiatorId: '',
-      operation: 'UPDATE',
-      entityType: 'SESSION',
-      entityId: session.session_key,
-      entityName: session.session_id,
-      description: `Session ${session.session_id} of ${session.username ?? '(no User-Name)'} closed as stale: no accounting since ${session.update_time.toISOString()}`,
-      fields: [change('stopTime', iso(session.update_time)), change('terminateCause', 'Lost-Carrier')],
-    }
+    return sessionEvent(
+      'stale',
+      session,
+      null,
+      'UPDATE',
+      `closed as stale: no accounting since ${session.update_time.toISOString()}`,
+      [change('stopTime', iso(session.update_time)), change('terminateCause', 'Lost-Carrier')],
+    )
   },
 }
 
