@@ -26,9 +26,10 @@ async function partitionsLed(admin: Admin, topic: string): Promise<boolean> {
  * Creates the topic when missing and waits until it has a leader for every partition. Safe to call
  * from several processes at once; an existing topic is left as it is.
  *
- * kafkajs's own `waitForLeaders` (on by default) gives up on UNKNOWN_TOPIC_OR_PARTITION, which a broker answers for
- * a while after creating a topic when it is busy, e.g. recovering many partitions after a crash;
- * so the wait is ours, with a deadline and a message that says what was waited for.
+ * kafkajs's own `waitForLeaders` (on by default) gives up on UNKNOWN_TOPIC_OR_PARTITION, which a
+ * broker answers for a while after creating a topic when it is busy, e.g. recovering many
+ * partitions after a crash; so the wait is ours, with a deadline and a message that says what was
+ * waited for.
  */
 export async function ensureTopic(kafka: Kafka, topic: string, partitions: number, timeoutMs = 60_000): Promise<void> {
   const admin = kafka.admin()
