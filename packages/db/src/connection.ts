@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
+import { parse, toClientConfig } from 'pg-connection-string'
 import type { Database } from './schema'
 
 // int8 (bigint) and numeric stay text by default; that is what the row types say.
@@ -14,9 +15,20 @@ export interface DatabaseOptions {
   readonly onIdleError?: (error: Error) => void
 }
 
+/**
+ * pg's settings for a `DATABASE_URL`, with `sslmode` meaning what it means to libpq and psql:
+ * `require` encrypts (and checks the chain only when `sslrootcert` names a CA), `verify-ca`
+ * checks the chain, `verify-full` the chain and the host name. (pg on its own reads `require` as
+ * `verify-full` and warns on every connection.)
+ */
+export function pgConnectionConfig(url: string): pg.ClientConfig {
+  const libpq = new URL(url).searchParams.has('uselibpqcompat') ? {} : { useLibpqCompat: true }
+  return toClientConfig(parse(url, libpq))
+}
+
 export function createDb(options: DatabaseOptions): Db {
   const pool = new pg.Pool({
-    connectionString: options.url,
+    ...pgConnectionConfig(options.url),
     max: options.poolSize ?? 10,
     application_name: options.applicationName ?? 'radstream',
   })

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { pgConnectionConfig } from './connection'
 
 /**
  * Creates the database named in `url` when it is missing, connecting to the server's `postgres`
@@ -10,7 +11,7 @@ export async function ensureDatabaseExists(url: string): Promise<boolean> {
   if (!name) throw new Error(`DATABASE_URL names no database: ${redactUrl(url)}`)
   const admin = new URL(url)
   admin.pathname = '/postgres'
-  const client = new pg.Client({ connectionString: admin.toString() })
+  const client = new pg.Client(pgConnectionConfig(admin.toString()))
   await client.connect()
   try {
     const found = await client.query('select 1 from pg_database where datname = $1', [name])

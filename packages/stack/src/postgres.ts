@@ -1,12 +1,12 @@
 import { readdirSync } from 'node:fs'
 import pg from 'pg'
-import { ensureDatabaseExists, redactUrl } from '@radstream/db'
+import { ensureDatabaseExists, pgConnectionConfig, redactUrl } from '@radstream/db'
 import { aptInstall, commandExists, run } from './run'
 
 async function serverAnswers(url: string): Promise<boolean> {
   const admin = new URL(url)
   admin.pathname = '/postgres'
-  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 3000 })
+  const client = new pg.Client({ ...pgConnectionConfig(admin.toString()), connectionTimeoutMillis: 3000 })
   try {
     await client.connect()
     return true

@@ -1,7 +1,7 @@
 import pg from 'pg'
 import type { Logger } from '@radstream/config'
 import type { Db } from '@radstream/db'
-import { SESSION_EVENTS_CHANNEL, type SessionEventsNotice } from '@radstream/db'
+import { pgConnectionConfig, SESSION_EVENTS_CHANNEL, type SessionEventsNotice } from '@radstream/db'
 import { sessionsByKey } from './queries'
 
 export const SESSION_EVENTS_TOPIC = 'SESSION_EVENTS'
@@ -36,7 +36,7 @@ export function startSessionEventHub(url: string, db: Db, publish: Publish, logg
 
   async function connect(delayMs = 1000): Promise<void> {
     if (stopped) return
-    const next = new pg.Client({ connectionString: url, application_name: 'radstream-api-listen' })
+    const next = new pg.Client({ ...pgConnectionConfig(url), application_name: 'radstream-api-listen' })
     next.on('notification', (message) => {
       if (!message.payload) return
       deliver(JSON.parse(message.payload) as SessionEventsNotice).catch((error: unknown) =>
