@@ -15,6 +15,6 @@ if (!command || name === 'help' || name === '--help') {
     process.stderr.write(
       `radstream ${name}: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}\n`,
     )
-    process.exit(1)
+    process.exit((error as { exitCode?: number }).exitCode ?? 1)
   }
 }

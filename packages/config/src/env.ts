@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import { inspect } from 'node:util'
+
 /** A bad environment variable: the message names the variable, the value and what was expected. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
@@ -5,6 +8,29 @@ export class ConfigError extends Error {
 }
 
 export type Env = Readonly<Record<string, string | undefined>>
+
+/**
+ * A password or key: the value is revealed only where it is used, and prints as `[redacted]` in
+ * logs, JSON and `util.inspect`, so no settings dump can leak it.
+ */
+export class Secret {
+  readonly #value: string
+  constructor(value: string) {
+    this.#value = value
+  }
+  reveal(): string {
+    return this.#value
+  }
+  toJSON(): string {
+    return '[redacted]'
+  }
+  toString(): string {
+    return '[redacted]'
+  }
+  [inspect.custom](): string {
+    return 'Secret([redacted])'
+  }
+}
 
 /** Reads typed settings from an environment; every reader fails with the variable's name. */
 export class EnvReader {
@@ -30,6 +56,11 @@ export class EnvReader {
     return value
   }
 
+  optionalInteger(name: string, range: { min: number; max: number }): number | undefined {
+    const text = this.env[name]
+    return text === undefined || text === '' ? undefined : this.integer(name, 0, range)
+  }
+
   port(name: string, fallback: number): number {
     return this.integer(name, fallback, { min: 0, max: 65535 })
   }
@@ -41,6 +72,11 @@ export class EnvReader {
       throw new ConfigError(`${name}=${JSON.stringify(text)}: expected one of ${allowed.join(', ')}`)
     }
     return text as T
+  }
+
+  optionalOneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined {
+    const text = this.env[name]
+    return text === undefined || text === '' ? undefined : this.oneOf(name, allowed[0]!, allowed)
   }
 
   boolean(name: string, fallback: boolean): boolean {
@@ -62,6 +98,26 @@ export class EnvReader {
     return items
   }
 
+  /**
+   * A secret from `NAME`, or from the file that `NAME_FILE` names (Docker and Kubernetes secrets),
+   * without its trailing newline. Both set is an error: which one wins would be a guess.
+   */
+  secret(name: string): Secret | undefined {
+    const inline = this.optionalString(name)
+    const file = this.optionalString(`${name}_FILE`)
+    if (inline !== undefined && file !== undefined) {
+      throw new ConfigError(`${name} and ${name}_FILE are both set: keep one`)
+    }
+    if (file === undefined) return inline === undefined ? undefined : new Secret(inline)
+    return new Secret(readSettingFile(`${name}_FILE`, file).replace(/\r?\n$/, ''))
+  }
+
+  /** The contents of the file whose path `NAME` gives (a PEM certificate, say), read once at start. */
+  fileContents(name: string): string | undefined {
+    const path = this.optionalString(name)
+    return path === undefined ? undefined : readSettingFile(name, path)
+  }
+
   url(name: string, fallback: string): string {
     const text = this.string(name, fallback)
     try {
@@ -70,5 +126,15 @@ export class EnvReader {
       throw new ConfigError(`${name}: not a URL`)
     }
     return text
+  }
+}
+
+function readSettingFile(name: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(path)}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    )
   }
 }

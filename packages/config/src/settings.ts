@@ -1,4 +1,4 @@
-import { EnvReader, type Env } from './env'
+import { ConfigError, EnvReader, type Env, type Secret } from './env'
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/radstream'
 
@@ -7,11 +7,44 @@ export interface DatabaseSettings {
   readonly poolSize: number
 }
 
-export interface KafkaSettings {
+export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const
+export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number]
+
+/** TLS to the brokers; the broker's certificate and name are always checked. */
+export interface KafkaTlsSettings {
+  /** PEM CA bundle; unset: Node's public CAs. */
+  readonly ca: string | undefined
+  /** PEM client certificate and key, for brokers that ask for one (mutual TLS). */
+  readonly cert: string | undefined
+  readonly key: string | undefined
+  readonly keyPassword: Secret | undefined
+}
+
+export interface KafkaSaslSettings {
+  readonly mechanism: KafkaSaslMechanism
+  readonly username: string
+  readonly password: Secret
+}
+
+/** How a topic radstream creates is replicated; unset: chosen from the cluster's size. */
+export interface TopicReplication {
+  readonly replicationFactor: number | undefined
+  readonly minInsyncReplicas: number | undefined
+}
+
+/** Where the brokers are and how to reach them: all a Kafka client needs. */
+export interface KafkaConnection {
   readonly brokers: readonly string[]
+  readonly tls: KafkaTlsSettings | undefined
+  readonly sasl: KafkaSaslSettings | undefined
+}
+
+export interface KafkaSettings extends KafkaConnection {
   readonly clientId: string
   readonly topic: string
   readonly partitions: number
+  readonly replication: TopicReplication
+  readonly deadLetterReplication: TopicReplication
 }
 
 export interface CollectorSettings {
@@ -85,12 +118,7 @@ export function loadSettings(env: Env = process.env): Settings {
       url: read.url('DATABASE_URL', DEFAULT_DATABASE_URL),
       poolSize: read.integer('DATABASE_POOL_SIZE', 10, { min: 1, max: 1000 }),
     },
-    kafka: {
-      brokers: read.list('KAFKA_BROKERS', ['127.0.0.1:9092']),
-      clientId: read.string('KAFKA_CLIENT_ID', 'radstream'),
-      topic,
-      partitions: read.integer('KAFKA_TOPIC_PARTITIONS', 6, { min: 1, max: 1000 }),
-    },
+    kafka: readKafka(read, topic),
     collector: {
       host: read.string('RADIUS_ACCT_HOST', '0.0.0.0'),
       port: read.port('RADIUS_ACCT_PORT', 1813),
@@ -125,6 +153,85 @@ export function loadSettings(env: Env = process.env): Settings {
     },
   }
   return deepFreeze(settings)
+}
+
+const REPLICAS = { min: 1, max: 32 }
+
+/** Both given, the minimum in sync must not exceed the replicas: no write could ever be acknowledged. */
+function checkedReplication(replication: TopicReplication, prefix: string): TopicReplication {
+  const { replicationFactor, minInsyncReplicas } = replication
+  if (replicationFactor !== undefined && minInsyncReplicas !== undefined && minInsyncReplicas > replicationFactor) {
+    throw new ConfigError(
+      `${prefix}MIN_INSYNC_REPLICAS=${minInsyncReplicas} exceeds ${prefix}REPLICATION_FACTOR=${replicationFactor}: no write could ever be acknowledged`,
+    )
+  }
+  return replication
+}
+
+function readKafkaTls(read: EnvReader): KafkaTlsSettings | undefined {
+  const ca = read.fileContents('KAFKA_TLS_CA_FILE')
+  const cert = read.fileContents('KAFKA_TLS_CERT_FILE')
+  const key = read.fileContents('KAFKA_TLS_KEY_FILE')
+  const keyPassword = read.secret('KAFKA_TLS_KEY_PASSWORD')
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new ConfigError(
+      'KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE: a client certificate needs its key, and a key its certificate',
+    )
+  }
+  const enabled = read.boolean('KAFKA_TLS', ca !== undefined || cert !== undefined)
+  if (!enabled) {
+    if (ca !== undefined || cert !== undefined) {
+      throw new ConfigError('KAFKA_TLS=false but KAFKA_TLS_CA_FILE or KAFKA_TLS_CERT_FILE is set: say which you mean')
+    }
+    return undefined
+  }
+  return { ca, cert, key, keyPassword }
+}
+
+function readKafkaSasl(read: EnvReader): KafkaSaslSettings | undefined {
+  const mechanism = read.optionalOneOf('KAFKA_SASL_MECHANISM', KAFKA_SASL_MECHANISMS)
+  const username = read.optionalString('KAFKA_SASL_USERNAME')
+  const password = read.secret('KAFKA_SASL_PASSWORD')
+  if (mechanism === undefined) {
+    if (username !== undefined || password !== undefined) {
+      throw new ConfigError('KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set but KAFKA_SASL_MECHANISM is not')
+    }
+    return undefined
+  }
+  if (username === undefined) throw new ConfigError(`KAFKA_SASL_MECHANISM=${mechanism} needs KAFKA_SASL_USERNAME`)
+  if (password === undefined) {
+    throw new ConfigError(`KAFKA_SASL_MECHANISM=${mechanism} needs KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE`)
+  }
+  return { mechanism, username, password }
+}
+
+function readKafka(read: EnvReader, topic: string): KafkaSettings {
+  const replication = checkedReplication(
+    {
+      replicationFactor: read.optionalInteger('KAFKA_REPLICATION_FACTOR', REPLICAS),
+      minInsyncReplicas: read.optionalInteger('KAFKA_MIN_INSYNC_REPLICAS', REPLICAS),
+    },
+    'KAFKA_',
+  )
+  return {
+    brokers: read.list('KAFKA_BROKERS', ['127.0.0.1:9092']),
+    tls: readKafkaTls(read),
+    sasl: readKafkaSasl(read),
+    clientId: read.string('KAFKA_CLIENT_ID', 'radstream'),
+    topic,
+    partitions: read.integer('KAFKA_TOPIC_PARTITIONS', 6, { min: 1, max: 1000 }),
+    replication,
+    // Unset, the dead-letter topic is replicated as the accounting topic: it holds what was acked too.
+    deadLetterReplication: checkedReplication(
+      {
+        replicationFactor:
+          read.optionalInteger('KAFKA_DEAD_LETTER_REPLICATION_FACTOR', REPLICAS) ?? replication.replicationFactor,
+        minInsyncReplicas:
+          read.optionalInteger('KAFKA_DEAD_LETTER_MIN_INSYNC_REPLICAS', REPLICAS) ?? replication.minInsyncReplicas,
+      },
+      'KAFKA_DEAD_LETTER_',
+    ),
+  }
 }
 
 function deepFreeze<T>(value: T): T {

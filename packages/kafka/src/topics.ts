@@ -1,5 +1,6 @@
 import { connect } from 'node:net'
-import type { Admin, Kafka } from 'kafkajs'
+import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs'
+import type { TopicReplication } from '@radstream/config'
 
 /** Error codes a broker answers while its metadata has not yet caught up with a new topic. */
 const METADATA_NOT_READY = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER'])
@@ -22,24 +23,101 @@ async function partitionsLed(admin: Admin, topic: string): Promise<boolean> {
   }
 }
 
+export interface TopicOptions {
+  /** Wanted replication; unset parts are chosen from the cluster's size. */
+  readonly replication?: TopicReplication
+  /** Names the settings in errors and warnings: `KAFKA_` or `KAFKA_DEAD_LETTER_`. */
+  readonly settingPrefix?: string
+  /** Told when the topic is, or would be, less durable than wanted. */
+  readonly warn?: (details: Record<string, unknown>, message: string) => void
+  readonly timeoutMs?: number
+}
+
+/** How a topic is replicated, as the cluster reports it. */
+export interface TopicDurability {
+  readonly replicationFactor: number
+  readonly minInsyncReplicas: number
+}
+
+/** A replication setting the cluster cannot honour, such as more replicas than brokers. */
+export class TopicReplicationError extends Error {
+  override readonly name = 'TopicReplicationError'
+  readonly code = 'RADSTREAM_KAFKA_REPLICATION'
+}
+
 /**
- * Creates the topic when missing and waits until it has a leader for every partition. Safe to call
- * from several processes at once; an existing topic is left as it is.
+ * The replication a new topic gets: as configured, else 3 replicas where the cluster has 3 brokers
+ * or more (every broker it has, where fewer) and 2 in sync when replicated at all, so an
+ * acknowledged record survives the loss of any one broker.
+ */
+export function resolveReplication(
+  wanted: TopicReplication | undefined,
+  brokers: number,
+  prefix = 'KAFKA_',
+): TopicDurability {
+  const replicationFactor = wanted?.replicationFactor ?? Math.min(3, brokers)
+  if (replicationFactor > brokers) {
+    throw new TopicReplicationError(
+      `${prefix}REPLICATION_FACTOR=${replicationFactor} but the Kafka cluster has ${brokers} broker${brokers === 1 ? '' : 's'}`,
+    )
+  }
+  const minInsyncReplicas = wanted?.minInsyncReplicas ?? (replicationFactor >= 2 ? 2 : 1)
+  if (minInsyncReplicas > replicationFactor) {
+    throw new TopicReplicationError(
+      `${prefix}MIN_INSYNC_REPLICAS=${minInsyncReplicas} exceeds the replication factor ${replicationFactor} (the cluster has ${brokers} broker${brokers === 1 ? '' : 's'})`,
+    )
+  }
+  return { replicationFactor, minInsyncReplicas }
+}
+
+async function topicDurability(admin: Admin, topic: string): Promise<TopicDurability> {
+  const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics
+  const replicationFactor = Math.min(...(metadata?.partitions ?? []).map((p) => p.replicas.length))
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
+  })
+  const minInsyncReplicas = Number(
+    resources[0]?.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue ?? 1,
+  )
+  return { replicationFactor, minInsyncReplicas }
+}
+
+/**
+ * Creates the topic when missing, replicated as `options.replication` says (see resolveReplication),
+ * and waits until it has a leader for every partition. An existing topic is left as it is, but a
+ * warning says so when it is less durable than wanted. Safe to call from several processes at
+ * once. Returns the topic's replication as the cluster reports it.
  *
  * kafkajs's own `waitForLeaders` (on by default) gives up on UNKNOWN_TOPIC_OR_PARTITION, which a
  * broker answers for a while after creating a topic when it is busy, e.g. recovering many
  * partitions after a crash; so the wait is ours, with a deadline and a message that says what was
  * waited for.
  */
-export async function ensureTopic(kafka: Kafka, topic: string, partitions: number, timeoutMs = 60_000): Promise<void> {
+export async function ensureTopic(
+  kafka: Kafka,
+  topic: string,
+  partitions: number,
+  options: TopicOptions = {},
+): Promise<TopicDurability> {
+  const { timeoutMs = 60_000, settingPrefix = 'KAFKA_' } = options
   const admin = kafka.admin()
   await admin.connect()
   try {
+    const { brokers } = await admin.describeCluster()
+    const wanted = resolveReplication(options.replication, brokers.length, settingPrefix)
     const existing = await admin.listTopics()
     if (!existing.includes(topic)) {
       await admin.createTopics({
         waitForLeaders: false,
-        topics: [{ topic, numPartitions: partitions, replicationFactor: -1 }],
+        topics: [
+          {
+            topic,
+            numPartitions: partitions,
+            replicationFactor: wanted.replicationFactor,
+            configEntries: [{ name: 'min.insync.replicas', value: String(wanted.minInsyncReplicas) }],
+          },
+        ],
       })
     }
     const deadline = Date.now() + timeoutMs
@@ -49,6 +127,19 @@ export async function ensureTopic(kafka: Kafka, topic: string, partitions: numbe
       }
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
+    const actual = await topicDurability(admin, topic)
+    if (actual.replicationFactor < wanted.replicationFactor || actual.minInsyncReplicas < wanted.minInsyncReplicas) {
+      options.warn?.(
+        { topic, actual, wanted },
+        `Kafka topic ${topic} exists with weaker durability than ${settingPrefix}REPLICATION_FACTOR/${settingPrefix}MIN_INSYNC_REPLICAS ask; it is used as it is: raise its replicas and min.insync.replicas with Kafka's tools`,
+      )
+    } else if (actual.replicationFactor === 1) {
+      options.warn?.(
+        { topic, brokers: brokers.length, actual },
+        `Kafka topic ${topic} has one replica: records are not replicated, and losing that broker's disk loses acknowledged records`,
+      )
+    }
+    return actual
   } finally {
     await admin.disconnect()
   }
@@ -70,23 +161,55 @@ function portAccepts(broker: string, timeoutMs: number): Promise<boolean> {
   })
 }
 
-/**
- * True when a broker answers a metadata request. A closed port answers false at once: kafkajs
- * itself would keep retrying the connection for many seconds.
- */
-export async function isKafkaReachable(kafka: Kafka, brokers: readonly string[]): Promise<boolean> {
+/** Runs `ask` on a fresh admin client without retries; false when no broker port is open or it throws. */
+async function askCluster(
+  kafka: Kafka,
+  brokers: readonly string[],
+  ask: (admin: Admin) => Promise<boolean>,
+): Promise<boolean> {
   const open = await Promise.all(brokers.map((broker) => portAccepts(broker, 1000)))
   if (!open.includes(true)) return false
   const admin = kafka.admin({ retry: { retries: 0 } })
   try {
     await admin.connect()
-    await admin.describeCluster()
-    return true
+    return await ask(admin)
   } catch {
     return false
   } finally {
     await admin.disconnect().catch(() => undefined)
   }
+}
+
+/**
+ * True when a broker answers a metadata request. A closed port answers false at once: kafkajs
+ * itself would keep retrying the connection for many seconds.
+ */
+export function isKafkaReachable(kafka: Kafka, brokers: readonly string[]): Promise<boolean> {
+  return askCluster(kafka, brokers, async (admin) => {
+    await admin.describeCluster()
+    return true
+  })
+}
+
+/**
+ * True when every partition of `topic` has a leader and at least `minInsyncReplicas` replicas in
+ * sync: what an acks=all write needs. A cluster that answers with too few brokers in sync to
+ * accept such a write is reachable, but not writable.
+ */
+export function isTopicWritable(
+  kafka: Kafka,
+  brokers: readonly string[],
+  topic: string,
+  minInsyncReplicas: number,
+): Promise<boolean> {
+  return askCluster(kafka, brokers, async (admin) => {
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics
+    return (
+      metadata !== undefined &&
+      metadata.partitions.length > 0 &&
+      metadata.partitions.every((p) => p.leader >= 0 && p.isr.length >= minInsyncReplicas)
+    )
+  })
 }
 
 /**

@@ -30,7 +30,7 @@ interface BrokerPaths {
   readonly pidFile: string
 }
 
-function brokerPaths(version: string, port: number): BrokerPaths {
+export function brokerPaths(version: string, port: number): BrokerPaths {
   const home = radstreamHome()
   const state = path.join(home, `kafka-${port}`)
   return {

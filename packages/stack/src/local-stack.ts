@@ -1,5 +1,5 @@
 import { createDb, migrateToLatest } from '@radstream/db'
-import { createKafka, ensureTopic } from '@radstream/kafka'
+import { createKafka, ensureTopic, verifyKafkaAccess } from '@radstream/kafka'
 import type { Settings } from '@radstream/config'
 import { ensureLocalKafka } from './kafka-broker'
 import { ensurePostgres } from './postgres'
@@ -35,10 +35,12 @@ export async function ensureStack({ settings, log }: StackOptions): Promise<void
         const port = Number(local[2])
         await ensureLocalKafka({ port, controllerPort: port + 1, partitions: settings.kafka.partitions, log })
       }
+      await verifyKafkaAccess(settings.kafka)
       await ensureTopic(
-        createKafka({ brokers: settings.kafka.brokers, clientId: 'radstream-stack' }),
+        createKafka({ ...settings.kafka, clientId: 'radstream-stack' }),
         settings.kafka.topic,
         settings.kafka.partitions,
+        { replication: settings.kafka.replication, warn: (_details, message) => log(`warning: ${message}`) },
       )
     })(),
   ])

@@ -26,7 +26,7 @@ export async function startApi(settings: Settings, logger: Logger): Promise<Runn
     poolSize: settings.database.poolSize,
     applicationName: 'radstream-api',
   })
-  const kafka = createKafka({ brokers: settings.kafka.brokers, clientId: `${settings.kafka.clientId}-api` })
+  const kafka = createKafka({ ...settings.kafka, clientId: `${settings.kafka.clientId}-api` })
   const app = await buildApp({
     db,
     logger: log,

@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram'
 import type { AddressInfo } from 'node:net'
 import type { Logger, Settings } from '@radstream/config'
 import { createDb, listNasClients } from '@radstream/db'
-import { createKafka, ensureTopic, isKafkaReachable, Partitioners } from '@radstream/kafka'
+import { createKafka, ensureTopic, isTopicWritable, Partitioners, verifyKafkaAccess } from '@radstream/kafka'
 import { handleDatagram } from './accounting-handler'
 import { DropCounter } from './drop-counter'
 import { DuplicateCache } from './duplicate-cache'
@@ -55,12 +55,12 @@ export async function startCollector(settings: Settings, logger: Logger): Promis
   const registry = new NasRegistry({ list: () => listNasClients(db) }, log, (size) => metrics.nasClients.set(size))
   await registry.start(config.nasRefreshMs)
 
-  const kafka = createKafka({
-    brokers: settings.kafka.brokers,
-    clientId: `${settings.kafka.clientId}-collector`,
-    logger: log,
+  await verifyKafkaAccess(settings.kafka)
+  const kafka = createKafka({ ...settings.kafka, clientId: `${settings.kafka.clientId}-collector`, logger: log })
+  const topic = await ensureTopic(kafka, settings.kafka.topic, settings.kafka.partitions, {
+    replication: settings.kafka.replication,
+    warn: (details, message) => log.warn(details, message),
   })
-  await ensureTopic(kafka, settings.kafka.topic, settings.kafka.partitions)
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -72,7 +72,11 @@ export async function startCollector(settings: Settings, logger: Logger): Promis
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
   })
   await producer.connect()
-  const kafkaState = new KafkaWritability(() => isKafkaReachable(kafka, settings.kafka.brokers), metrics)
+  // Writable means more than reachable: an acks=all write needs min.insync.replicas in sync.
+  const kafkaState = new KafkaWritability(
+    () => isTopicWritable(kafka, settings.kafka.brokers, settings.kafka.topic, topic.minInsyncReplicas),
+    metrics,
+  )
   await kafkaState.start(KAFKA_PROBE_INTERVAL_MS)
   const sink = new KafkaRecordSink(producer, kafkaState, {
     topic: settings.kafka.topic,
@@ -124,7 +128,7 @@ export async function startCollector(settings: Settings, logger: Logger): Promis
   const port = socket.address().port
   const metricsPort = (ops.address() as AddressInfo).port
   log.info(
-    { host: config.host, port, metricsPort, nas: registry.size, topic: settings.kafka.topic },
+    { host: config.host, port, metricsPort, nas: registry.size, topic: settings.kafka.topic, ...topic },
     'collector listening',
   )
 

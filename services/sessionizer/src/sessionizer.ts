@@ -9,6 +9,7 @@ import {
   type Consumer,
   type EachBatchPayload,
   type Producer,
+  verifyKafkaAccess,
 } from '@radstream/kafka'
 import { applyBatch } from './apply-batch'
 import { deadLettered } from './audit-events'
@@ -58,13 +59,18 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     poolSize: config.partitionsConcurrently + 2,
     applicationName: 'radstream-sessionizer',
   })
-  const kafka = createKafka({
-    brokers: settings.kafka.brokers,
-    clientId: `${settings.kafka.clientId}-sessionizer`,
-    logger: log,
+  await verifyKafkaAccess(settings.kafka)
+  const kafka = createKafka({ ...settings.kafka, clientId: `${settings.kafka.clientId}-sessionizer`, logger: log })
+  const warn = (details: Record<string, unknown>, message: string) => log.warn(details, message)
+  await ensureTopic(kafka, settings.kafka.topic, settings.kafka.partitions, {
+    replication: settings.kafka.replication,
+    warn,
   })
-  await ensureTopic(kafka, settings.kafka.topic, settings.kafka.partitions)
-  await ensureTopic(kafka, config.deadLetterTopic, 1)
+  await ensureTopic(kafka, config.deadLetterTopic, 1, {
+    replication: settings.kafka.deadLetterReplication,
+    settingPrefix: 'KAFKA_DEAD_LETTER_',
+    warn,
+  })
   const deadLetters: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
