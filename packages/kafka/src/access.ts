@@ -55,7 +55,7 @@ export function accessFailure(error: unknown, options: KafkaClientOptions): stri
   const at = links.find((l) => l.broker)?.broker ?? options.brokers.join(',')
   const sasl = links.find((l) => l.name === 'KafkaJSSASLAuthenticationError')
   if (sasl && options.sasl) {
-    const reason = (sasl.message ?? '').replace(/^SASL \S+ authentication failed: /i, '')
+    const reason = (sasl.message ?? '').replace(/^SASL .*? authentication failed: /i, '')
     return `Kafka rejected the SASL ${options.sasl.mechanism.toUpperCase()} login of user "${options.sasl.username}" at ${at}: wrong username or password, or the mechanism is not enabled (${reason})`
   }
   const code = links
@@ -70,7 +70,9 @@ export function accessFailure(error: unknown, options: KafkaClientOptions): stri
     return `Kafka broker ${at} presented a TLS certificate that is not trusted (${code}): ${options.tls?.ca ? 'it is not signed by the CA in KAFKA_TLS_CA_FILE' : 'set KAFKA_TLS_CA_FILE to the CA that signed it'}`
   }
   const handshake = links.find((l) =>
-    /wrong version number|packet length too long|unknown protocol|SSL routines/i.test(l.message ?? ''),
+    /wrong version number|packet length too long|unknown protocol|SSL routines|before secure TLS connection/i.test(
+      l.message ?? '',
+    ),
   )
   if (handshake && options.tls) {
     return `Kafka broker ${at} does not speak TLS on this port (${handshake.message}): point KAFKA_BROKERS at its SSL or SASL_SSL listener, or unset KAFKA_TLS`
@@ -85,8 +87,8 @@ export function accessFailure(error: unknown, options: KafkaClientOptions): stri
  * caller's own retries and waits.
  */
 export async function verifyKafkaAccess(options: Omit<KafkaClientOptions, 'logger' | 'clientId'>): Promise<void> {
-  const clientOptions = { ...options, clientId: 'radstream-access-check' }
-  const admin = createKafka(clientOptions).admin({ retry: { retries: 0 } })
+  const clientOptions = { ...options, clientId: 'radstream-access-check', retries: 0 }
+  const admin = createKafka(clientOptions).admin()
   try {
     await admin.connect()
     await admin.describeCluster()

@@ -11,6 +11,8 @@ export interface KafkaClientOptions {
   readonly sasl?: KafkaSaslSettings | undefined
   /** kafkajs logs through this pino logger; without one it stays silent. */
   readonly logger?: Logger
+  /** How often a failed request or connection is retried (8 unless told). */
+  readonly retries?: number
 }
 
 const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -62,6 +64,6 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     ...(options.sasl && { sasl: saslOptions(options.sasl) }),
     logLevel: options.logger ? KafkaLogLevel.WARN : KafkaLogLevel.NOTHING,
     ...(options.logger && { logCreator: pinoLogCreator(options.logger) }),
-    retry: { initialRetryTime: 100, retries: 8 },
+    retry: { initialRetryTime: 100, retries: options.retries ?? 8 },
   })
 }

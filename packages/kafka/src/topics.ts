@@ -1,5 +1,5 @@
 import { connect } from 'node:net'
-import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs'
+import kafkajs, { type Admin, type Kafka } from 'kafkajs'
 import type { TopicReplication } from '@radstream/config'
 
 /** Error codes a broker answers while its metadata has not yet caught up with a new topic. */
@@ -75,7 +75,7 @@ async function topicDurability(admin: Admin, topic: string): Promise<TopicDurabi
   const replicationFactor = Math.min(...(metadata?.partitions ?? []).map((p) => p.replicas.length))
   const { resources } = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
+    resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
   })
   const minInsyncReplicas = Number(
     resources[0]?.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue ?? 1,
@@ -145,7 +145,8 @@ export async function ensureTopic(
   }
 }
 
-function portAccepts(broker: string, timeoutMs: number): Promise<boolean> {
+/** True when a TCP connection to `host:port` opens within `timeoutMs`. */
+export function portAccepts(broker: string, timeoutMs: number): Promise<boolean> {
   const separator = broker.lastIndexOf(':')
   const host = broker.slice(0, separator).replace(/^\[|\]$/g, '')
   const port = Number(broker.slice(separator + 1))

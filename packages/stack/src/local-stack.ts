@@ -1,7 +1,7 @@
 import { createDb, migrateToLatest } from '@radstream/db'
 import { createKafka, ensureTopic, verifyKafkaAccess } from '@radstream/kafka'
 import type { Settings } from '@radstream/config'
-import { ensureLocalKafka } from './kafka-broker'
+import { ensureLocalCluster } from './kafka-broker'
 import { ensurePostgres } from './postgres'
 
 export interface StackOptions {
@@ -9,16 +9,26 @@ export interface StackOptions {
   readonly log: (message: string) => void
 }
 
-const LOCAL_BROKER = /^(127\.0\.0\.1|localhost):(\d+)$/
+const LOOPBACK_BROKER = /^(?:127\.0\.0\.1|localhost):(\d+)$/
+
+/**
+ * The plaintext ports of KAFKA_BROKERS when every broker is on loopback and no TLS or SASL is
+ * configured: a local cluster (one node per port) this project starts itself. A secured or
+ * remote cluster must already be running.
+ */
+export function localClusterPorts(settings: Settings): number[] | undefined {
+  if (settings.kafka.tls || settings.kafka.sasl) return undefined
+  const ports = settings.kafka.brokers.map((broker) => LOOPBACK_BROKER.exec(broker)?.[1])
+  return ports.every((port) => port !== undefined) ? ports.map(Number) : undefined
+}
 
 /**
  * Brings the stack radstream needs to a usable state, idempotently: PostgreSQL answering with the
- * database migrated, a Kafka broker answering with the accounting topic created. A single broker
- * on loopback (the default) is started here when it is not running.
+ * database migrated, Kafka answering with the accounting topic created. Brokers on loopback (the
+ * default is one, 127.0.0.1:9092) are started here when they are not running.
  */
 export async function ensureStack({ settings, log }: StackOptions): Promise<void> {
-  const [first] = settings.kafka.brokers
-  const local = first !== undefined && settings.kafka.brokers.length === 1 ? LOCAL_BROKER.exec(first) : null
+  const local = localClusterPorts(settings)
   await Promise.all([
     ensurePostgres(settings.database.url, log).then(async () => {
       const db = createDb({ url: settings.database.url, poolSize: 1, applicationName: 'radstream-migrate' })
@@ -30,11 +40,7 @@ export async function ensureStack({ settings, log }: StackOptions): Promise<void
       }
     }),
     (async () => {
-      // A single loopback broker is ours to start; any other cluster must already be running.
-      if (local) {
-        const port = Number(local[2])
-        await ensureLocalKafka({ port, controllerPort: port + 1, partitions: settings.kafka.partitions, log })
-      }
+      if (local) await ensureLocalCluster({ ports: local, partitions: settings.kafka.partitions, log })
       await verifyKafkaAccess(settings.kafka)
       await ensureTopic(
         createKafka({ ...settings.kafka, clientId: 'radstream-stack' }),
