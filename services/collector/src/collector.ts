@@ -61,28 +61,29 @@ export async function startCollector(settings: Settings, logger: Logger): Promis
     replication: settings.kafka.replication,
     warn: (details, message) => log.warn(details, message),
   })
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    // Java-compatible murmur2 partitioning, so any Kafka client keys sessions to the same partitions.
-    createPartitioner: Partitioners.DefaultPartitioner,
-    // Bounded, so a dead broker becomes "no answer" in seconds and frees the in-flight slot; the
-    // NAS retransmits, and a record written twice is harmless to the idempotent sessionizer.
-    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-  })
-  await producer.connect()
+  const newProducer = () =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Java-compatible murmur2 partitioning, so any Kafka client keys sessions to the same partitions.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // Bounded, so a dead broker becomes "no answer" in seconds and frees the in-flight slot; the
+      // NAS retransmits, and a record written twice is harmless to the idempotent sessionizer.
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+    })
   // Writable means more than reachable: an acks=all write needs min.insync.replicas in sync.
   const kafkaState = new KafkaWritability(
     () => isTopicWritable(kafka, settings.kafka.brokers, settings.kafka.topic, topic.minInsyncReplicas),
     metrics,
   )
   await kafkaState.start(KAFKA_PROBE_INTERVAL_MS)
-  const sink = new KafkaRecordSink(producer, kafkaState, {
+  const sink = new KafkaRecordSink(newProducer, kafkaState, {
     topic: settings.kafka.topic,
     lingerMs: config.lingerMs,
     maxBatch: config.maxBatch,
   })
+  await sink.start()
 
   const drops = new DropCounter(log, metrics)
   const duplicates = new DuplicateCache(config.duplicateTtlMs, DUPLICATE_CACHE_ENTRIES)

@@ -30,17 +30,45 @@ export interface KafkaRecordSinkOptions {
  * in flight anyway): records that arrive while a request is out wait for it and then leave
  * together, so batches grow with load instead of queueing as many tiny requests. Each publish
  * resolves when the broker has acknowledged its batch with acks=all.
+ *
+ * A send that fails after kafkajs's retries (a partition leader lost, say) leaves kafkajs's
+ * idempotent producer with sequence numbers the broker never saw, and every later send to that
+ * partition fails with OUT_OF_ORDER_SEQUENCE_NUMBER for ever (kafkajs issue 598; seen here when a
+ * cluster node was killed). So a failed send discards its producer and the next batch goes out
+ * on a new one: a new producer id whose sequences start again, as the Java client bumps its epoch.
  */
 export class KafkaRecordSink implements RecordSink {
   private waiting: Waiting[] = []
   private timer: NodeJS.Timeout | undefined
   private inFlight: Promise<void> | undefined
+  private producer: Promise<Producer> | undefined
 
   constructor(
-    private readonly producer: Producer,
+    private readonly newProducer: () => Producer,
     private readonly writability: KafkaWritability,
     private readonly options: KafkaRecordSinkOptions,
   ) {}
+
+  /** Connects the first producer, so that a collector that cannot reach Kafka fails at start. */
+  async start(): Promise<void> {
+    await this.connected()
+  }
+
+  /** The connected producer; a new one when the last was discarded or never connected. */
+  private connected(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = this.newProducer()
+      this.producer = producer.connect().then(() => producer)
+      this.producer.catch(() => (this.producer = undefined))
+    }
+    return this.producer
+  }
+
+  private discardProducer(): void {
+    const old = this.producer
+    this.producer = undefined
+    void old?.then((producer) => producer.disconnect()).catch(() => undefined)
+  }
 
   publish(record: OutgoingRecord): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -56,18 +84,21 @@ export class KafkaRecordSink implements RecordSink {
     this.timer = undefined
     if (this.inFlight || this.waiting.length === 0) return
     const batch = this.waiting.splice(0, this.options.maxBatch)
-    this.inFlight = this.producer
-      .send({
-        topic: this.options.topic,
-        acks: -1,
-        messages: batch.map((w) => ({ key: w.record.key, value: w.record.value })),
-      })
+    this.inFlight = this.connected()
+      .then((producer) =>
+        producer.send({
+          topic: this.options.topic,
+          acks: -1,
+          messages: batch.map((w) => ({ key: w.record.key, value: w.record.value })),
+        }),
+      )
       .then(
         () => {
           this.writability.acknowledged()
           batch.forEach((w) => w.resolve())
         },
         (error: unknown) => {
+          this.discardProducer()
           this.writability.failed()
           batch.forEach((w) => w.reject(error))
         },
@@ -81,6 +112,6 @@ export class KafkaRecordSink implements RecordSink {
   async close(): Promise<void> {
     this.sendNext()
     while (this.inFlight) await this.inFlight
-    await this.producer.disconnect()
+    await (await this.producer?.catch(() => undefined))?.disconnect()
   }
 }
