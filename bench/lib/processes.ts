@@ -11,7 +11,8 @@ export function startService(service: string, env: NodeJS.ProcessEnv): ChildProc
   const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : []
   return spawn(process.execPath, [...profile, BIN, service], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // BENCH_SERVICE_LOGS=1 shows the services' own logs (set LOG_LEVEL too: runs default to quiet).
+    stdio: ['ignore', process.env.BENCH_SERVICE_LOGS ? 'inherit' : 'ignore', 'inherit'],
   })
 }
 

@@ -12,9 +12,13 @@ const BATCH = 500
  * each once and in the order answered, through the same record encoding and the same sessionizer
  * code, straight into a database of its own with no collector, broker or crash in between.
  */
-export async function referenceContent(databaseUrl: string, datagrams: readonly Buffer[]) {
+export async function referenceContent(
+  databaseUrl: string,
+  datagrams: readonly Buffer[],
+  database = 'radstream_chaos_reference',
+) {
   const url = new URL(databaseUrl)
-  url.pathname = '/radstream_chaos_reference'
+  url.pathname = `/${database}`
   await ensureDatabaseExists(url.toString())
   const db = createDb({ url: url.toString(), poolSize: 1 })
   try {

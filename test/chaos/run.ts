@@ -9,6 +9,7 @@ import { startService, stopService, waitUntilOk } from '../../bench/lib/processe
 import { accessToken } from '../support/api-client'
 import { fmt, table } from '../../bench/lib/stats'
 import { waitRecorded } from '../../bench/lib/verify'
+import { AckedTimeline } from './acked-timeline'
 import { differences, referenceContent } from './reference-run'
 
 /**
@@ -122,8 +123,7 @@ for (const scenario of scenarios.filter((s) => !values.only || s.name.includes(v
     retransmitMs: 1000,
     keepAnswered: true,
   })
-  const timeline: { at: number; acked: number }[] = []
-  const sampler = setInterval(() => timeline.push({ at: Date.now(), acked: fleet.acked }), 100)
+  const timeline = new AckedTimeline(() => fleet.acked)
   await fleet.start()
   await sleep(5000)
   const faultAt = Date.now()
@@ -131,22 +131,7 @@ for (const scenario of scenarios.filter((s) => !values.only || s.name.includes(v
   const repairedAt = Date.now()
   await sleep(10_000)
   const unanswered = await fleet.stop(90_000)
-  clearInterval(sampler)
-
-  // Recovery: from the fault until the NAS fleet is acknowledged at half its rate before it.
-  const rateAround = (from: number, to: number) => {
-    const a = timeline.find((t) => t.at >= from)
-    const b = [...timeline].reverse().find((t) => t.at <= to)
-    return a && b && b.at > a.at ? ((b.acked - a.acked) * 1000) / (b.at - a.at) : 0
-  }
-  const before = rateAround(faultAt - 3000, faultAt)
-  let recoveredAt = Number.NaN
-  for (let t = repairedAt - 1000; t < Date.now(); t += 250) {
-    if (rateAround(Math.max(t, faultAt), t + 1000) >= before / 2) {
-      recoveredAt = t + 1000
-      break
-    }
-  }
+  timeline.stop()
   const db = createDb({ url: settings.database.url, poolSize: 1 })
   const check = await waitRecorded(db, runId, fleet.nas, 120_000)
   await Promise.all(Object.values(services).map((child) => stopService(child)))
@@ -165,7 +150,8 @@ for (const scenario of scenarios.filter((s) => !values.only || s.name.includes(v
     check.lost,
     check.duplicated,
     `${rowsUnlike} (of ${reference.sessions.length} sessions)`,
-    fmt((recoveredAt - faultAt) / 1000, 1),
+    // From the fault until the NAS fleet is acknowledged at half its rate before it.
+    fmt(timeline.recoverySeconds(faultAt, repairedAt), 1),
     during || '-',
   ])
   console.error(`chaos: ${scenario.name}: ${JSON.stringify({ ...check, unanswered, unlike })}`)
