@@ -39,6 +39,11 @@ export interface TopicDurability {
   readonly minInsyncReplicas: number
 }
 
+/** A topic as the cluster reports it: its partitions and its replication. */
+export interface TopicState extends TopicDurability {
+  readonly partitions: number
+}
+
 /** A replication setting the cluster cannot honour, such as more replicas than brokers. */
 export class TopicReplicationError extends Error {
   override readonly name = 'TopicReplicationError'
@@ -70,7 +75,7 @@ export function resolveReplication(
   return { replicationFactor, minInsyncReplicas }
 }
 
-async function topicDurability(admin: Admin, topic: string): Promise<TopicDurability> {
+async function topicState(admin: Admin, topic: string): Promise<TopicState> {
   const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics
   const replicationFactor = Math.min(...(metadata?.partitions ?? []).map((p) => p.replicas.length))
   const { resources } = await admin.describeConfigs({
@@ -80,14 +85,14 @@ async function topicDurability(admin: Admin, topic: string): Promise<TopicDurabi
   const minInsyncReplicas = Number(
     resources[0]?.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue ?? 1,
   )
-  return { replicationFactor, minInsyncReplicas }
+  return { partitions: metadata?.partitions.length ?? 0, replicationFactor, minInsyncReplicas }
 }
 
 /**
  * Creates the topic when missing, replicated as `options.replication` says (see resolveReplication),
  * and waits until it has a leader for every partition. An existing topic is left as it is, but a
  * warning says so when it is less durable than wanted. Safe to call from several processes at
- * once. Returns the topic's replication as the cluster reports it.
+ * once. Returns the topic's partitions and replication as the cluster reports them.
  *
  * kafkajs's own `waitForLeaders` (on by default) gives up on UNKNOWN_TOPIC_OR_PARTITION, which a
  * broker answers for a while after creating a topic when it is busy, e.g. recovering many
@@ -99,7 +104,7 @@ export async function ensureTopic(
   topic: string,
   partitions: number,
   options: TopicOptions = {},
-): Promise<TopicDurability> {
+): Promise<TopicState> {
   const { timeoutMs = 60_000, settingPrefix = 'KAFKA_' } = options
   const admin = kafka.admin()
   await admin.connect()
@@ -127,7 +132,7 @@ export async function ensureTopic(
       }
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
-    const actual = await topicDurability(admin, topic)
+    const actual = await topicState(admin, topic)
     if (actual.replicationFactor < wanted.replicationFactor || actual.minInsyncReplicas < wanted.minInsyncReplicas) {
       options.warn?.(
         { topic, actual, wanted },

@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram'
 import type { AddressInfo } from 'node:net'
 import type { Logger, Settings } from '@radstream/config'
 import { createDb, listNasClients } from '@radstream/db'
-import { createKafka, ensureTopic, isTopicWritable, Partitioners, verifyKafkaAccess } from '@radstream/kafka'
+import { createKafka, ensureTopic, isTopicWritable, verifyKafkaAccess } from '@radstream/kafka'
 import { handleDatagram } from './accounting-handler'
 import { DropCounter } from './drop-counter'
 import { DuplicateCache } from './duplicate-cache'
@@ -66,8 +66,6 @@ export async function startCollector(settings: Settings, logger: Logger): Promis
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      // Java-compatible murmur2 partitioning, so any Kafka client keys sessions to the same partitions.
-      createPartitioner: Partitioners.DefaultPartitioner,
       // Bounded, so a dead broker becomes "no answer" in seconds and frees the in-flight slot; the
       // NAS retransmits, and a record written twice is harmless to the idempotent sessionizer.
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
@@ -80,6 +78,7 @@ export async function startCollector(settings: Settings, logger: Logger): Promis
   await kafkaState.start(KAFKA_PROBE_INTERVAL_MS)
   const sink = new KafkaRecordSink(newProducer, kafkaState, {
     topic: settings.kafka.topic,
+    partitions: topic.partitions,
     lingerMs: config.lingerMs,
     maxBatch: config.maxBatch,
   })

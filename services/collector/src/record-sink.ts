@@ -1,4 +1,4 @@
-import type { Producer } from '@radstream/kafka'
+import { Partitioners, type PartitionMetadata, type Producer } from '@radstream/kafka'
 import type { KafkaWritability } from './kafka-writability'
 
 export interface OutgoingRecord {
@@ -20,6 +20,8 @@ interface Waiting {
 
 export interface KafkaRecordSinkOptions {
   readonly topic: string
+  /** The topic's partition count, for keying records to partitions the way Kafka's clients do. */
+  readonly partitions: number
   /** How long a record may wait for others to share its produce request when none is in flight. */
   readonly lingerMs: number
   readonly maxBatch: number
@@ -42,12 +44,22 @@ export class KafkaRecordSink implements RecordSink {
   private timer: NodeJS.Timeout | undefined
   private inFlight: Promise<void> | undefined
   private producer: Promise<Producer> | undefined
+  private readonly partitioner = Partitioners.DefaultPartitioner()
+  private readonly partitionMetadata: PartitionMetadata[]
 
   constructor(
     private readonly newProducer: () => Producer,
     private readonly writability: KafkaWritability,
     private readonly options: KafkaRecordSinkOptions,
-  ) {}
+  ) {
+    this.partitionMetadata = Array.from({ length: options.partitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      replicas: [],
+      isr: [],
+      partitionErrorCode: 0,
+    }))
+  }
 
   /** Connects the first producer, so that a collector that cannot reach Kafka fails at start. */
   async start(): Promise<void> {
@@ -84,29 +96,65 @@ export class KafkaRecordSink implements RecordSink {
     this.timer = undefined
     if (this.inFlight || this.waiting.length === 0) return
     const batch = this.waiting.splice(0, this.options.maxBatch)
-    this.inFlight = this.connected()
-      .then((producer) =>
-        producer.send({
-          topic: this.options.topic,
-          acks: -1,
-          messages: batch.map((w) => ({ key: w.record.key, value: w.record.value })),
-        }),
-      )
-      .then(
-        () => {
-          this.writability.acknowledged()
-          batch.forEach((w) => w.resolve())
-        },
-        (error: unknown) => {
-          this.discardProducer()
-          this.writability.failed()
-          batch.forEach((w) => w.reject(error))
-        },
-      )
-      .finally(() => {
-        this.inFlight = undefined
-        this.sendNext()
-      })
+    this.inFlight = this.sendByPartition(batch).finally(() => {
+      this.inFlight = undefined
+      this.sendNext()
+    })
+  }
+
+  /**
+   * One produce request per partition, sent together. kafkajs retries a request that spans
+   * partitions only to the brokers that have not answered yet: when a failed partition's new
+   * leader is a broker that already answered for another partition, its records are never sent
+   * and the send still resolves (seen here as acknowledged packets missing from Kafka after a
+   * partition leader was killed). A request for one partition cannot fall into that gap.
+   */
+  private async sendByPartition(batch: readonly Waiting[]): Promise<void> {
+    const byPartition = new Map<number, Waiting[]>()
+    for (const waiting of batch) {
+      const partition = this.partitionOf(waiting.record.key)
+      const group = byPartition.get(partition)
+      if (group) group.push(waiting)
+      else byPartition.set(partition, [waiting])
+    }
+    let producer: Producer
+    try {
+      producer = await this.connected()
+    } catch (error) {
+      this.writability.failed()
+      batch.forEach((w) => w.reject(error))
+      return
+    }
+    const outcomes = await Promise.allSettled(
+      [...byPartition].map(async ([partition, group]) => {
+        try {
+          await producer.send({
+            topic: this.options.topic,
+            acks: -1,
+            messages: group.map((w) => ({ key: w.record.key, value: w.record.value, partition })),
+          })
+        } catch (error) {
+          group.forEach((w) => w.reject(error))
+          throw error
+        }
+        group.forEach((w) => w.resolve())
+      }),
+    )
+    if (outcomes.some((outcome) => outcome.status === 'rejected')) {
+      this.discardProducer()
+      this.writability.failed()
+    } else {
+      this.writability.acknowledged()
+    }
+  }
+
+  /** Kafka's own key -> partition mapping (murmur2, as the Java client), over the topic's partitions. */
+  private partitionOf(key: string): number {
+    return this.partitioner({
+      topic: this.options.topic,
+      partitionMetadata: this.partitionMetadata,
+      message: { key, value: null },
+    })
   }
 
   async close(): Promise<void> {
