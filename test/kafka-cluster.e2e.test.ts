@@ -106,7 +106,9 @@ describe('radstream on a 3-broker cluster', () => {
             .where('stop_time', 'is not', null)
             .executeTakeFirst(),
         30_000,
-      )
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; the services logged:\n${logs.slice(-4000)}`)
+      })
       expect(row).toMatchObject({ username: 'sasl-user', session_time: '42' })
     } finally {
       await Promise.all([stopService(collector), stopService(sessionizer)])

@@ -2,7 +2,14 @@ import { spawnSync, type ChildProcess } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { createApiClient, createDb } from '@radstream/db'
-import { ensureLocalKafka, run as runCommand, stopLocalKafka } from '@radstream/stack'
+import { scratchTopic } from '@radstream/kafka'
+import {
+  ensureLocalCluster,
+  ensureLocalKafka,
+  run as runCommand,
+  stopLocalCluster,
+  stopLocalKafka,
+} from '@radstream/stack'
 import { benchSettings } from '../../bench/lib/bench-stack'
 import { Fleet } from '../../bench/lib/fleet'
 import { startService, stopService, waitUntilOk } from '../../bench/lib/processes'
@@ -10,6 +17,15 @@ import { accessToken } from '../support/api-client'
 import { fmt, table } from '../../bench/lib/stats'
 import { waitRecorded } from '../../bench/lib/verify'
 import { AckedTimeline } from './acked-timeline'
+import {
+  CLUSTER_PARTITIONS,
+  killActiveController,
+  killBusiestLeader,
+  killOneOfEach,
+  runClusterFaults,
+  twoOfThreeDown,
+  type Fault,
+} from './cluster-faults'
 import { differences, referenceContent } from './reference-run'
 
 /**
@@ -17,8 +33,10 @@ import { differences, referenceContent } from './reference-run'
  * the promise RFC 2866 makes checked: every acknowledged packet is in PostgreSQL exactly once, and
  * every session, user and audit row equals that of an undisturbed run of the same packets.
  * Faults: SIGKILL of the collector, SIGKILL of the sessionizer, a Kafka restart, PostgreSQL
- * refusing connections for 20 s; then the collector fuzz test with 1,000,000 datagrams. Prints a
- * table; exits 1 if anything acknowledged was lost or duplicated. Stops this machine's PostgreSQL
+ * refusing connections for 20 s; on a 3-node cluster of its own, SIGKILL of the busiest partition
+ * leader and of the active controller, 2 of 3 brokers down, and one of two collectors and
+ * sessionizers killed; then the collector fuzz test with 1,000,000 datagrams. Prints tables;
+ * exits 1 if anything acknowledged was lost or duplicated. Stops this machine's PostgreSQL
  * for 20 s and restarts the local broker: run it on a development or CI machine only.
  */
 const { values } = parseArgs({ options: { only: { type: 'string' }, rate: { type: 'string', default: '500' } } })
@@ -157,6 +175,66 @@ for (const scenario of scenarios.filter((s) => !values.only || s.name.includes(v
   console.error(`chaos: ${scenario.name}: ${JSON.stringify({ ...check, unanswered, unlike })}`)
 }
 console.log(table(rows))
+
+// The same promise on a 3-node cluster (replication 3, min.insync.replicas 2) of the chaos run's own.
+const clusterPorts = [49092, 49102, 49112]
+const clusterRuns: { name: string; faults: Fault[]; collectors: number; sessionizers: number }[] = [
+  {
+    name: 'cluster: leader, then controller',
+    faults: [killBusiestLeader, killActiveController],
+    collectors: 1,
+    sessionizers: 1,
+  },
+  { name: 'cluster: 2 of 3 brokers down', faults: [twoOfThreeDown], collectors: 1, sessionizers: 1 },
+  { name: 'cluster: 2 collectors, 2 sessionizers', faults: [killOneOfEach], collectors: 2, sessionizers: 2 },
+]
+const selected = clusterRuns.filter((r) => !values.only || r.name.includes(values.only))
+if (selected.length > 0) {
+  await ensureLocalCluster({
+    ports: clusterPorts,
+    partitions: CLUSTER_PARTITIONS,
+    log: (m) => console.error(`stack: ${m}`),
+  })
+  const clusterRows: (string | number)[][] = [
+    ['run', 'acked', 'lost', 'duplicated', 'rows unlike undisturbed', 'unanswered', 'measured'],
+  ]
+  for (const clusterRun of selected) {
+    const { settings } = await benchSettings(`cluster${Date.now().toString(36)}`)
+    const result = await runClusterFaults({
+      ports: clusterPorts,
+      databaseUrl: settings.database.url,
+      run: `chaos${Date.now().toString(36)}`,
+      topic: scratchTopic('radius.accounting.bench-', 'cluster'),
+      rate: Number(values.rate),
+      nasPerCollector: 10 / clusterRun.collectors,
+      collectors: clusterRun.collectors,
+      sessionizers: clusterRun.sessionizers,
+      faults: clusterRun.faults,
+      env: { KAFKA_REPLICATION_FACTOR: '3', KAFKA_MIN_INSYNC_REPLICAS: '2' },
+      log: (m) => console.error(`chaos: ${m}`),
+    })
+    const { check } = result
+    if (!check.complete || check.duplicated > 0 || result.unanswered > 0 || result.rowsUnlike > 0) failed = true
+    if (
+      result.faults.some(
+        (f) => Number(f.measured.ackedWhileDown ?? 0) > 0 || Number(f.measured.readyWhileDown ?? 0) > 0,
+      )
+    ) {
+      failed = true
+    }
+    clusterRows.push([
+      clusterRun.name,
+      check.acked,
+      check.lost,
+      check.duplicated,
+      `${result.rowsUnlike} (of ${result.sessions} sessions)`,
+      result.unanswered,
+      result.faults.map((f) => `${f.name}: ${JSON.stringify(f.measured)}`).join('; '),
+    ])
+  }
+  await stopLocalCluster(clusterPorts, () => undefined)
+  console.log(table(clusterRows))
+}
 
 // The long hostile-input run: the collector fuzz test with a million datagrams instead of 100,000.
 if (!values.only) {
