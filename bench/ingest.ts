@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createDb } from '@radstream/db'
-import { benchSettings, kafkaBrokerPid } from './lib/bench-stack'
+import { benchSettings, kafkaBrokerPids } from './lib/bench-stack'
 import { pidsNamed, ResourceMeter, startService, stopService, waitUntilOk } from './lib/processes'
 import { Fleet } from './lib/fleet'
 import { PrometheusText } from './lib/prometheus'
@@ -22,6 +22,8 @@ const { values } = parseArgs({
     interims: { type: 'string', default: '2' },
     'retransmit-ms': { type: 'string', default: '1000' },
     'partitions-concurrently': { type: 'string', default: '2' },
+    // Another Kafka: e.g. the local 3-node cluster, 127.0.0.1:9192,127.0.0.1:9202,127.0.0.1:9212.
+    brokers: { type: 'string' },
     // The first second of a run answers in up to ~300 ms (JIT, the first produce requests, new
     // sockets): kept apart, so that the percentiles describe the steady state.
     warmup: { type: 'string', default: '5' },
@@ -36,6 +38,7 @@ const run = Date.now().toString(36)
 
 const { settings, env } = await benchSettings(run, {
   SESSIONIZER_PARTITIONS_CONCURRENTLY: values['partitions-concurrently']!,
+  ...(values.brokers && { KAFKA_BROKERS: values.brokers }),
 })
 const collector = startService('collector', env)
 const sessionizer = startService('sessionizer', env)
@@ -60,7 +63,7 @@ const meter = new ResourceMeter({
   collector: () => [collector.pid!],
   sessionizer: () => [sessionizer.pid!],
   generator: () => [process.pid],
-  kafka: () => kafkaBrokerPid(settings),
+  kafka: () => kafkaBrokerPids(settings),
   postgres: () => pidsNamed('postgres'),
 })
 console.error(
@@ -100,6 +103,7 @@ const warmupLatency = summarize(fleet.warmupLatencies())
 const e2eSeconds = (doneAt - started) / 1000
 const result = {
   mode: Number.isFinite(rate) ? `rate ${rate}/s` : 'max',
+  brokers: settings.kafka.brokers.length,
   durationSeconds: duration,
   nas: nasCount,
   window: Number(values.window),
@@ -123,6 +127,7 @@ console.log(
   table([
     ['metric', 'value'],
     ['mode', result.mode],
+    ['Kafka brokers', result.brokers],
     ['packets sent (first transmissions)', sent],
     ['packets acked', acked],
     ['retransmissions', retransmitted],

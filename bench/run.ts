@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url'
 /**
  * `npm run bench`: capacity (as fast as it goes, 60 s), latency at a fixed 5,000 packets/s (the
  * target's load) and 2,500 packets/s (below this machine's capacity), 30 s each, then the query
- * benchmark on 10 million sessions and audit events. Extra arguments go to
+ * benchmark on 10 million sessions and audit events, then one broker against the local 3-node
+ * cluster (bench/cluster.ts). Extra arguments go to
  * each benchmark; run one alone with `npx tsx bench/ingest.ts ...` or `npx tsx bench/query.ts ...`.
  */
 const runs: [string, string[]][] = [
@@ -12,6 +13,8 @@ const runs: [string, string[]][] = [
   ['ingest.ts', ['--rate', '5000', '--duration', '30']],
   ['ingest.ts', ['--rate', '2500', '--duration', '30']],
   ['query.ts', []],
+  // One broker against the local 3-node cluster, alternating, at a rate both sustain and as fast as it goes.
+  ['cluster.ts', ['--rate', '2500', '--duration', '30']],
 ]
 
 for (const [script, args] of runs) {

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import { loadSettings, type Settings } from '@radstream/config'
 import { createDb, emptyTables, upsertNasClient } from '@radstream/db'
 import { createKafka, deleteScratchTopics, scratchTopic } from '@radstream/kafka'
-import { freePort, ensureStack, radstreamHome } from '@radstream/stack'
+import { freePort, ensureStack, localNodePid } from '@radstream/stack'
 
 const BENCH_TOPIC_PREFIX = 'radius.accounting.bench-'
 
@@ -44,12 +42,9 @@ export async function benchSettings(
   return { settings, env }
 }
 
-/** The local broker's pid, for CPU and memory figures (none when Kafka runs elsewhere). */
-export function kafkaBrokerPid(settings: Settings): number[] {
-  const port = /:(\d+)$/.exec(settings.kafka.brokers[0] ?? '')?.[1]
-  try {
-    return [Number(readFileSync(path.join(radstreamHome(), `kafka-${port}`, 'broker.pid'), 'utf8').trim())]
-  } catch {
-    return []
-  }
+/** The pids of the local brokers in KAFKA_BROKERS, for CPU and memory figures (none when Kafka runs elsewhere). */
+export function kafkaBrokerPids(settings: Settings): number[] {
+  return settings.kafka.brokers
+    .map((broker) => localNodePid(Number(/:(\d+)$/.exec(broker)?.[1])))
+    .filter((pid): pid is number => pid !== undefined)
 }
