@@ -7,12 +7,13 @@ import { fmt, table } from './lib/stats'
 
 /**
  * One broker against the local 3-node cluster (replication 3, min.insync.replicas 2), same load,
- * same run: bench/ingest.ts alternating between them for `--rounds` rounds, so the VM's drift
+ * same run (`--rate N` or `--max`): bench/ingest.ts alternating between them for `--rounds` rounds, so the VM's drift
  * falls on both alike. Prints each round and the cluster's figures as ratios of the single broker's.
  */
 const { values } = parseArgs({
   options: {
     rate: { type: 'string', default: '2500' },
+    max: { type: 'boolean', default: false },
     duration: { type: 'string', default: '30' },
     rounds: { type: 'string', default: '2' },
   },
@@ -52,7 +53,7 @@ await ensureLocalCluster({
   log: (m) => console.error(`stack: ${m}`),
 })
 const clusterBrokers = CLUSTER_PORTS.map((p) => `127.0.0.1:${p}`).join(',')
-const load = ['--rate', values.rate!, '--duration', values.duration!]
+const load = [...(values.max ? ['--max'] : ['--rate', values.rate!]), '--duration', values.duration!]
 const rows: (string | number)[][] = [
   ['round', 'Kafka', 'acked/s', 'end to end/s', 'ack p50 / p99 ms', 'Kafka CPU cores', 'lost'],
 ]

@@ -15,6 +15,7 @@ const runs: [string, string[]][] = [
   ['query.ts', []],
   // One broker against the local 3-node cluster, alternating, at a rate both sustain and as fast as it goes.
   ['cluster.ts', ['--rate', '2500', '--duration', '30']],
+  ['cluster.ts', ['--max', '--duration', '30']],
 ]
 
 for (const [script, args] of runs) {

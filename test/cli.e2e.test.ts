@@ -74,6 +74,8 @@ describe('radstream CLI', () => {
         RADIUS_ACCT_HOST: '127.0.0.1',
         COLLECTOR_METRICS_HOST: '127.0.0.1',
         COLLECTOR_METRICS_PORT: '0',
+        SESSIONIZER_METRICS_HOST: '127.0.0.1',
+        SESSIONIZER_METRICS_PORT: '0',
         LOG_LEVEL: 'info',
       }),
       detached: true, // its own process group, so a Ctrl-C can be sent to it as a terminal would

@@ -70,6 +70,8 @@ describe('radstream on a 3-broker cluster', () => {
     SESSIONIZER_GROUP_ID: `radstream-test-sasl-${Date.now()}`,
     RADIUS_ACCT_HOST: '127.0.0.1',
     COLLECTOR_METRICS_HOST: '127.0.0.1',
+    SESSIONIZER_METRICS_HOST: '127.0.0.1',
+    SESSIONIZER_METRICS_PORT: '0',
     NAS_REFRESH_MS: '200',
     LOG_LEVEL: 'debug',
     ...extra,

@@ -25,6 +25,8 @@ export async function benchSettings(
     RADIUS_ACCT_PORT: String(await freePort()),
     COLLECTOR_METRICS_HOST: '127.0.0.1',
     COLLECTOR_METRICS_PORT: String(await freePort()),
+    SESSIONIZER_METRICS_HOST: '127.0.0.1',
+    SESSIONIZER_METRICS_PORT: String(await freePort()),
     HOST: '127.0.0.1',
     PORT: String(await freePort()),
     LOG_LEVEL: 'warn',

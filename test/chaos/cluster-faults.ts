@@ -228,6 +228,8 @@ export async function runClusterFaults(options: ClusterRunOptions): Promise<Clus
     SESSIONIZER_SESSION_TIMEOUT_MS: '6000',
     RADIUS_ACCT_HOST: '127.0.0.1',
     COLLECTOR_METRICS_HOST: '127.0.0.1',
+    SESSIONIZER_METRICS_HOST: '127.0.0.1',
+    SESSIONIZER_METRICS_PORT: '0',
     NAS_REFRESH_MS: '1000',
     LOG_LEVEL: 'fatal',
     STALE_SWEEP_INTERVAL_MS: '86400000',

@@ -4,6 +4,7 @@ import { createDb } from '@radstream/db'
 import { createKafka, deleteScratchTopics } from '@radstream/kafka'
 import { ensureRadclient, ensureStack, startContainerStack, type ContainerStack } from '@radstream/stack'
 import { emptyTables } from '@radstream/db'
+import { ensureBackgroundStack } from './background-stack'
 import { testDatabaseUrl } from './test-database'
 import { TEST_TOPIC_PREFIX, testTopic } from './topics'
 
@@ -47,6 +48,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     KAFKA_TOPIC_PARTITIONS: '4',
   })
   await Promise.all([ensureStack({ settings, log }), ensureRadclient(log)])
+  const stopBackground = containers ? async () => undefined : await ensureBackgroundStack(log)
   const kafka = createKafka({ brokers: settings.kafka.brokers, clientId: 'radstream-test-setup' })
   // An hour's grace: another run on this machine may still be using its topics.
   const leftovers = await deleteScratchTopics(kafka, TEST_TOPIC_PREFIX, (at) => at < started - 3_600_000)
@@ -64,6 +66,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     // This run's own topics are those named after its start.
     await deleteScratchTopics(kafka, TEST_TOPIC_PREFIX, (at) => at >= started)
+    await stopBackground()
     await containers?.stop()
   }
 }

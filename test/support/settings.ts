@@ -24,6 +24,8 @@ export function testSettings(overrides: Record<string, string> = {}): Settings {
     RETENTION_SWEEP_INTERVAL_MS: '86400000',
     COLLECTOR_METRICS_HOST: '127.0.0.1',
     COLLECTOR_METRICS_PORT: '0',
+    SESSIONIZER_METRICS_HOST: '127.0.0.1',
+    SESSIONIZER_METRICS_PORT: '0',
     ...overrides,
   })
 }

@@ -1,6 +1,17 @@
 import { ConfigError, EnvReader, type Env, type Secret } from './env'
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/radstream'
+export const DEFAULT_TOPIC = 'radius.accounting.v1'
+
+/**
+ * The sessionizers' consumer group unless SESSIONIZER_GROUP_ID says otherwise: one per topic, so
+ * two deployments on one Kafka with different topics never share a group by accident (a group
+ * whose members read different topics leaves some of them without partitions, silently). The
+ * default topic keeps the group it always had.
+ */
+export function defaultGroupId(topic: string): string {
+  return topic === DEFAULT_TOPIC ? 'radstream-sessionizer' : `radstream-sessionizer.${topic}`
+}
 
 export interface DatabaseSettings {
   readonly url: string
@@ -67,6 +78,8 @@ export interface CollectorSettings {
 
 export interface SessionizerSettings {
   readonly groupId: string
+  readonly metricsHost: string
+  readonly metricsPort: number
   readonly deadLetterTopic: string
   /** A fetch waits for this many bytes (or fetchWaitMs) so that batches, and transactions, are larger. */
   readonly fetchMinBytes: number
@@ -111,7 +124,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  */
 export function loadSettings(env: Env = process.env): Settings {
   const read = new EnvReader(env)
-  const topic = read.string('KAFKA_TOPIC', 'radius.accounting.v1')
+  const topic = read.string('KAFKA_TOPIC', DEFAULT_TOPIC)
   const settings: Settings = {
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     database: {
@@ -132,7 +145,9 @@ export function loadSettings(env: Env = process.env): Settings {
       receiveBufferBytes: read.integer('RADIUS_RECV_BUFFER_BYTES', 8 * 1024 * 1024, { min: 65_536, max: 1 << 30 }),
     },
     sessionizer: {
-      groupId: read.string('SESSIONIZER_GROUP_ID', 'radstream-sessionizer'),
+      groupId: read.string('SESSIONIZER_GROUP_ID', defaultGroupId(topic)),
+      metricsHost: read.string('SESSIONIZER_METRICS_HOST', '0.0.0.0'),
+      metricsPort: read.port('SESSIONIZER_METRICS_PORT', 9814),
       deadLetterTopic: read.string('KAFKA_DEAD_LETTER_TOPIC', `${topic}.dead-letter`),
       fetchMinBytes: read.integer('SESSIONIZER_FETCH_MIN_BYTES', 65_536, { min: 1, max: 64 * 1024 * 1024 }),
       fetchWaitMs: read.integer('SESSIONIZER_FETCH_WAIT_MS', 100, { min: 0, max: 10_000 }),

@@ -92,3 +92,14 @@ describe('Kafka settings', () => {
     )
   })
 })
+
+describe('the sessionizer consumer group', () => {
+  it('should default to one group per topic, keep the old name for the default topic, and let SESSIONIZER_GROUP_ID win', () => {
+    expect(loadSettings({}).sessionizer.groupId).toBe('radstream-sessionizer')
+    const a = loadSettings({ KAFKA_TOPIC: 'staging.accounting' }).sessionizer.groupId
+    const b = loadSettings({ KAFKA_TOPIC: 'production.accounting' }).sessionizer.groupId
+    expect(a).toBe('radstream-sessionizer.staging.accounting')
+    expect(b).not.toBe(a)
+    expect(loadSettings({ KAFKA_TOPIC: 'x', SESSIONIZER_GROUP_ID: 'mine' }).sessionizer.groupId).toBe('mine')
+  })
+})

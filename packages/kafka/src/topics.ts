@@ -198,9 +198,10 @@ export function isKafkaReachable(kafka: Kafka, brokers: readonly string[]): Prom
 }
 
 /**
- * True when every partition of `topic` has a leader and at least `minInsyncReplicas` replicas in
- * sync: what an acks=all write needs. A cluster that answers with too few brokers in sync to
- * accept such a write is reachable, but not writable.
+ * True when every partition of `topic` has a live leader and at least `minInsyncReplicas` live
+ * replicas in sync: what an acks=all write needs. Live means the broker's port accepts a
+ * connection now: a cluster that has lost its controller quorum (2 of 3 combined nodes down) keeps
+ * answering with the metadata it had, dead leaders and followers included, and takes no write.
  */
 export function isTopicWritable(
   kafka: Kafka,
@@ -209,11 +210,16 @@ export function isTopicWritable(
   minInsyncReplicas: number,
 ): Promise<boolean> {
   return askCluster(kafka, brokers, async (admin) => {
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics
+    const [{ brokers: members }, { topics }] = await Promise.all([
+      admin.describeCluster(),
+      admin.fetchTopicMetadata({ topics: [topic] }),
+    ])
+    const alive = await Promise.all(members.map((b) => portAccepts(`${b.host}:${b.port}`, 1000)))
+    const live = new Set(members.filter((_, i) => alive[i]).map((b) => b.nodeId))
+    const partitions = topics[0]?.partitions ?? []
     return (
-      metadata !== undefined &&
-      metadata.partitions.length > 0 &&
-      metadata.partitions.every((p) => p.leader >= 0 && p.isr.length >= minInsyncReplicas)
+      partitions.length > 0 &&
+      partitions.every((p) => live.has(p.leader) && p.isr.filter((id) => live.has(id)).length >= minInsyncReplicas)
     )
   })
 }

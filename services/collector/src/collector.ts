@@ -6,10 +6,10 @@ import { createKafka, ensureTopic, isTopicWritable, verifyKafkaAccess } from '@r
 import { handleDatagram } from './accounting-handler'
 import { DropCounter } from './drop-counter'
 import { DuplicateCache } from './duplicate-cache'
+import { startOpsServer } from '@radstream/ops'
 import { KafkaWritability } from './kafka-writability'
 import { CollectorMetrics } from './metrics'
 import { NasRegistry } from './nas-registry'
-import { startOpsServer } from './ops-server'
 import { KafkaRecordSink } from './record-sink'
 
 export interface RunningCollector {
@@ -122,7 +122,7 @@ export async function startCollector(settings: Settings, logger: Logger): Promis
   socket.on('error', (error) => log.error({ err: error }, 'UDP socket error'))
 
   const ops = await startOpsServer(config.metricsHost, config.metricsPort, {
-    metrics,
+    registry: metrics.registry,
     ready: () => accepting && kafkaState.writable,
   })
   const port = socket.address().port

@@ -11,12 +11,19 @@ import {
   type Producer,
   verifyKafkaAccess,
 } from '@radstream/kafka'
+import type { AddressInfo } from 'node:net'
+import { startOpsServer } from '@radstream/ops'
 import { applyBatch } from './apply-batch'
 import { deadLettered } from './audit-events'
+import { AssignmentWatch } from './assignment-watch'
 import { ConsumerWatchdog } from './consumer-watchdog'
 import { closeStaleSessions, deleteExpired } from './maintenance'
+import { SessionizerMetrics } from './metrics'
 
 export interface RunningSessionizer {
+  /** The HTTP port of /metrics, /healthz and /readyz. */
+  readonly metricsPort: number
+  readonly metrics: SessionizerMetrics
   /** Finishes the batch in hand (commit, then offsets), leaves the group and closes. */
   stop(): Promise<void>
 }
@@ -54,6 +61,7 @@ function every(intervalMs: number, job: () => Promise<void>, log: Logger): () =>
 export async function startSessionizer(settings: Settings, logger: Logger): Promise<RunningSessionizer> {
   const config = settings.sessionizer
   const log = logger.child({ component: 'sessionizer' })
+  const metrics = new SessionizerMetrics()
   const db = createDb({
     url: settings.database.url,
     poolSize: config.partitionsConcurrently + 2,
@@ -62,7 +70,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
   await verifyKafkaAccess(settings.kafka)
   const kafka = createKafka({ ...settings.kafka, clientId: `${settings.kafka.clientId}-sessionizer`, logger: log })
   const warn = (details: Record<string, unknown>, message: string) => log.warn(details, message)
-  await ensureTopic(kafka, settings.kafka.topic, settings.kafka.partitions, {
+  const topic = await ensureTopic(kafka, settings.kafka.topic, settings.kafka.partitions, {
     replication: settings.kafka.replication,
     warn,
   })
@@ -100,6 +108,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
           acks: -1,
           messages: [{ key: message.key, value: JSON.stringify(deadLetter(source, message, error.message)) }],
         })
+        metrics.deadLettered.inc()
         log.warn(source, 'record sent to the dead-letter topic: %s', error.message)
       }
     }
@@ -119,11 +128,24 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
     resolveOffset(batch.lastOffset())
     await heartbeat()
+    metrics.batches.inc()
+    metrics.recordsApplied.inc(records.length)
     log.debug({ partition: batch.partition, records: records.length, ...outcome, next }, 'batch committed')
   }
 
   // As long as the default (60 s) at the default session timeout; shorter with a shorter one.
   const rebalanceTimeoutMs = 2 * config.sessionTimeoutMs
+  const assignment = new AssignmentWatch({
+    topic: settings.kafka.topic,
+    graceMs: rebalanceTimeoutMs,
+    onAssigned: (partitions) => metrics.assignedPartitions.set(partitions),
+    onIdle: (idleMs) =>
+      log.warn(
+        { groupId: config.groupId, topic: settings.kafka.topic, partitions: topic.partitions, idleMs },
+        'this sessionizer holds no partition of its topic: its group has more members than the topic has partitions, or the group is shared with consumers of another topic (give each deployment its own SESSIONIZER_GROUP_ID); it writes nothing and reports not ready',
+      ),
+  })
+  metrics.unassignedMs = () => assignment.idleMs
   const watchdog = new ConsumerWatchdog(config.sessionTimeoutMs + rebalanceTimeoutMs, (silentMs) => {
     log.error(
       { silentMs, groupId: config.groupId },
@@ -143,6 +165,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
       heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
     })
     watchdog.watch(consumer)
+    assignment.watch(consumer)
     await consumer.connect()
     await consumer.subscribe({ topic: settings.kafka.topic, fromBeginning: true })
     await consumer.run({
@@ -194,19 +217,28 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
       log,
     ),
   ]
+  const ops = await startOpsServer(config.metricsHost, config.metricsPort, {
+    registry: metrics.registry,
+    ready: () => assignment.ready,
+  })
+  const metricsPort = (ops.address() as AddressInfo).port
   log.info(
-    { topic: settings.kafka.topic, groupId: config.groupId, deadLetterTopic: config.deadLetterTopic },
+    { topic: settings.kafka.topic, groupId: config.groupId, deadLetterTopic: config.deadLetterTopic, metricsPort },
     'sessionizer consuming',
   )
 
   return {
+    metricsPort,
+    metrics,
     async stop() {
       log.info('sessionizer stopping')
       watchdog.stop()
+      assignment.stop()
       await replacing
       await consumer.disconnect()
       await Promise.all(stopSweeps.map((stop) => stop()))
       await deadLetters.disconnect()
+      await new Promise<void>((resolve) => ops.close(() => resolve()))
       await db.destroy()
       log.info('sessionizer stopped')
     },

@@ -78,6 +78,8 @@ describe('sessionizer on real Kafka and PostgreSQL', () => {
     SESSIONIZER_GROUP_ID: groupId,
     // The group notices a lost member in 6 s instead of 30.
     SESSIONIZER_SESSION_TIMEOUT_MS: '6000',
+    SESSIONIZER_METRICS_HOST: '127.0.0.1',
+    SESSIONIZER_METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
     ...extra,
   })

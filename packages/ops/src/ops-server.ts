@@ -1,15 +1,16 @@
 import { createServer, type Server } from 'node:http'
-import type { CollectorMetrics } from './metrics'
+import type { Registry } from 'prom-client'
 
 export interface OpsServerDeps {
-  readonly metrics: CollectorMetrics
-  /** Ready: the NAS registry is loaded and Kafka is writable, so packets will be answered. */
+  /** The process's Prometheus registry. */
+  readonly registry: Registry
+  /** Whether the process does its job now (the collector: it would answer a NAS). */
   readonly ready: () => boolean
 }
 
 /**
- * The collector's operations endpoints: GET /metrics (Prometheus text), /healthz (the process
- * runs) and /readyz (it would answer a NAS now). A bare node:http server: no framework on the UDP path.
+ * A service's operations endpoints: GET /metrics (Prometheus text), /healthz (the process runs)
+ * and /readyz (it does its job now). A bare node:http server: no framework beside the data path.
  */
 export function startOpsServer(host: string, port: number, deps: OpsServerDeps): Promise<Server> {
   const server = createServer((request, response) => {
@@ -17,8 +18,8 @@ export function startOpsServer(host: string, port: number, deps: OpsServerDeps):
     if (request.method !== 'GET') {
       response.writeHead(405, { allow: 'GET' }).end()
     } else if (path === '/metrics') {
-      deps.metrics.registry.metrics().then(
-        (text) => response.writeHead(200, { 'content-type': deps.metrics.registry.contentType }).end(text),
+      deps.registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': deps.registry.contentType }).end(text),
         (error: Error) => response.writeHead(500, { 'content-type': 'text/plain' }).end(error.message),
       )
     } else if (path === '/healthz') {
