@@ -30,7 +30,8 @@ export async function waitUntilOk(url: string, what: string): Promise<void> {
 }
 
 export async function stopService(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return
+  // A child killed by a signal has no exit code but a signal code; waiting for its exit would wait for ever.
+  if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise((resolve) => child.once('exit', resolve))
   child.kill('SIGTERM')
   await exited
