@@ -72,9 +72,12 @@ export function draftFromRecord(record: AccountingRecord): SessionDraft {
     framed_ipv6_prefix: a.framedIpv6Prefix ?? null,
     delegated_ipv6_prefix: a.delegatedIpv6Prefix ?? null,
     closed_by: isStop ? 'Stop' : null,
-    interim_interval: a.interimInterval ?? null,
+    // Acct-Interim-Interval is 32 bits unsigned; past 2^31 - 1 s (68 years) it is no interval at all.
+    interim_interval: a.interimInterval !== undefined && a.interimInterval <= INT4_MAX ? a.interimInterval : null,
   }
 }
+
+const INT4_MAX = 2 ** 31 - 1
 
 /** Descriptive columns: the first known value stays (a later packet may omit them). */
 export const FIRST_KNOWN = [

@@ -29,8 +29,11 @@ const COLUMNS = [
   ['terminate_cause', 'text'],
   ['framed_ip_address', 'inet'],
   ['framed_ipv6_address', 'inet'],
-  ['framed_ipv6_prefix', 'cidr'],
-  ['delegated_ipv6_prefix', 'cidr'],
+  // Read as inet and stored as cidr: the cast zeroes the host bits a NAS may send with a prefix
+  // (2001:db8:0:1::5/64 is stored as 2001:db8:0:1::/64, as the network it names), where a
+  // direct cast to cidr fails the statement.
+  ['framed_ipv6_prefix', 'inet'],
+  ['delegated_ipv6_prefix', 'inet'],
   ['closed_by', 'text'],
   ['interim_interval', 'int4'],
 ] as const
@@ -73,7 +76,8 @@ export async function upsertSessions(
   const columns = sql.raw(COLUMNS.map(([name]) => name).join(', '))
   await sql`
     insert into sessions (${columns})
-    select * from unnest(${sql.join(arrays)})
+    select ${sql.raw(COLUMNS.map(([name]) => (name.endsWith('_prefix') ? `cidr(${name})` : name)).join(', '))}
+    from unnest(${sql.join(arrays)}) as draft(${columns})
     on conflict (session_key) do update set ${updates}`.execute(tx)
 }
 

@@ -1,6 +1,6 @@
 import type { Logger, Settings } from '@radstream/config'
 import type { Transaction } from 'kysely'
-import { createDb, insertAuditEvents, type Database, type Db } from '@radstream/db'
+import { createDb, insertAuditEvents, type Database, type Db, type NewAuditEvent } from '@radstream/db'
 import { deadLetter, decodeRecord, RecordSchemaError, type AccountingRecord } from '@radstream/events'
 import {
   createKafka,
@@ -8,6 +8,7 @@ import {
   Partitioners,
   type Consumer,
   type EachBatchPayload,
+  type KafkaMessage,
   type Producer,
   verifyKafkaAccess,
 } from '@radstream/kafka'
@@ -30,6 +31,28 @@ export interface RunningSessionizer {
 
 const DEADLOCK_RETRIES = 5
 const RETRYABLE = new Set(['40001', '40P01']) // serialization failure, deadlock
+
+/**
+ * SQLSTATE classes that say a value cannot be stored, whatever the retry: 22 data exception (an
+ * invalid cidr, a number out of range, a NUL in text), 23 integrity constraint violation. Anything
+ * else (a lost connection, a deadlock, a full disk, a schema bug) fails the batch, which is tried
+ * again: a bug must stop the partition, not dead-letter the whole stream.
+ */
+const REFUSED_VALUE_CLASSES = new Set(['22', '23'])
+
+/** Why PostgreSQL refused a value, when it did; undefined for failures a retry may mend. */
+function refusalReason(error: unknown): string | undefined {
+  const { code, message } = error as { code?: unknown; message?: unknown }
+  if (typeof code !== 'string' || !REFUSED_VALUE_CLASSES.has(code.slice(0, 2))) return undefined
+  return `PostgreSQL refused the record: ${String(message)} (SQLSTATE ${code})`
+}
+
+interface DecodedEntry {
+  readonly record: AccountingRecord
+  readonly message: KafkaMessage
+}
+
+type RecordSource = { topic: string; partition: number; offset: string }
 
 /** Runs `work` in a transaction, again when PostgreSQL chose it as a deadlock or serialization victim. */
 async function inTransaction<T>(db: Db, work: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
@@ -88,49 +111,96 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
   })
   await deadLetters.connect()
 
+  async function sendDeadLetter(source: RecordSource, message: KafkaMessage, reason: string): Promise<void> {
+    await deadLetters.send({
+      topic: config.deadLetterTopic,
+      acks: -1,
+      messages: [{ key: message.key, value: JSON.stringify(deadLetter(source, message, reason)) }],
+    })
+    metrics.deadLettered.inc()
+    log.warn(source, 'record sent to the dead-letter topic: %s', reason)
+  }
+
+  /**
+   * Applies records in one transaction; when PostgreSQL refuses them for a reason no retry can
+   * mend (a value it cannot store), halves the run and tries each half, down to the single
+   * records at fault, which are returned: so one odd packet costs its own record, not the
+   * partition. The session rules are commutative and idempotent, so applying halves in their own
+   * transactions gives the rows one transaction would.
+   */
+  async function applyIsolating(
+    entries: readonly DecodedEntry[],
+    auditEvents: readonly NewAuditEvent[],
+  ): Promise<{ sessionsWritten: number; refused: { entry: DecodedEntry; reason: string }[] }> {
+    try {
+      const outcome = await inTransaction(db, async (tx) => {
+        const applied = await applyBatch(
+          tx,
+          entries.map((e) => e.record),
+        )
+        await insertAuditEvents(tx, auditEvents)
+        return applied
+      })
+      return { sessionsWritten: outcome.sessionsWritten, refused: [] }
+    } catch (error) {
+      const reason = refusalReason(error)
+      if (reason === undefined) throw error
+      if (entries.length === 1 && auditEvents.length === 0)
+        return { sessionsWritten: 0, refused: [{ entry: entries[0]!, reason }] }
+      const middle = Math.ceil(entries.length / 2)
+      const parts = [entries.slice(0, middle), entries.slice(middle)].filter((part) => part.length > 0)
+      const results = []
+      for (const part of parts) results.push(await applyIsolating(part, []))
+      // The batch's own audit events (schema rejects) are not at fault: written apart.
+      if (auditEvents.length > 0) await inTransaction(db, (tx) => insertAuditEvents(tx, auditEvents))
+      return {
+        sessionsWritten: results.reduce((sum, r) => sum + r.sessionsWritten, 0),
+        refused: results.flatMap((r) => r.refused),
+      }
+    }
+  }
+
   /** One batch of one partition; offsets are committed through the consumer that fetched it. */
   async function processBatch(
     consumer: Consumer,
     { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload,
   ): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return
-    const records: AccountingRecord[] = []
-    const rejected: { offset: string; reason: string }[] = []
+    const where = (offset: string): RecordSource => ({ topic: batch.topic, partition: batch.partition, offset })
+    const entries: DecodedEntry[] = []
+    const rejected: NewAuditEvent[] = []
     for (const message of batch.messages) {
       try {
-        records.push(decodeRecord(message.value))
+        entries.push({ record: decodeRecord(message.value), message })
       } catch (error) {
         if (!(error instanceof RecordSchemaError)) throw error
-        const source = { topic: batch.topic, partition: batch.partition, offset: message.offset }
-        rejected.push({ offset: message.offset, reason: error.message })
-        await deadLetters.send({
-          topic: config.deadLetterTopic,
-          acks: -1,
-          messages: [{ key: message.key, value: JSON.stringify(deadLetter(source, message, error.message)) }],
-        })
-        metrics.deadLettered.inc()
-        log.warn(source, 'record sent to the dead-letter topic: %s', error.message)
+        await sendDeadLetter(where(message.offset), message, error.message)
+        rejected.push(deadLettered(where(message.offset), error.message))
       }
     }
     // One transaction per batch; offsets only after it commits, so a crash replays the batch and
     // the idempotent session rules and audit keys make the replay change nothing.
-    const outcome = await inTransaction(db, async (tx) => {
-      const applied = await applyBatch(tx, records)
-      await insertAuditEvents(
-        tx,
-        rejected.map((r) =>
-          deadLettered({ topic: batch.topic, partition: batch.partition, offset: r.offset }, r.reason),
+    const outcome = await applyIsolating(entries, rejected)
+    if (outcome.refused.length > 0) {
+      for (const { entry, reason } of outcome.refused)
+        await sendDeadLetter(where(entry.message.offset), entry.message, reason)
+      await inTransaction(db, (tx) =>
+        insertAuditEvents(
+          tx,
+          outcome.refused.map(({ entry, reason }) => deadLettered(where(entry.message.offset), reason)),
         ),
       )
-      return applied
-    })
+    }
     const next = (BigInt(batch.lastOffset()) + 1n).toString()
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
     resolveOffset(batch.lastOffset())
     await heartbeat()
     metrics.batches.inc()
-    metrics.recordsApplied.inc(records.length)
-    log.debug({ partition: batch.partition, records: records.length, ...outcome, next }, 'batch committed')
+    metrics.recordsApplied.inc(entries.length - outcome.refused.length)
+    log.debug(
+      { partition: batch.partition, records: entries.length, sessionsWritten: outcome.sessionsWritten, next },
+      'batch committed',
+    )
   }
 
   // As long as the default (60 s) at the default session timeout; shorter with a shorter one.

@@ -392,4 +392,24 @@ describe('applyBatch', () => {
     expect(await row('ancient-open')).toHaveLength(1) // open sessions wait for their close
     expect(await db.selectFrom('audit_events').select('id').where('entity_name', '=', 'ancient').execute()).toEqual([])
   })
+
+  it('should store an IPv6 prefix sent with host bits as its network, and ignore an interim interval past 32-bit signed', async () => {
+    await applyAll([
+      packet('prefix-host-bits', 1, [
+        ['Framed-IPv6-Prefix', '2001:db8:0:1::5/64'],
+        ['Delegated-IPv6-Prefix', '2001:db8:7700:1::1/48'],
+        ['Acct-Interim-Interval', 4294967295],
+      ]),
+    ])
+    const [stored] = await db
+      .selectFrom('sessions')
+      .select([
+        sql<string>`framed_ipv6_prefix::text`.as('framed'),
+        sql<string>`delegated_ipv6_prefix::text`.as('delegated'),
+        'interim_interval',
+      ])
+      .where('session_id', '=', 'prefix-host-bits')
+      .execute()
+    expect(stored).toEqual({ framed: '2001:db8:0:1::/64', delegated: '2001:db8:7700::/48', interim_interval: null })
+  })
 })

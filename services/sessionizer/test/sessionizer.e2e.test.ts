@@ -11,6 +11,8 @@ import { testSettings } from '../../../test/support/settings'
 import { testTopic } from '../../../test/support/topics'
 import { waitFor } from '../../../test/support/wait-for'
 import { produceRecords, sessionWorkload, waitForGroupCaughtUp } from '../../../test/support/workload'
+import { accountingRecord } from '../../../test/support/records'
+import { AcctStatusType } from '@radstream/radius'
 
 const BIN = fileURLToPath(new URL('../../../packages/cli/bin/radstream.js', import.meta.url))
 const SESSIONS = 3000
@@ -204,6 +206,54 @@ describe('sessionizer and poison records', () => {
         .where('session_id', '=', valid[0]!.accounting.sessionId)
         .executeTakeFirst()
       expect(session?.stop_time).toBeInstanceOf(Date)
+    } finally {
+      await db.destroy()
+    }
+  }, 120_000)
+
+  it('should isolate a record PostgreSQL refuses: the rest of its batch written, it dead-lettered, the partition flowing', async () => {
+    const topic = testTopic('refused')
+    const settings = testSettings({ KAFKA_TOPIC: topic, KAFKA_TOPIC_PARTITIONS: '1' })
+    const brokers = settings.kafka.brokers.join(',')
+    await ensureTopic(createKafka({ brokers: settings.kafka.brokers, clientId: 'test' }), topic, 1)
+    const prefix = `refused-${Date.now()}`
+    const before = sessionWorkload({ sessions: 5, nasCount: 1, seed: 2, prefix: `${prefix}-a` })
+    const after = sessionWorkload({ sessions: 5, nasCount: 1, seed: 3, prefix: `${prefix}-b` })
+    // A User-Name with a NUL byte: valid RADIUS, valid JSON, and text PostgreSQL cannot store.
+    const refused = accountingRecord([
+      ['User-Name', 'nul\u0000user'],
+      ['Acct-Status-Type', AcctStatusType.Start],
+      ['Acct-Session-Id', `${prefix}-nul`],
+      ['NAS-IP-Address', '198.51.100.9'],
+    ])
+    // All in one fetch, so that the refused record shares a batch with valid ones.
+    await produceRecords(brokers, topic, [...before, refused, ...after])
+
+    const sessionizer = await startSessionizer(settings, logger)
+    try {
+      await waitForGroupCaughtUp(brokers, topic, settings.sessionizer.groupId)
+      const metrics = await sessionizer.metrics.registry.metrics()
+      expect(metrics).toMatch(/^radstream_sessionizer_records_dead_lettered_total 1$/m)
+    } finally {
+      await sessionizer.stop()
+    }
+    const db = (await import('@radstream/db')).createDb({ url: settings.database.url, poolSize: 1 })
+    try {
+      const written = await db
+        .selectFrom('sessions')
+        .select('session_id')
+        .where('session_id', 'like', `${prefix}-%`)
+        .execute()
+      const expected = new Set([...before, ...after].map((r) => r.accounting.sessionId))
+      expect(new Set(written.map((w) => w.session_id))).toEqual(expected)
+      const events = await db
+        .selectFrom('audit_events')
+        .select(['event_key', 'description'])
+        .where('entity_id', 'like', `${topic}/%`)
+        .execute()
+      expect(events).toHaveLength(1)
+      expect(events[0]!.event_key).toBe(`record.dead-letter:${topic}/0/${before.length}`)
+      expect(events[0]!.description).toMatch(/PostgreSQL refused the record: .* \(SQLSTATE 22\w{3}\)/)
     } finally {
       await db.destroy()
     }
