@@ -12,12 +12,45 @@ export interface Arrival {
   readonly receivedAt: Date
   readonly address: string
   readonly port: number
+  /** Told when a time attribute was beyond belief and ignored (the collector counts them). */
+  readonly onIgnored?: (attribute: IgnoredTimeAttribute) => void
 }
 
-/** Event-Timestamp when the NAS sent one, else arrival minus Acct-Delay-Time (RFC 2866 5.2). */
-function eventTimeOf(attributes: AccountingAttributes, receivedAt: Date): Date {
-  if (attributes.eventTimestamp !== undefined) return new Date(attributes.eventTimestamp * 1000)
-  return new Date(receivedAt.getTime() - (attributes.delayTime ?? 0) * 1000)
+export type IgnoredTimeAttribute = 'Acct-Delay-Time' | 'Event-Timestamp'
+
+/**
+ * The bounds past which a NAS's idea of time is ignored: a delay beyond 30 days (a NAS that buffered
+ * accounting through a month-long outage is the most that is believable; 4294967295 would date a
+ * session in 1890), an Event-Timestamp more than 30 days before its arrival or more than a day
+ * after it (a NAS clock that never synchronised, or one far ahead).
+ */
+export const MAX_DELAY_SECONDS = 30 * 86_400
+export const MAX_EVENT_TIME_BEFORE_ARRIVAL_SECONDS = 30 * 86_400
+export const MAX_EVENT_TIME_AFTER_ARRIVAL_SECONDS = 86_400
+
+/**
+ * Event-Timestamp when the NAS sent a believable one, else arrival minus a believable
+ * Acct-Delay-Time (RFC 2866 5.2), else the arrival itself, as FreeRADIUS ignores a delay that
+ * would put the event before the epoch.
+ */
+function eventTimeOf(attributes: AccountingAttributes, arrival: Arrival): Date {
+  const arrivedAt = arrival.receivedAt.getTime()
+  const { eventTimestamp, delayTime } = attributes
+  if (eventTimestamp !== undefined) {
+    const offsetSeconds = eventTimestamp - arrivedAt / 1000
+    if (
+      offsetSeconds >= -MAX_EVENT_TIME_BEFORE_ARRIVAL_SECONDS &&
+      offsetSeconds <= MAX_EVENT_TIME_AFTER_ARRIVAL_SECONDS
+    ) {
+      return new Date(eventTimestamp * 1000)
+    }
+    arrival.onIgnored?.('Event-Timestamp')
+  }
+  if (delayTime !== undefined && delayTime > MAX_DELAY_SECONDS) {
+    arrival.onIgnored?.('Acct-Delay-Time')
+    return new Date(arrivedAt)
+  }
+  return new Date(arrivedAt - (delayTime ?? 0) * 1000)
 }
 
 /** Maps an authenticated Accounting-Request to the Kafka record the collector publishes. */
@@ -41,7 +74,7 @@ export function recordFromPacket(
   return {
     schema: ACCOUNTING_SCHEMA,
     receivedAt: arrival.receivedAt.toISOString(),
-    eventTime: eventTimeOf(attributes, arrival.receivedAt).toISOString(),
+    eventTime: eventTimeOf(attributes, arrival).toISOString(),
     source: { address: arrival.address, port: arrival.port },
     nasAddress: attributes.nasIpAddress ?? attributes.nasIpv6Address ?? arrival.address,
     packet: { identifier: packet.identifier, raw: packet.raw.toString('base64') },

@@ -84,6 +84,7 @@ async function recordAccountingRequest(
       receivedAt: datagram.receivedAt,
       address: datagram.address,
       port: datagram.port,
+      onIgnored: (attribute) => deps.metrics.timesIgnored.inc({ attribute }),
     })
   } catch (error) {
     if (error instanceof RadiusDecodeError && error.code === 'RADSTREAM_MISSING_ATTRIBUTE') {

@@ -48,6 +48,12 @@ export class CollectorMetrics {
     help: '1 while the collector can record to Kafka (and so answers), else 0',
     registers: [this.registry],
   })
+  readonly timesIgnored = new Counter({
+    name: 'radstream_collector_time_attributes_ignored_total',
+    help: 'Acct-Delay-Time or Event-Timestamp values beyond belief, ignored for the event time (by attribute)',
+    labelNames: ['attribute'] as const,
+    registers: [this.registry],
+  })
   readonly nasClients = new Gauge({
     name: 'radstream_collector_nas_clients',
     help: 'NAS addresses and CIDR blocks in the registry',

@@ -3,7 +3,7 @@ import { createLogger } from '@radstream/config'
 import { createDb, upsertNasClient, type Db } from '@radstream/db'
 import { buildAccountingRequest, parsePacket, responseAuthenticator } from '@radstream/radius'
 import { startCollector, type RunningCollector } from '../src'
-import { recordCount } from '../../../test/support/kafka-records'
+import { findRecord, recordCount } from '../../../test/support/kafka-records'
 import { testSettings } from '../../../test/support/settings'
 import { testTopic } from '../../../test/support/topics'
 import { radclient } from '../../../test/support/radclient'
@@ -65,6 +65,25 @@ describe('collector', () => {
     }
     expect(await recordCount(settings.kafka.brokers.join(','), settings.kafka.topic)).toBe(recordsBefore + 1)
     expect(await counter(collector, 'radstream_collector_duplicates_total')).toBe(duplicatesBefore + 4)
+  })
+
+  it('should record a Start with Acct-Delay-Time 4294967295 (from radclient) at its arrival, and count the ignored delay', async () => {
+    const ignoredBefore = await counter(collector, 'radstream_collector_time_attributes_ignored_total')
+    const before = Date.now()
+    const sent = await radclient(
+      collector.port,
+      SECRET,
+      'User-Name = "delayed"\nAcct-Status-Type = Start\nAcct-Session-Id = "delay-max"\nAcct-Delay-Time = 4294967295\n',
+    )
+    expect(sent.answered, sent.output).toBe(true)
+    expect(await counter(collector, 'radstream_collector_time_attributes_ignored_total')).toBe(ignoredBefore + 1)
+    const record = await findRecord<{ eventTime: string; accounting: { sessionId: string; delayTime: number } }>(
+      settings.kafka.brokers.join(','),
+      settings.kafka.topic,
+      (value) => value.accounting.sessionId === 'delay-max',
+    )
+    expect(record.accounting).toMatchObject({ sessionId: 'delay-max', delayTime: 4294967295 })
+    expect(Date.parse(record.eventTime)).toBeGreaterThanOrEqual(before - 1000)
   })
 
   it('should answer Status-Server from radclient while Kafka is writable', async () => {
