@@ -21,11 +21,12 @@ export type IgnoredTimeAttribute = 'Acct-Delay-Time' | 'Event-Timestamp'
 /**
  * The bounds past which a NAS's idea of time is ignored: a delay beyond 30 days (a NAS that buffered
  * accounting through a month-long outage is the most that is believable; 4294967295 would date a
- * session in 1890), an Event-Timestamp more than 30 days before its arrival or more than a day
- * after it (a NAS clock that never synchronised, or one far ahead).
+ * session in 1890); an Event-Timestamp before 2000 (a clock that never synchronised: most start at
+ * 1970) or more than a day after its arrival (a clock far ahead). An older Event-Timestamp that is
+ * plausible is kept: buffered or replayed accounting is dated by it.
  */
 export const MAX_DELAY_SECONDS = 30 * 86_400
-export const MAX_EVENT_TIME_BEFORE_ARRIVAL_SECONDS = 30 * 86_400
+export const EARLIEST_EVENT_TIMESTAMP = Date.parse('2000-01-01T00:00:00Z') / 1000
 export const MAX_EVENT_TIME_AFTER_ARRIVAL_SECONDS = 86_400
 
 /**
@@ -37,10 +38,9 @@ function eventTimeOf(attributes: AccountingAttributes, arrival: Arrival): Date {
   const arrivedAt = arrival.receivedAt.getTime()
   const { eventTimestamp, delayTime } = attributes
   if (eventTimestamp !== undefined) {
-    const offsetSeconds = eventTimestamp - arrivedAt / 1000
     if (
-      offsetSeconds >= -MAX_EVENT_TIME_BEFORE_ARRIVAL_SECONDS &&
-      offsetSeconds <= MAX_EVENT_TIME_AFTER_ARRIVAL_SECONDS
+      eventTimestamp >= EARLIEST_EVENT_TIMESTAMP &&
+      eventTimestamp <= arrivedAt / 1000 + MAX_EVENT_TIME_AFTER_ARRIVAL_SECONDS
     ) {
       return new Date(eventTimestamp * 1000)
     }

@@ -48,8 +48,15 @@ describe('the event time of a record', () => {
     ).toEqual({ at: '2026-11-24T11:58:00.000Z', ignored: [] })
   })
 
-  it('should ignore an Event-Timestamp far from the arrival and fall back to the delay', () => {
-    for (const far of ['2025-01-01T00:00:00Z', '1970-01-01T00:00:10Z', '2026-11-26T12:00:00Z']) {
+  it('should keep an old but plausible Event-Timestamp: buffered or replayed accounting', () => {
+    expect(eventTime([['Event-Timestamp', seconds('2024-01-15T10:30:00Z')]])).toEqual({
+      at: '2024-01-15T10:30:00.000Z',
+      ignored: [],
+    })
+  })
+
+  it('should ignore an Event-Timestamp before 2000 or more than a day ahead, and fall back to the delay', () => {
+    for (const far of ['1999-12-31T23:59:59Z', '1970-01-01T00:00:10Z', '2026-11-25T12:00:01Z']) {
       expect(
         eventTime([
           ['Event-Timestamp', seconds(far)],
