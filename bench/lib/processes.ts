@@ -47,7 +47,8 @@ function cpuTicks(pid: number): number {
   }
 }
 
-function peakRssMb(pid: number): number {
+/** The most memory a process has held (VmHWM), in MB; 0 once it is gone. */
+export function peakRssMb(pid: number): number {
   try {
     const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
     return match ? Number(match[1]) / 1024 : 0

@@ -1,10 +1,9 @@
 import type { ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { createDb, emptyTables, ensureDatabaseExists, migrateToLatest, upsertNasClient } from '@radstream/db'
 import { createKafka } from '@radstream/kafka'
 import { activeControllerPort, ensureLocalCluster, freePort, stopLocalKafka } from '@radstream/stack'
 import { Fleet } from '../../bench/lib/fleet'
-import { startService, stopService, waitUntilOk } from '../../bench/lib/processes'
+import { peakRssMb, startService, stopService, waitUntilOk } from '../../bench/lib/processes'
 import { waitRecorded, type RecordedCheck } from '../../bench/lib/verify'
 import { AckedTimeline } from './acked-timeline'
 import { differences, referenceContent } from './reference-run'
@@ -141,12 +140,6 @@ export const killActiveController = killNode('SIGKILL the active controller', as
   return port
 })
 
-/** Resident memory of a process in MB, from /proc. */
-function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return match ? Number(match[1]) / 1024 : 0
-}
-
 /**
  * Two of three nodes down: no write can reach min.insync.replicas, so the collector must answer
  * nothing, say not ready and hold its memory; one node back, acks resume.
@@ -164,7 +157,7 @@ export const twoOfThreeDown: Fault = {
     const readiness: number[] = []
     for (let i = 0; i < 20; i++) {
       await sleep(500)
-      for (const child of context.collectors) if (child.pid) peakRss = Math.max(peakRss, rssMb(child.pid))
+      for (const child of context.collectors) if (child.pid) peakRss = Math.max(peakRss, peakRssMb(child.pid))
       const status = await fetch(`http://127.0.0.1:${context.collectorMetricsPorts[0]}/readyz`).then(
         (r) => r.status,
         () => 0,
