@@ -177,7 +177,9 @@ describe('collector under hostile input', () => {
       const applied = await metricTotal(sessionizer, 'radstream_sessionizer_records_applied_total')
       const deadLettered = await metricTotal(sessionizer, 'radstream_sessionizer_records_dead_lettered_total')
       expect(applied + deadLettered, `seed ${seed}: every accepted record written or dead-lettered`).toBe(records)
-      console.log(`fuzz: seed ${seed}, ${records} records accepted, ${applied} written, ${deadLettered} dead-lettered, 0 stalls`)
+      console.log(
+        `fuzz: seed ${seed}, ${records} records accepted, ${applied} written, ${deadLettered} dead-lettered, 0 stalls`,
+      )
     } finally {
       await sessionizer.stop()
     }
