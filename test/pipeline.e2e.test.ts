@@ -30,6 +30,26 @@ describe('pipeline: radclient -> collector -> Kafka -> sessionizer -> PostgreSQL
     await db?.destroy()
   })
 
+  it('should answer a signed packet it cannot decode, keep it raw and dead-letter it with an audit event', async () => {
+    // No Acct-Session-Id: FreeRADIUS records such a packet; unanswered, a NAS would retransmit it for ever.
+    const sent = await radclient(
+      pipeline.collector.port,
+      SECRET,
+      ['User-Name = "no-session-id"', 'Acct-Status-Type = Start', 'NAS-IP-Address = 192.0.2.55'].join('\n'),
+    )
+    expect(sent.answered, sent.output).toBe(true)
+    const event = await waitFor('the dead-letter audit event', async () =>
+      db
+        .selectFrom('audit_events')
+        .select(['operation', 'entity_type', 'description'])
+        .where('entity_type', '=', 'RECORD')
+        .where('description', 'like', '%undecodable Accounting-Request from 127.0.0.1%Acct-Session-Id%')
+        .executeTakeFirst(),
+    )
+    expect(event).toMatchObject({ operation: 'REJECT', entity_type: 'RECORD' })
+    expect(await db.selectFrom('sessions').select('id').where('username', '=', 'no-session-id').execute()).toEqual([])
+  })
+
   it('should answer Start and Stop only after recording them, and serve the session over GraphQL', async () => {
     const common = [
       'User-Name = "carol"',

@@ -1,5 +1,6 @@
 import { Compile } from 'typebox/compile'
 import { AccountingRecordSchema, type AccountingRecord } from './accounting-record'
+import { UNDECODABLE_SCHEMA, type UndecodableRecord } from './undecodable-record'
 
 const validator = Compile(AccountingRecordSchema)
 
@@ -8,7 +9,7 @@ export class RecordSchemaError extends Error {
   readonly code = 'RADSTREAM_RECORD_SCHEMA'
 }
 
-export function encodeRecord(record: AccountingRecord): Buffer {
+export function encodeRecord(record: AccountingRecord | UndecodableRecord): Buffer {
   return Buffer.from(JSON.stringify(record))
 }
 
@@ -20,6 +21,13 @@ export function decodeRecord(value: Buffer | null): AccountingRecord {
     parsed = JSON.parse(value.toString('utf8'))
   } catch (error) {
     throw new RecordSchemaError(`record is not JSON: ${(error as Error).message}`)
+  }
+  // Published by the collector for a signed packet it could not decode: never a session, always a dead letter.
+  const undecodable = parsed as { schema?: unknown; reason?: unknown; source?: { address?: unknown } }
+  if (undecodable?.schema === UNDECODABLE_SCHEMA) {
+    throw new RecordSchemaError(
+      `undecodable Accounting-Request from ${String(undecodable.source?.address)}: ${String(undecodable.reason)}`,
+    )
   }
   if (!validator.Check(parsed)) {
     const problems = [...validator.Errors(parsed)].slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message}`)

@@ -12,7 +12,14 @@ import {
   verifyMessageAuthenticator,
   type RadiusPacket,
 } from '@radstream/radius'
-import { encodeRecord, recordFromPacket, recordKey } from '@radstream/events'
+import {
+  encodeRecord,
+  recordFromPacket,
+  recordKey,
+  undecodableKey,
+  undecodableRecord,
+  type IgnoredTimeAttribute,
+} from '@radstream/events'
 import type { Logger } from '@radstream/config'
 import type { DropCounter } from './drop-counter'
 import type { KafkaWritability } from './kafka-writability'
@@ -78,23 +85,32 @@ async function recordAccountingRequest(
   if (!verifyAccountingRequestAuthenticator(packet, nas.secret)) return drops.drop('bad_authenticator', source)
   if (!verifyMessageAuthenticator(packet, nas.secret)) return drops.drop('bad_message_authenticator', source)
 
-  let record
+  const arrival = {
+    receivedAt: datagram.receivedAt,
+    address: datagram.address,
+    port: datagram.port,
+    onIgnored: (attribute: IgnoredTimeAttribute) => deps.metrics.timesIgnored.inc({ attribute }),
+  }
+  let outgoing
   try {
-    record = recordFromPacket(packet, readAccountingRequest(packet), {
-      receivedAt: datagram.receivedAt,
-      address: datagram.address,
-      port: datagram.port,
-      onIgnored: (attribute) => deps.metrics.timesIgnored.inc({ attribute }),
-    })
+    const record = recordFromPacket(packet, readAccountingRequest(packet), arrival)
+    outgoing = { key: recordKey(record), value: encodeRecord(record) }
   } catch (error) {
-    if (error instanceof RadiusDecodeError && error.code === 'RADSTREAM_MISSING_ATTRIBUTE') {
-      return drops.drop('missing_attribute', source, error.message)
-    }
-    return drops.drop('malformed', source, (error as Error).message)
+    if (!(error instanceof RadiusDecodeError)) throw error
+    // Signed by the NAS, so not noise: FreeRADIUS would record it, and unanswered the NAS would
+    // retransmit it for ever. Kept raw with the reason; the sessionizer dead-letters it.
+    const reason = error.message
+    const record = undecodableRecord(packet, arrival, reason)
+    outgoing = { key: undecodableKey(record), value: encodeRecord(record) }
+    deps.metrics.undecodable.inc()
+    deps.logger.debug(
+      { source, reason },
+      'authenticated Accounting-Request kept undecoded: it goes to the dead-letter topic',
+    )
   }
 
   try {
-    await deps.sink.publish({ key: recordKey(record), value: encodeRecord(record) })
+    await deps.sink.publish(outgoing)
   } catch (error) {
     // RFC 2866 section 2: what is not recorded is not answered; the NAS will retransmit.
     deps.logger.error({ err: error, source }, 'publish to Kafka failed; not answering')

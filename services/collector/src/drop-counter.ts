@@ -7,7 +7,6 @@ export type DropReason =
   | 'bad_authenticator'
   | 'bad_message_authenticator'
   | 'unsupported_code'
-  | 'missing_attribute'
   | 'publish_failed'
   | 'overloaded'
   | 'kafka_unwritable'

@@ -48,6 +48,11 @@ export class CollectorMetrics {
     help: '1 while the collector can record to Kafka (and so answers), else 0',
     registers: [this.registry],
   })
+  readonly undecodable = new Counter({
+    name: 'radstream_collector_undecodable_total',
+    help: 'Authenticated Accounting-Requests the codec could not decode, kept raw and answered (they are dead-lettered)',
+    registers: [this.registry],
+  })
   readonly timesIgnored = new Counter({
     name: 'radstream_collector_time_attributes_ignored_total',
     help: 'Acct-Delay-Time or Event-Timestamp values beyond belief, ignored for the event time (by attribute)',
