@@ -412,4 +412,27 @@ describe('applyBatch', () => {
       .execute()
     expect(stored).toEqual({ framed: '2001:db8:0:1::/64', delegated: '2001:db8:7700::/48', interim_interval: null })
   })
+
+  // Differences from FreeRADIUS 3.2 kept on purpose (docs/sessions.md): each pinned by a test.
+  it('should leave open a session that starts in the same second as an Accounting-On (FreeRADIUS closes it)', async () => {
+    const nas = '192.0.2.78'
+    const second = at('2024-02-02T09:00:00Z')
+    await applyEach([
+      packet('same-second-before', 1, [['Event-Timestamp', second - 1]], nas),
+      packet('same-second', 1, [['Event-Timestamp', second]], nas),
+      packet('', 7, [['Event-Timestamp', second]], nas),
+    ])
+    const rows = await db
+      .selectFrom('sessions')
+      .select(['session_id', 'closed_by'])
+      .where('nas_ip_address', '=', nas)
+      .orderBy('session_id')
+      .execute()
+    // A NAS sends Accounting-On as it comes up and its first Starts right after: in whole seconds
+    // they share the second, and the session is the new one, not a victim of the reboot.
+    expect(rows).toEqual([
+      { session_id: 'same-second', closed_by: null },
+      { session_id: 'same-second-before', closed_by: 'Accounting-On' },
+    ])
+  })
 })
