@@ -46,6 +46,11 @@ function formatIPv6(bytes: Buffer): string {
     i = j
   }
   if (bestStart < 0) return groups.join(':')
+  // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) addresses end in dotted quad, as
+  // PostgreSQL (BIND's inet_ntop6) prints them: one text for one address, in Kafka and in the database.
+  if (bestStart === 0 && (bestLength === 6 || (bestLength === 5 && groups[5] === 'ffff'))) {
+    return `::${bestLength === 5 ? 'ffff:' : ''}${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`
+  }
   const head = groups.slice(0, bestStart).join(':')
   const tail = groups.slice(bestStart + bestLength).join(':')
   return `${head}::${tail}`
@@ -54,8 +59,15 @@ function formatIPv6(bytes: Buffer): string {
 function parseIPv6(text: string): Buffer {
   if (!isIPv6(text)) throw new TypeError(`not an IPv6 address: ${text}`)
   const [headText, tailText] = text.includes('::') ? text.split('::') : [text, undefined]
+  // A trailing dotted quad (::ffff:10.0.0.1) stands for the last two groups.
   const toGroups = (part: string | undefined): number[] =>
-    part ? part.split(':').map((g) => Number.parseInt(g, 16)) : []
+    part
+      ? part.split(':').flatMap((g) => {
+          if (!g.includes('.')) return [Number.parseInt(g, 16)]
+          const [a, b, c, d] = g.split('.').map(Number) as [number, number, number, number]
+          return [(a << 8) | b, (c << 8) | d]
+        })
+      : []
   const head = toGroups(headText)
   const tail = toGroups(tailText)
   const groups =
