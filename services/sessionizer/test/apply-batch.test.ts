@@ -435,4 +435,37 @@ describe('applyBatch', () => {
       { session_id: 'same-second-before', closed_by: 'Accounting-On' },
     ])
   })
+
+  it('should keep one row for a session whose NAS echoes a FreeRADIUS ai: Class, when its port changes', async () => {
+    const acctClass = 'ai:0123456789abcdef0123456789ABCDEF'
+    const moving = (
+      sessionId: string,
+      port: string,
+      status: number,
+      time: string,
+      extra: [string, string | number][] = [],
+    ) => packet(sessionId, status, [['Event-Timestamp', at(time)], ['NAS-Port-Id', port], ...extra])
+    await applyEach([
+      moving('ported', 'port-1', 1, '2024-02-04T09:00:00Z', [['Class', acctClass]]),
+      moving('ported', 'port-2', 2, '2024-02-04T09:30:00Z', [
+        ['Class', acctClass],
+        ['Acct-Session-Time', 1800],
+      ]),
+      // The same moves without the Class: the port is part of the key, so two rows.
+      moving('ported-plain', 'port-1', 1, '2024-02-04T09:00:00Z'),
+      moving('ported-plain', 'port-2', 2, '2024-02-04T09:30:00Z', [['Acct-Session-Time', 1800]]),
+    ])
+    const rows = await db
+      .selectFrom('sessions')
+      .select(['session_id', 'session_key', 'nas_port_id', 'stop_time'])
+      .where('session_id', 'in', ['ported', 'ported-plain'])
+      .orderBy('session_id')
+      .orderBy('nas_port_id')
+      .execute()
+    expect(rows.map((r) => r.session_id)).toEqual(['ported', 'ported-plain', 'ported-plain'])
+    // FreeRADIUS's own Acct-Unique-Session-Id for it: md5("<the 32 hex digits>,<Acct-Session-Id>").
+    const { createHash } = await import('node:crypto')
+    expect(rows[0]!.session_key).toBe(createHash('md5').update('0123456789abcdef0123456789ABCDEF,ported').digest('hex'))
+    expect(rows[0]!.stop_time).toEqual(new Date('2024-02-04T09:30:00Z'))
+  })
 })
