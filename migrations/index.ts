@@ -3,6 +3,7 @@ import * as initial from './0001_initial'
 import * as sessionizer from './0002_sessionizer'
 import * as apiAuth from './0003_api_auth'
 import * as auditChain from './0004_audit_chain'
+import * as nasIpv6Address from './0005_nas_ipv6_address'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0002_sessionizer': sessionizer,
   '0003_api_auth': apiAuth,
   '0004_audit_chain': auditChain,
+  '0005_nas_ipv6_address': nasIpv6Address,
 }

@@ -60,6 +60,8 @@ export interface SessionTable {
   username: string | null
   session_id: string
   nas_ip_address: string
+  /** NAS-IPv6-Address of a NAS that also sent NAS-IP-Address (else NULL or the same as nas_ip_address). */
+  nas_ipv6_address: string | null
   nas_identifier: string | null
   nas_port_id: string | null
   nas_port_type: string | null

@@ -73,8 +73,12 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
       if (status === AcctStatusType.Stop) stopped.add(draft.session_key)
     } else if (status === AcctStatusType.AccountingOn || status === AcctStatusType.AccountingOff) {
       await flush()
+      const a = record.accounting
       const event = {
         nasAddress: record.nasAddress,
+        nasAddresses: [
+          ...new Set([record.nasAddress, a.nasIpAddress, a.nasIpv6Address].filter((x) => x !== undefined)),
+        ],
         eventTime: new Date(record.eventTime),
         status: status === AcctStatusType.AccountingOn ? ('Accounting-On' as const) : ('Accounting-Off' as const),
         terminateCause: record.accounting.terminateCause ?? 'NAS-Reboot',

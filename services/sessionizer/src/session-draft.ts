@@ -9,6 +9,7 @@ export interface SessionDraft {
   username: string | null
   session_id: string
   nas_ip_address: string
+  nas_ipv6_address: string | null
   nas_identifier: string | null
   nas_port_id: string | null
   nas_port_type: string | null
@@ -50,6 +51,7 @@ export function draftFromRecord(record: AccountingRecord): SessionDraft {
     username: a.userName ?? null,
     session_id: a.sessionId,
     nas_ip_address: record.nasAddress,
+    nas_ipv6_address: a.nasIpv6Address ?? null,
     nas_identifier: a.nasIdentifier ?? null,
     nas_port_id: a.nasPortId ?? (a.nasPort === undefined ? null : String(a.nasPort)),
     nas_port_type: a.nasPortType ?? null,
@@ -82,6 +84,7 @@ const INT4_MAX = 2 ** 31 - 1
 /** Descriptive columns: the first known value stays (a later packet may omit them). */
 export const FIRST_KNOWN = [
   'username',
+  'nas_ipv6_address',
   'nas_identifier',
   'nas_port_id',
   'nas_port_type',

@@ -11,6 +11,7 @@ const COLUMNS = [
   ['username', 'text'],
   ['session_id', 'text'],
   ['nas_ip_address', 'inet'],
+  ['nas_ipv6_address', 'inet'],
   ['nas_identifier', 'text'],
   ['nas_port_id', 'text'],
   ['nas_port_type', 'text'],
@@ -94,7 +95,7 @@ export async function closeSessionsEndedByNasEvents(tx: Tx, sessionKeys: readonl
       from sessions s
       cross join lateral (
         select event_time, status, terminate_cause from nas_accounting_events
-        where nas_ip_address = s.nas_ip_address and event_time > s.start_time
+        where nas_ip_address in (s.nas_ip_address, s.nas_ipv6_address) and event_time > s.start_time
         order by event_time limit 1
       ) e
       where s.session_key = any(${sessionKeys}::text[]) and s.stop_time is null
@@ -119,23 +120,33 @@ export interface ClosedSession {
 }
 
 /**
- * Accounting-On/Off: remembers the event, then closes every open session of that NAS that began
- * before it, at the event time. Returns the sessions it closed (none on a replay).
+ * Accounting-On/Off: remembers the event under every address it names the NAS by, then closes
+ * every open session of that NAS that began before it, at the event time. A dual-stack NAS may send
+ * it with NAS-IP-Address, NAS-IPv6-Address or both, whichever its sessions carried: a session
+ * matches by either of its two addresses. Returns the sessions it closed (none on a replay).
  */
 export async function closeSessionsOfNas(
   tx: Tx,
-  event: { nasAddress: string; eventTime: Date; status: 'Accounting-On' | 'Accounting-Off'; terminateCause: string },
+  event: {
+    nasAddresses: readonly string[]
+    eventTime: Date
+    status: 'Accounting-On' | 'Accounting-Off'
+    terminateCause: string
+  },
 ): Promise<ClosedSession[]> {
   await tx
     .insertInto('nas_accounting_events')
-    .values({
-      nas_ip_address: event.nasAddress,
-      event_time: event.eventTime,
-      status: event.status,
-      terminate_cause: event.terminateCause,
-    })
+    .values(
+      event.nasAddresses.map((address) => ({
+        nas_ip_address: address,
+        event_time: event.eventTime,
+        status: event.status,
+        terminate_cause: event.terminateCause,
+      })),
+    )
     .onConflict((oc) => oc.columns(['nas_ip_address', 'event_time']).doNothing())
     .execute()
+  const addresses = sql`${event.nasAddresses}::inet[]`
   const result = await tx
     .updateTable('sessions')
     .set((eb) => ({
@@ -144,7 +155,7 @@ export async function closeSessionsOfNas(
       closed_by: event.status,
       update_time: sql`greatest(${eb.ref('update_time')}, ${event.eventTime})`,
     }))
-    .where('nas_ip_address', '=', event.nasAddress)
+    .where(sql<boolean>`(nas_ip_address = any(${addresses}) or nas_ipv6_address = any(${addresses}))`)
     .where('stop_time', 'is', null)
     .where('start_time', '<', event.eventTime)
     .returning([

@@ -468,4 +468,41 @@ describe('applyBatch', () => {
     expect(rows[0]!.session_key).toBe(createHash('md5').update('0123456789abcdef0123456789ABCDEF,ported').digest('hex'))
     expect(rows[0]!.stop_time).toEqual(new Date('2024-02-04T09:30:00Z'))
   })
+
+  it("should close a dual-stack NAS's sessions on an Accounting-On that names it by either address, in any order", async () => {
+    const v4 = '192.0.2.90'
+    const v6 = '2001:db8:90::1'
+    const dualStack = (sessionId: string, status: number, time: string, extra: [string, string | number][] = []) =>
+      accountingRecord([
+        ['User-Name', `user-${sessionId}`],
+        ...(sessionId ? [['Acct-Session-Id', sessionId] as [string, string]] : []),
+        ['Acct-Status-Type', status],
+        ['Event-Timestamp', at(time)],
+        ...extra,
+      ])
+    const starts = [
+      dualStack('dual-1', 1, '2024-02-05T09:00:00Z', [
+        ['NAS-IP-Address', v4],
+        ['NAS-IPv6-Address', v6],
+      ]),
+      dualStack('dual-2', 1, '2024-02-05T09:05:00Z', [
+        ['NAS-IP-Address', v4],
+        ['NAS-IPv6-Address', v6],
+      ]),
+    ]
+    // The reboot, announced by IPv6 alone; dual-2 is only heard of after it (a late packet).
+    const on = dualStack('', 7, '2024-02-05T10:00:00Z', [['NAS-IPv6-Address', v6]])
+    await applyEach([starts[0]!, on, starts[1]!])
+    const rows = await db
+      .selectFrom('sessions')
+      .select(['session_id', 'closed_by', 'stop_time', sql<string>`host(nas_ip_address)`.as('nas')])
+      .where('session_id', 'in', ['dual-1', 'dual-2'])
+      .orderBy('session_id')
+      .execute()
+    const reboot = new Date('2024-02-05T10:00:00Z')
+    expect(rows).toEqual([
+      { session_id: 'dual-1', closed_by: 'Accounting-On', stop_time: reboot, nas: v4 },
+      { session_id: 'dual-2', closed_by: 'Accounting-On', stop_time: reboot, nas: v4 },
+    ])
+  })
 })
