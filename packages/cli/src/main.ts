@@ -11,7 +11,8 @@ if (!command || name === 'help' || name === '--help') {
   try {
     await command.run(args)
   } catch (error) {
-    const known = error instanceof ConfigError || (error as { code?: string }).code?.startsWith('RADSTREAM_')
+    const code = (error as { code?: unknown }).code
+    const known = error instanceof ConfigError || (typeof code === 'string' && code.startsWith('RADSTREAM_'))
     process.stderr.write(
       `radstream ${name}: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}\n`,
     )

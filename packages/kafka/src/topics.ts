@@ -13,6 +13,12 @@ function isMetadataLag(error: unknown): boolean {
   return false
 }
 
+/** Undefined for an error of metadata not yet caught up; any other error is thrown on. */
+function lagAsUndefined(error: unknown): undefined {
+  if (isMetadataLag(error)) return undefined
+  throw error
+}
+
 async function partitionsLed(admin: Admin, topic: string): Promise<boolean> {
   try {
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics
@@ -126,13 +132,16 @@ export async function ensureTopic(
       })
     }
     const deadline = Date.now() + timeoutMs
-    while (!(await partitionsLed(admin, topic))) {
+    let actual: TopicState | undefined
+    // In a cluster, the broker asked next may not know a topic another has just created: both the
+    // leaders and the topic's configuration are waited for through that lag.
+    while (actual === undefined) {
+      if ((await partitionsLed(admin, topic)) && (actual = await topicState(admin, topic).catch(lagAsUndefined))) break
       if (Date.now() > deadline) {
         throw new Error(`Kafka topic ${topic}: partitions still without a leader after ${timeoutMs / 1000} s`)
       }
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
-    const actual = await topicState(admin, topic)
     if (actual.replicationFactor < wanted.replicationFactor || actual.minInsyncReplicas < wanted.minInsyncReplicas) {
       options.warn?.(
         { topic, actual, wanted },
