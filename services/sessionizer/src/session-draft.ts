@@ -109,13 +109,28 @@ export const LARGEST = [
 ] as const
 
 /**
- * Closing columns: a real Stop wins over a synthetic close (NAS reboot, stale sweep) and is set
- * once; between synthetic closes the first stays.
+ * Closing columns: a real Stop wins over a synthetic close (NAS reboot, stale sweep); of two Stops
+ * that disagree, the later one by its event time (then by cause and Connect-Info, so that no
+ * arrival order decides); between synthetic closes the first stays.
  */
 export const CLOSING = ['stop_time', 'terminate_cause', 'connect_info_stop', 'closed_by'] as const
 
-/** Whose closing columns stand, all together: a Stop first, else whichever closed first. */
+/** The rank of a Stop among the Stops of its session: the greatest stands. */
+const stopRank = (d: SessionDraft): [number, string, string] => [
+  d.stop_time?.getTime() ?? 0,
+  d.terminate_cause ?? '',
+  d.connect_info_stop ?? '',
+]
+
+function outranks(a: SessionDraft, b: SessionDraft): boolean {
+  const [x, y] = [stopRank(a), stopRank(b)]
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! > y[i]!
+  return false
+}
+
+/** Whose closing columns stand, all together: a Stop (the greatest of two), else whichever closed first. */
 function closingSource(earlier: SessionDraft, later: SessionDraft): SessionDraft {
+  if (earlier.closed_by === 'Stop' && later.closed_by === 'Stop') return outranks(later, earlier) ? later : earlier
   if (earlier.closed_by === 'Stop') return earlier
   if (later.closed_by === 'Stop') return later
   return earlier.closed_by !== null ? earlier : later

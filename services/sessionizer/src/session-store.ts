@@ -45,8 +45,15 @@ function cell(value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value
 }
 
+// The same ranking as session-draft.ts's closingSource: of two Stops, the greater by (stop time,
+// cause, Connect-Info); a Stop over a synthetic close; else the first close.
+const stopRank = (row: string) =>
+  // collate "C": code-point order, as JavaScript compares the strings in memory.
+  `(${row}.stop_time, coalesce(${row}.terminate_cause, '') collate "C", coalesce(${row}.connect_info_stop, '') collate "C")`
 const closingCase = (column: string) =>
-  sql.raw(`case when sessions.closed_by = 'Stop' then sessions.${column}
+  sql.raw(`case when sessions.closed_by = 'Stop' and excluded.closed_by = 'Stop'
+      then case when ${stopRank('excluded')} > ${stopRank('sessions')} then excluded.${column} else sessions.${column} end
+    when sessions.closed_by = 'Stop' then sessions.${column}
     when excluded.closed_by = 'Stop' then excluded.${column}
     when sessions.closed_by is not null then sessions.${column}
     else excluded.${column} end`)

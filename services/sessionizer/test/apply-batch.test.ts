@@ -505,4 +505,30 @@ describe('applyBatch', () => {
       { session_id: 'dual-2', closed_by: 'Accounting-On', stop_time: reboot, nas: v4 },
     ])
   })
+
+  it('should keep the later of two Stops that disagree, whatever order and batching they come in', async () => {
+    const stops = [
+      packet('two-stops', 2, [
+        ['Event-Timestamp', at('2024-02-06T10:00:00Z')],
+        ['Acct-Session-Time', 3600],
+        ['Acct-Terminate-Cause', 4],
+      ]),
+      packet('two-stops', 2, [
+        ['Event-Timestamp', at('2024-02-06T10:05:00Z')],
+        ['Acct-Session-Time', 3900],
+        ['Acct-Terminate-Cause', 1],
+      ]),
+    ]
+    for (const order of [stops, [...stops].reverse()]) {
+      for (const apply of [applyEach, applyAll]) {
+        await db.deleteFrom('sessions').where('session_id', '=', 'two-stops').execute()
+        await apply(order)
+        expect((await row('two-stops'))[0]).toMatchObject({
+          stop_time: new Date('2024-02-06T10:05:00Z'),
+          terminate_cause: 'User-Request',
+          session_time: '3900',
+        })
+      }
+    }
+  })
 })
