@@ -94,7 +94,7 @@ describe('radstream on a 3-broker cluster', () => {
         const sent = await radclient(
           acctPort,
           NAS_SECRET,
-          `User-Name = "sasl-user"\nAcct-Session-Id = "${sessionId}"\nAcct-Status-Type = ${status}\nNAS-IP-Address = 192.0.2.77\nAcct-Session-Time = 42`,
+          `User-Name = "sasl-user"\nAcct-Session-Id = "${sessionId}"\nAcct-Status-Type = ${status}\nNAS-IP-Address = 198.51.100.177\nAcct-Session-Time = 42`,
         )
         expect(sent.answered, sent.output).toBe(true)
       }
