@@ -5,6 +5,7 @@ import { createDb, type Db } from '@radstream/db'
 import type { AccountingRecord } from '@radstream/events'
 import { applyBatch, closeStaleSessions, deleteExpired } from '../src'
 import { accountingRecord, at } from '../../../test/support/records'
+import { scratchDatabase } from '../../../test/support/scratch-database'
 
 let db: Db
 beforeAll(() => {
@@ -369,28 +370,41 @@ describe('applyBatch', () => {
   })
 
   it('should remove closed sessions and audit events past the retention, and keep the rest', async () => {
-    await applyEach([
-      packet('ancient', 2, [
-        ['Event-Timestamp', at('2001-01-01T00:00:00Z')],
-        ['Acct-Session-Time', 60],
-      ]),
-      packet('ancient-open', 1, [['Event-Timestamp', at('2001-01-01T00:00:00Z')]]),
-    ])
-    // Backdating needs the append-only trigger out of the way: a superuser in replica mode.
-    await db.transaction().execute(async (tx) => {
-      await sql`set local session_replication_role = replica`.execute(tx)
-      await tx
-        .updateTable('audit_events')
-        .set({ occurred_at: new Date('2001-01-01T00:00:00Z') })
-        .where('entity_name', '=', 'ancient')
-        .execute()
-    })
-    const removed = await deleteExpired(db, 9000)
-    expect(removed.sessions).toBeGreaterThanOrEqual(1)
-    expect(removed.auditEvents).toBeGreaterThanOrEqual(1)
-    expect(await row('ancient')).toEqual([])
-    expect(await row('ancient-open')).toHaveLength(1) // open sessions wait for their close
-    expect(await db.selectFrom('audit_events').select('id').where('entity_name', '=', 'ancient').execute()).toEqual([])
+    // A database of its own: removing backdated events leaves a hole in the audit chain, which
+    // `radstream audit verify` reports, and the run's shared chain must stay whole for its tests.
+    const { db: own } = await scratchDatabase('retention')
+    try {
+      for (const record of [
+        packet('ancient', 2, [
+          ['Event-Timestamp', at('2001-01-01T00:00:00Z')],
+          ['Acct-Session-Time', 60],
+        ]),
+        packet('ancient-open', 1, [['Event-Timestamp', at('2001-01-01T00:00:00Z')]]),
+      ]) {
+        await own.transaction().execute((tx) => applyBatch(tx, [record]))
+      }
+      // Backdating needs the append-only trigger out of the way: a superuser in replica mode.
+      await own.transaction().execute(async (tx) => {
+        await sql`set local session_replication_role = replica`.execute(tx)
+        await tx
+          .updateTable('audit_events')
+          .set({ occurred_at: new Date('2001-01-01T00:00:00Z') })
+          .where('entity_name', '=', 'ancient')
+          .execute()
+      })
+      const removed = await deleteExpired(own, 9000)
+      expect(removed.sessions).toBeGreaterThanOrEqual(1)
+      expect(removed.auditEvents).toBeGreaterThanOrEqual(1)
+      const sessions = async (sessionId: string) =>
+        own.selectFrom('sessions').select('id').where('session_id', '=', sessionId).execute()
+      expect(await sessions('ancient')).toEqual([])
+      expect(await sessions('ancient-open')).toHaveLength(1) // open sessions wait for their close
+      expect(await own.selectFrom('audit_events').select('id').where('entity_name', '=', 'ancient').execute()).toEqual(
+        [],
+      )
+    } finally {
+      await own.destroy()
+    }
   })
 
   it('should store an IPv6 prefix sent with host bits as its network, and ignore an interim interval past 32-bit signed', async () => {
