@@ -103,7 +103,11 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     warn,
   })
   const deadLetters: Producer = kafka.producer({
-    idempotent: true,
+    // Not idempotent: kafkajs's idempotent producer can stick on OUT_OF_ORDER_SEQUENCE_NUMBER after
+    // a partition leader dies (see the collector's record sink), and with unlimited retries this
+    // one would retry for ever. A dead letter written twice is harmless: its audit event is keyed
+    // by the record's offset.
+    idempotent: false,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
     // The sessionizer cannot move past a poison record until its dead letter is written.
