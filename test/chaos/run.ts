@@ -177,7 +177,9 @@ for (const scenario of scenarios.filter((s) => !values.only || s.name.includes(v
 console.log(table(rows))
 
 // The same promise on a 3-node cluster (replication 3, min.insync.replicas 2) of the chaos run's own.
-const clusterPorts = [49092, 49102, 49112]
+// Below the kernel's ephemeral range (32768 up): a client's outgoing connection could hold a port of a
+// killed node and stop it coming back.
+const clusterPorts = [27092, 27102, 27112]
 const clusterRuns: { name: string; faults: Fault[]; collectors: number; sessionizers: number }[] = [
   {
     name: 'cluster: leader, then controller',
