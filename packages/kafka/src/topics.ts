@@ -13,22 +13,6 @@ function isMetadataLag(error: unknown): boolean {
   return false
 }
 
-/** Undefined for an error of metadata not yet caught up; any other error is thrown on. */
-function lagAsUndefined(error: unknown): undefined {
-  if (isMetadataLag(error)) return undefined
-  throw error
-}
-
-async function partitionsLed(admin: Admin, topic: string): Promise<boolean> {
-  try {
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics
-    return metadata !== undefined && metadata.partitions.length > 0 && metadata.partitions.every((p) => p.leader >= 0)
-  } catch (error) {
-    if (isMetadataLag(error)) return false
-    throw error
-  }
-}
-
 export interface TopicOptions {
   /** Wanted replication; unset parts are chosen from the cluster's size. */
   readonly replication?: TopicReplication
@@ -81,17 +65,28 @@ export function resolveReplication(
   return { replicationFactor, minInsyncReplicas }
 }
 
-async function topicState(admin: Admin, topic: string): Promise<TopicState> {
-  const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics
-  const replicationFactor = Math.min(...(metadata?.partitions ?? []).map((p) => p.replicas.length))
-  const { resources } = await admin.describeConfigs({
-    includeSynonyms: false,
-    resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
-  })
-  const minInsyncReplicas = Number(
-    resources[0]?.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue ?? 1,
-  )
-  return { partitions: metadata?.partitions.length ?? 0, replicationFactor, minInsyncReplicas }
+/**
+ * The topic as the cluster reports it once every partition has a leader; undefined until then,
+ * including while the broker asked does not know the topic yet (in a cluster, the broker asked
+ * next may not know a topic another has just created).
+ */
+async function ledTopicState(admin: Admin, topic: string): Promise<TopicState | undefined> {
+  try {
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics
+    if (!metadata || metadata.partitions.length === 0 || metadata.partitions.some((p) => p.leader < 0)) return undefined
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
+    })
+    const minInsyncReplicas = Number(
+      resources[0]?.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue ?? 1,
+    )
+    const replicationFactor = Math.min(...metadata.partitions.map((p) => p.replicas.length))
+    return { partitions: metadata.partitions.length, replicationFactor, minInsyncReplicas }
+  } catch (error) {
+    if (isMetadataLag(error)) return undefined
+    throw error
+  }
 }
 
 /**
@@ -133,10 +128,7 @@ export async function ensureTopic(
     }
     const deadline = Date.now() + timeoutMs
     let actual: TopicState | undefined
-    // In a cluster, the broker asked next may not know a topic another has just created: both the
-    // leaders and the topic's configuration are waited for through that lag.
-    while (actual === undefined) {
-      if ((await partitionsLed(admin, topic)) && (actual = await topicState(admin, topic).catch(lagAsUndefined))) break
+    while ((actual = await ledTopicState(admin, topic)) === undefined) {
       if (Date.now() > deadline) {
         throw new Error(`Kafka topic ${topic}: partitions still without a leader after ${timeoutMs / 1000} s`)
       }
