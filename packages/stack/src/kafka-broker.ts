@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { createKafka, isKafkaReachable, portAccepts } from '@radstream/kafka'
@@ -98,6 +98,9 @@ function persistent(file: string, make: () => string): string {
   return readFileSync(file, 'utf8').trim()
 }
 
+/** A single node without a secure listener keeps the dynamic-quorum (--standalone) layout it always had. */
+const isStandalone = (node: NodeConfig) => node.ports.length === 1 && !node.security
+
 interface NodeConfig {
   readonly id: number
   readonly port: number
@@ -112,7 +115,7 @@ interface NodeConfig {
  * Replication of the internal topics follows the cluster's size: 3 (2 in sync) from 3 nodes on.
  */
 function brokerProperties(paths: NodePaths, node: NodeConfig): string[] {
-  const single = node.ports.length === 1 && !node.security
+  const single = isStandalone(node)
   const replicas = Math.min(3, node.ports.length)
   const inSync = replicas >= 3 ? 2 : 1
   const listeners = [`PLAINTEXT://127.0.0.1:${node.port}`]
@@ -239,7 +242,7 @@ async function ensureNode(
   const properties = writeNodeConfig(paths, node)
   if (!existsSync(path.join(paths.data, 'meta.properties'))) {
     log(`formatting KRaft storage in ${paths.data}`)
-    const single = node.ports.length === 1 && !node.security
+    const single = isStandalone(node)
     const scram = node.security
       ? ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => [
           '--add-scram',
@@ -305,9 +308,9 @@ export async function ensureLocalCluster(
   const shared = clusterDir(ports)
   const wantSecure = options.secure ?? ports.length > 1
   const single = ports.length === 1 && !wantSecure
-  const clusterId = single
-    ? randomBytes(16).toString('base64url')
-    : persistent(path.join(shared, 'cluster.id'), () => randomUUID().replace(/-/g, '').slice(0, 22))
+  // A KRaft cluster id is 16 bytes, base64url. Every node of a cluster formats with the same one.
+  const newClusterId = () => randomBytes(16).toString('base64url')
+  const clusterId = single ? newClusterId() : persistent(path.join(shared, 'cluster.id'), newClusterId)
   let security: NodeConfig['security']
   let secure: SecureListeners | undefined
   if (wantSecure) {
