@@ -107,6 +107,16 @@ export interface ApiSettings {
   readonly tokenTtlSeconds: number
 }
 
+/** Disconnect- and CoA-Requests (RFC 5176) that the API and the CLI send to a NAS. */
+export interface DynamicAuthorizationSettings {
+  /** The first wait for an answer; each retransmission doubles it. */
+  readonly timeoutMs: number
+  /** Transmissions in all: the whole wait is timeoutMs * (2^attempts - 1). */
+  readonly attempts: number
+  /** Requests an API client may send a minute. */
+  readonly rateLimitPerMinute: number
+}
+
 export interface Settings {
   readonly logLevel: string
   readonly database: DatabaseSettings
@@ -114,6 +124,7 @@ export interface Settings {
   readonly collector: CollectorSettings
   readonly sessionizer: SessionizerSettings
   readonly api: ApiSettings
+  readonly dynamicAuthorization: DynamicAuthorizationSettings
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -165,6 +176,11 @@ export function loadSettings(env: Env = process.env): Settings {
       graphiql: read.boolean('GRAPHIQL', false),
       tokenSecret: read.optionalString('AUTH_TOKEN_SECRET'),
       tokenTtlSeconds: read.integer('AUTH_TOKEN_TTL_SECONDS', 3600, { min: 60, max: 86_400 }),
+    },
+    dynamicAuthorization: {
+      timeoutMs: read.integer('DAE_TIMEOUT_MS', 1000, { min: 50, max: 10_000 }),
+      attempts: read.integer('DAE_ATTEMPTS', 3, { min: 1, max: 5 }),
+      rateLimitPerMinute: read.integer('DAE_RATE_LIMIT_PER_MINUTE', 30, { min: 1, max: 100_000 }),
     },
   }
   return deepFreeze(settings)

@@ -2,8 +2,10 @@ import { sql } from 'kysely'
 import type { Db } from './connection'
 import type { AuditFieldChange } from './schema'
 
-export type InitiatorType = 'USER' | 'SYSTEM' | 'API_CLIENT'
-export type AuditOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'REJECT'
+/** CLI: an operator at a shell; its id is the OS user and host (user@host). */
+export type InitiatorType = 'USER' | 'SYSTEM' | 'API_CLIENT' | 'CLI'
+/** DISCONNECT and CHANGE: a Disconnect- or CoA-Request sent to a NAS (RFC 5176), and its outcome. */
+export type AuditOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'REJECT' | 'DISCONNECT' | 'CHANGE'
 export type AuditEntityType = 'SESSION' | 'USER' | 'NAS' | 'RECORD' | 'RESELLER' | 'API_CLIENT'
 
 /** One audit event to write; `eventKey` names its cause so that writing it twice writes it once. */

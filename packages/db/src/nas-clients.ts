@@ -3,23 +3,55 @@ import { sql } from 'kysely'
 import type { Db } from './connection'
 import type { NasClientRow } from './schema'
 
-/** Registers a NAS (an address or CIDR block) or, when it exists, replaces its secret and name. */
-export async function upsertNasClient(
-  db: Db,
-  client: { network: string; secret: string; name?: string | undefined },
-): Promise<NasClientRow> {
+/** A NAS to register; `undefined` leaves a field as it is (or, for a new NAS, at its default). */
+export interface NasClientInput {
+  readonly network: string
+  readonly secret: string
+  readonly name?: string | undefined
+  /** Its Dynamic Authorization port; null: it takes no Disconnect or CoA. New NAS: 3799. */
+  readonly coaPort?: number | null | undefined
+  /** Where its Dynamic Authorization server listens; null: at the session's NAS address. */
+  readonly coaAddress?: string | null | undefined
+}
+
+/** Registers a NAS (an address or CIDR block) or, when it exists, replaces what is given. */
+export async function upsertNasClient(db: Db, client: NasClientInput): Promise<NasClientRow> {
+  const dae = {
+    ...(client.coaPort !== undefined && { coa_port: client.coaPort }),
+    ...(client.coaAddress !== undefined && { coa_address: client.coaAddress }),
+  }
   return db
     .insertInto('nas_clients')
-    .values({ network: client.network, secret: client.secret, name: client.name ?? null })
+    .values({
+      network: client.network,
+      secret: client.secret,
+      name: client.name ?? null,
+      ...dae,
+    })
     .onConflict((oc) =>
       oc.column('network').doUpdateSet({
         secret: client.secret,
         name: sql`coalesce(${client.name ?? null}, nas_clients.name)`,
+        ...dae,
         updated_at: sql`now()`,
       }),
     )
     .returningAll()
     .executeTakeFirstOrThrow()
+}
+
+/**
+ * The registered NAS an address belongs to, by longest prefix as the collector matches senders;
+ * undefined when none covers it.
+ */
+export async function nasClientForAddress(db: Db, address: string): Promise<NasClientRow | undefined> {
+  return db
+    .selectFrom('nas_clients')
+    .selectAll()
+    .where(sql<boolean>`network >>= ${address}::inet`)
+    .orderBy(sql`masklen(network)`, 'desc')
+    .limit(1)
+    .executeTakeFirst()
 }
 
 export async function listNasClients(db: Db): Promise<NasClientRow[]> {

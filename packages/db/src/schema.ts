@@ -11,6 +11,10 @@ export interface NasClientTable {
   network: string
   secret: string
   name: string | null
+  /** The NAS's Dynamic Authorization (RFC 5176) port; NULL: it takes no Disconnect or CoA. */
+  coa_port: ColumnType<number | null, number | null | undefined, number | null>
+  /** Where its Dynamic Authorization server listens, when not at the session's NAS address. */
+  coa_address: string | null
   created_at: Generated<Date>
   updated_at: Generated<Date>
 }

@@ -56,11 +56,54 @@ export function verifyMessageAuthenticator(packet: RadiusPacket, secret: Buffer)
   if (found.length > 1 || attribute.value.length !== AUTHENTICATOR_LENGTH) return false
   const copy = Buffer.from(packet.raw)
   copy.fill(0, attribute.offset + 2, attribute.offset + 2 + AUTHENTICATOR_LENGTH)
-  if (packet.code === PacketCode.AccountingRequest) {
+  if (HASHED_REQUEST_CODES.has(packet.code)) {
     copy.fill(0, AUTHENTICATOR_OFFSET, AUTHENTICATOR_OFFSET + AUTHENTICATOR_LENGTH)
   }
   const expected = createHmac('md5', secret).update(copy).digest()
   return timingSafeEqual(expected, attribute.value)
+}
+
+/**
+ * Requests whose Request Authenticator is an MD5 over the packet and the secret, not a random
+ * nonce: Accounting-Request (RFC 2866 section 3) and Disconnect-/CoA-Request (RFC 5176 section 3.5,
+ * the same formula). Their Message-Authenticator is computed with that field zeroed.
+ */
+const HASHED_REQUEST_CODES: ReadonlySet<number> = new Set([
+  PacketCode.AccountingRequest,
+  PacketCode.DisconnectRequest,
+  PacketCode.CoaRequest,
+])
+
+/**
+ * Signs an encoded Accounting-, Disconnect- or CoA-Request that carries a zeroed
+ * Message-Authenticator: the HMAC over the packet with both authenticators zeroed, then the
+ * Request Authenticator over the result (RFC 5176 section 3.5, RFC 3579 section 3.2). In place.
+ */
+export function signRequestWithMessageAuthenticator(request: Buffer, secret: Buffer): Buffer {
+  const offset = messageAuthenticatorOffset(request)
+  request.fill(0, AUTHENTICATOR_OFFSET, AUTHENTICATOR_OFFSET + AUTHENTICATOR_LENGTH)
+  request.fill(0, offset, offset + AUTHENTICATOR_LENGTH)
+  createHmac('md5', secret).update(request).digest().copy(request, offset)
+  return signAccountingRequest(request, secret)
+}
+
+/**
+ * True when a response (Accounting-Response, Disconnect-/CoA-ACK or -NAK) was signed with this
+ * secret for the request with this Request Authenticator: its Response Authenticator, and its
+ * Message-Authenticator when it carries one (computed with the Request Authenticator in the header).
+ */
+export function verifyResponse(response: RadiusPacket, requestAuthenticator: Buffer, secret: Buffer): boolean {
+  if (!timingSafeEqual(responseAuthenticator(response.raw, requestAuthenticator, secret), response.authenticator)) {
+    return false
+  }
+  const found = response.attributes.filter((a) => a.type === MESSAGE_AUTHENTICATOR_TYPE)
+  if (found.length === 0) return true
+  const attribute = found[0]!
+  if (found.length > 1 || attribute.value.length !== AUTHENTICATOR_LENGTH) return false
+  const copy = Buffer.from(response.raw)
+  requestAuthenticator.copy(copy, AUTHENTICATOR_OFFSET)
+  copy.fill(0, attribute.offset + 2, attribute.offset + 2 + AUTHENTICATOR_LENGTH)
+  return timingSafeEqual(createHmac('md5', secret).update(copy).digest(), attribute.value)
 }
 
 /**
@@ -89,7 +132,10 @@ export function signResponse(response: Buffer, requestAuthenticator: Buffer, sec
   return response
 }
 
-/** Writes the Request Authenticator into an encoded Accounting-Request, in place (for clients). */
+/**
+ * Writes the Request Authenticator into an encoded Accounting-Request, in place (for clients);
+ * a Disconnect- or CoA-Request is signed the same way.
+ */
 export function signAccountingRequest(request: Buffer, secret: Buffer): Buffer {
   accountingRequestAuthenticator(request, secret).copy(request, AUTHENTICATOR_OFFSET)
   return request

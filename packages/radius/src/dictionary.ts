@@ -1,6 +1,7 @@
 /**
  * The one attribute dictionary of radstream: RFC 2865, 2866, 2869, 3162, 4818, 5997 and 6911
- * attributes that accounting packets carry. Anything else is kept raw (type + bytes) by the decoder.
+ * attributes that accounting packets carry. Dynamic Authorization's own attributes (RFC 5176) are
+ * read and written by packages/dae, so that adding them never changes what an Accounting-Request decodes to. Anything else is kept raw (type + bytes) by the decoder.
  */
 
 export type AttributeValueType =
@@ -155,6 +156,27 @@ export const nasPortTypes: ReadonlyMap<number, string> = new Map([
   [41, 'WIMAX-DHCP'],
   [42, 'WIMAX-LBS'],
   [43, 'WIMAX-WVS'],
+])
+
+/** Error-Cause (101) values of a Disconnect- or CoA-NAK, RFC 5176 section 3.6. */
+export const errorCauses: ReadonlyMap<number, string> = new Map([
+  [201, 'Residual-Session-Context-Removed'],
+  [202, 'Invalid-EAP-Packet'],
+  [401, 'Unsupported-Attribute'],
+  [402, 'Missing-Attribute'],
+  [403, 'NAS-Identification-Mismatch'],
+  [404, 'Invalid-Request'],
+  [405, 'Unsupported-Service'],
+  [406, 'Unsupported-Extension'],
+  [407, 'Invalid-Attribute-Value'],
+  [501, 'Administratively-Prohibited'],
+  [502, 'Request-Not-Routable'],
+  [503, 'Session-Context-Not-Found'],
+  [504, 'Session-Context-Not-Removable'],
+  [505, 'Other-Proxy-Processing-Error'],
+  [506, 'Resources-Unavailable'],
+  [507, 'Request-Initiated'],
+  [508, 'Multiple-Session-Selection-Unsupported'],
 ])
 
 /** The name of an enumerated value, or its number as text when the dictionary does not know it. */

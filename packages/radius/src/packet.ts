@@ -7,6 +7,13 @@ export const PacketCode = {
   AccountingRequest: 4,
   AccountingResponse: 5,
   StatusServer: 12,
+  // RFC 5176 Dynamic Authorization: radstream sends the requests, a NAS answers.
+  DisconnectRequest: 40,
+  DisconnectAck: 41,
+  DisconnectNak: 42,
+  CoaRequest: 43,
+  CoaAck: 44,
+  CoaNak: 45,
 } as const
 
 export const HEADER_LENGTH = 20

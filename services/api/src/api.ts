@@ -34,6 +34,7 @@ export async function startApi(settings: Settings, logger: Logger): Promise<Runn
     graphiql: settings.api.graphiql,
     tokenSigningKey: await tokenSigningKey(db, settings.api.tokenSecret),
     tokenTtlSeconds: settings.api.tokenTtlSeconds,
+    dynamicAuthorization: settings.dynamicAuthorization,
     databaseUrl: settings.database.url,
   })
   await app.listen({ host: settings.api.host, port: settings.api.port })

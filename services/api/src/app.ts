@@ -4,7 +4,7 @@ import formbody from '@fastify/formbody'
 import jwt from '@fastify/jwt'
 import swagger from '@fastify/swagger'
 import mercurius from 'mercurius'
-import type { Logger } from '@radstream/config'
+import { loadSettings, type DynamicAuthorizationSettings, type Logger } from '@radstream/config'
 import type { Db } from '@radstream/db'
 import { auditLogRoute } from './audit-log/route'
 import { createAuthenticator } from './auth/authenticate'
@@ -25,6 +25,8 @@ export interface AppDeps {
   readonly tokenSigningKey: string
   readonly tokenTtlSeconds?: number
   readonly graphiql?: boolean
+  /** Disconnect and CoA timing and rate limit; unset: the defaults. */
+  readonly dynamicAuthorization?: DynamicAuthorizationSettings
   /** Where the sessionEvents subscription LISTENs; without it the subscription stays silent. */
   readonly databaseUrl?: string
 }
@@ -114,7 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tokenRoute, { db: deps.db, tokenTtlSeconds: deps.tokenTtlSeconds ?? 3600 })
   await app.register(mercurius, {
     schema,
-    resolvers: buildResolvers(deps.db),
+    resolvers: buildResolvers(deps.db, deps.dynamicAuthorization ?? loadSettings({}).dynamicAuthorization),
     graphiql: deps.graphiql ?? false,
     path: '/graphql',
     queryDepth: 8,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { sql } from 'kysely'
 import {
   ensureReseller,
@@ -6,6 +7,7 @@ import {
   removeNasClient,
   upsertNasClient,
   type Db,
+  type NasClientRow,
   type NewAuditEvent,
 } from '@radstream/db'
 import { ApiError } from '../errors'
@@ -42,6 +44,35 @@ function parseNetwork(ip: string): string {
   if (!isNetwork(ip))
     throw new ApiError('BAD_USER_INPUT', 'ip: expected an IP address or a CIDR block such as 10.0.0.0/24')
   return ip
+}
+
+export interface NasRegistration {
+  readonly ip: string
+  readonly secret: string
+  readonly name?: string | null | undefined
+  readonly coaPort?: number | null | undefined
+  readonly coaAddress?: string | null | undefined
+}
+
+/** 0 turns Dynamic Authorization off (null in the registry); omitted or null leaves it as it is. */
+function parseCoaPort(port: number | null | undefined): number | null | undefined {
+  if (port === null || port === undefined) return undefined
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ApiError('BAD_USER_INPUT', 'coaPort: must be a UDP port from 1 to 65535, or 0 for none')
+  }
+  return port === 0 ? null : port
+}
+
+/** Null clears it (requests go to the session's NAS address); omitted leaves it as it is. */
+function parseCoaAddress(address: string | null | undefined): string | null | undefined {
+  if (address === null || address === undefined) return address
+  if (isIP(address) === 0) throw new ApiError('BAD_USER_INPUT', 'coaAddress: expected an IPv4 or IPv6 address')
+  return address
+}
+
+/** The GraphQL Nas of a registry row. */
+export function nasOf(row: NasClientRow) {
+  return { network: row.network, name: row.name, coaPort: row.coa_port, coaAddress: row.coa_address }
 }
 
 export const mutations = {
@@ -124,11 +155,19 @@ export const mutations = {
     })
   },
 
-  async registerNas(ctx: MutationContext, ip: string, secret: string, name: string | null | undefined) {
-    const network = parseNetwork(ip)
-    if (!secret) throw new ApiError('BAD_USER_INPUT', 'secret: must not be empty')
+  async registerNas(ctx: MutationContext, nas: NasRegistration) {
+    const network = parseNetwork(nas.ip)
+    if (!nas.secret) throw new ApiError('BAD_USER_INPUT', 'secret: must not be empty')
+    const coaPort = parseCoaPort(nas.coaPort)
+    const coaAddress = parseCoaAddress(nas.coaAddress)
     return ctx.db.transaction().execute(async (tx) => {
-      const row = await upsertNasClient(tx, { network, secret, name: name ?? undefined })
+      const row = await upsertNasClient(tx, {
+        network,
+        secret: nas.secret,
+        name: nas.name ?? undefined,
+        coaPort,
+        coaAddress,
+      })
       await insertAuditEvents(tx, [
         audited(ctx, {
           key: 'nas.registered',
@@ -138,10 +177,16 @@ export const mutations = {
           entityName: row.name ?? row.network,
           // Never the secret itself: only that it was set.
           description: `NAS ${row.network} registered (secret set)`,
-          fields: [{ name: 'secret', oldValue: null, newValue: '(set)' }],
+          fields: [
+            { name: 'secret', oldValue: null, newValue: '(set)' },
+            ...(coaPort !== undefined
+              ? [{ name: 'coaPort', oldValue: null, newValue: String(coaPort ?? 'none') }]
+              : []),
+            ...(coaAddress !== undefined ? [{ name: 'coaAddress', oldValue: null, newValue: coaAddress }] : []),
+          ],
         }),
       ])
-      return { network: row.network, name: row.name }
+      return nasOf(row)
     })
   },
 

@@ -190,6 +190,18 @@ export async function whoHadIp(
   return selectRecord(query, fields).execute()
 }
 
+/** One session by row id, unconfined: callers have checked the caller may see it. */
+export async function sessionById(
+  db: Db,
+  id: string,
+  fields: readonly RecordField[] = ALL_RECORD_FIELDS,
+): Promise<ConnectionRecord | undefined> {
+  return selectRecord(
+    db.selectFrom('sessions').where('sessions.id', '=', id) as SessionQuery,
+    fields,
+  ).executeTakeFirst()
+}
+
 /** Sessions by FreeRADIUS key, with the reseller of their user, for subscription events. */
 export async function sessionsByKey(
   db: Db,

@@ -1,10 +1,12 @@
 import type { GraphQLResolveInfo } from 'graphql'
 import mercurius, { type IResolvers, type MercuriusContext } from 'mercurius'
+import type { DynamicAuthorizationSettings } from '@radstream/config'
 import type { Db } from '@radstream/db'
 import { isAdmin, resellerScope, type Principal } from '../auth/principal'
 import { ApiError } from '../errors'
 import { DateTimeScalar } from './date-time'
-import { mutations } from './mutations'
+import { dynamicAuthorizationResolvers } from './dynamic-authorization'
+import { mutations, type NasRegistration } from './mutations'
 import { encodeCursor } from './cursor'
 import { connectionHistory, findUser, onlineSessions, pageSize, whoHadIp, type ConnectionRecord } from './queries'
 import { requestedRecordFields } from './requested-fields'
@@ -47,7 +49,8 @@ interface HistoryArgs {
   after?: string | null
 }
 
-export function buildResolvers(db: Db): IResolvers {
+export function buildResolvers(db: Db, dynamicAuthorization: DynamicAuthorizationSettings): IResolvers {
+  const dae = dynamicAuthorizationResolvers(db, dynamicAuthorization)
   return {
     DateTime: DateTimeScalar,
     // Computed only when asked for: most clients never page.
@@ -115,17 +118,18 @@ export function buildResolvers(db: Db): IResolvers {
           return mutations.assignRealmToReseller({ db, ...ctx }, args.realm, args.reseller)
         },
       ),
-      registerNas: guarded(
-        async (_root: unknown, args: { ip: string; secret: string; name?: string | null }, ctx: GraphqlContext) => {
-          requireAdmin(ctx)
-          return mutations.registerNas({ db, ...ctx }, args.ip, args.secret, args.name)
-        },
-      ),
+      registerNas: guarded(async (_root: unknown, args: NasRegistration, ctx: GraphqlContext) => {
+        requireAdmin(ctx)
+        return mutations.registerNas({ db, ...ctx }, args)
+      }),
       removeNas: guarded(async (_root: unknown, { ip }: { ip: string }, ctx: GraphqlContext) => {
         requireAdmin(ctx)
         return mutations.removeNas({ db, ...ctx }, ip)
       }),
+      disconnectSession: guarded(dae.mutations.disconnectSession),
+      changeSession: guarded(dae.mutations.changeSession),
     },
+    DynamicAuthorizationResult: dae.DynamicAuthorizationResult,
     Subscription: {
       sessionEvents: {
         subscribe: withFilter(

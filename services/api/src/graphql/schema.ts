@@ -55,6 +55,60 @@ export const schema = /* GraphQL */ `
   type Nas {
     network: String!
     name: String
+    "Where the NAS takes Disconnect- and CoA-Requests (RFC 5176); null: it takes none."
+    coaPort: Int
+    "Its Dynamic Authorization address when not the session's NAS address."
+    coaAddress: String
+  }
+
+  "The answer to a Disconnect- or CoA-Request (RFC 5176)."
+  enum DynamicAuthorizationOutcome {
+    "The NAS acknowledged (Disconnect-ACK, CoA-ACK)."
+    ACK
+    "The NAS refused (Disconnect-NAK, CoA-NAK); errorCause says why."
+    NAK
+    "No answer within the retransmissions."
+    TIMEOUT
+    "Answers came but none was signed with the NAS's secret: none was trusted."
+    UNVERIFIED
+  }
+
+  "A NAK's Error-Cause (RFC 5176 section 3.6), e.g. 503 Session-Context-Not-Found."
+  type ErrorCause {
+    code: Int!
+    name: String!
+  }
+
+  type DynamicAuthorizationResult {
+    outcome: DynamicAuthorizationOutcome!
+    "What happened and what it means for the session, in words."
+    message: String!
+    errorCause: ErrorCause
+    "The Dynamic Authorization server the request went to."
+    nasAddress: String!
+    nasPort: Int!
+    attempts: Int!
+    elapsedMs: Int!
+    unverifiedResponses: Int!
+    "The session as recorded now: a disconnect leaves it open until the NAS's Stop arrives."
+    session: ConnectionRecord!
+  }
+
+  "A Vendor-Specific attribute: IANA enterprise number, vendor type and the value in hex."
+  input VendorAttributeInput {
+    vendorId: Int!
+    type: Int!
+    value: String!
+  }
+
+  "The attributes a CoA-Request sets on a live session; at least one."
+  input SessionChangeInput {
+    "Seconds, 1 to 2147483647."
+    sessionTimeout: Int
+    "Seconds, 1 to 2147483647."
+    idleTimeout: Int
+    filterId: String
+    vendorAttributes: [VendorAttributeInput!]
   }
 
   enum SessionEventType {
@@ -87,8 +141,17 @@ export const schema = /* GraphQL */ `
     assignUserToReseller(userId: Int!, reseller: String!): User!
     "Users named user@realm belong to the reseller: those that exist now and those seen later."
     assignRealmToReseller(realm: String!, reseller: String!): RealmAssignment!
-    registerNas(ip: String!, secret: String!, name: String): Nas!
+    "coaPort: its Dynamic Authorization port (new NAS: 3799), 0 for none; omitted: unchanged."
+    registerNas(ip: String!, secret: String!, name: String, coaPort: Int, coaAddress: String): Nas!
     removeNas(ip: String!): Boolean!
+    """
+    Asks the session's NAS to end it (Disconnect-Request). The NAS's Stop closes the row; a NAK or
+    a timeout leaves it open. Unknown (or another reseller's) session: 404 SESSION_NOT_FOUND;
+    stopped: 409 SESSION_ALREADY_STOPPED; a NAS without Dynamic Authorization: 409 NAS_WITHOUT_DAE.
+    """
+    disconnectSession(id: ID!): DynamicAuthorizationResult!
+    "Asks the session's NAS to apply attributes to it (CoA-Request); errors as disconnectSession."
+    changeSession(id: ID!, attributes: SessionChangeInput!): DynamicAuthorizationResult!
   }
 
   type Subscription {

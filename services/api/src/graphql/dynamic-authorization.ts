@@ -1,0 +1,107 @@
+import type { GraphQLResolveInfo } from 'graphql'
+import type { MercuriusContext } from 'mercurius'
+import type { DynamicAuthorizationSettings } from '@radstream/config'
+import {
+  changeSession,
+  DaeError,
+  disconnectSession,
+  type SessionActionContext,
+  type SessionActionResult,
+  type SessionChange,
+} from '@radstream/dae'
+import type { Db } from '@radstream/db'
+import { resellerScope } from '../auth/principal'
+import { ApiError, type ApiErrorCode } from '../errors'
+import { sessionById } from './queries'
+import { requestedRecordFields } from './requested-fields'
+
+const WINDOW_MS = 60_000
+
+/**
+ * At most `limit` requests per API client in each minute, counted in memory: a Disconnect reaches
+ * a NAS, so a runaway script must not flood one. Refused requests cost nothing and are not counted.
+ */
+export function perClientLimiter(limit: number, now: () => number = Date.now) {
+  const windows = new Map<string, { start: number; count: number }>()
+  return function admit(clientId: string): void {
+    const at = now()
+    let window = windows.get(clientId)
+    if (!window || at - window.start >= WINDOW_MS) {
+      window = { start: at, count: 0 }
+      windows.set(clientId, window)
+    }
+    if (window.count >= limit) {
+      const retryAfter = Math.ceil((window.start + WINDOW_MS - at) / 1000)
+      throw new ApiError(
+        'RATE_LIMITED',
+        `at most ${limit} Disconnect or CoA requests a minute per client: retry after ${retryAfter} s`,
+        { 'retry-after': String(retryAfter) },
+      )
+    }
+    window.count++
+  }
+}
+
+const DAE_ERROR_CODES: Record<DaeError['code'], ApiErrorCode> = {
+  SESSION_NOT_FOUND: 'SESSION_NOT_FOUND',
+  SESSION_ALREADY_STOPPED: 'SESSION_ALREADY_STOPPED',
+  NAS_WITHOUT_DAE: 'NAS_WITHOUT_DAE',
+  INVALID_ATTRIBUTE: 'BAD_USER_INPUT',
+}
+
+/** The GraphQL DynamicAuthorizationResult; its session is read when asked for. */
+function resultOf(result: SessionActionResult) {
+  return {
+    outcome: result.outcome,
+    message: result.message,
+    errorCause: result.errorCause ?? null,
+    nasAddress: result.target.address,
+    nasPort: result.target.port,
+    attempts: result.attempts,
+    elapsedMs: result.elapsedMs,
+    unverifiedResponses: result.unverifiedResponses,
+    sessionId: result.sessionId,
+  }
+}
+
+/**
+ * disconnectSession and changeSession: admins for any session, resellers for their users' only;
+ * auditors never reach GraphQL. The API client is the audit initiator.
+ */
+export function dynamicAuthorizationResolvers(db: Db, settings: DynamicAuthorizationSettings) {
+  const admit = perClientLimiter(settings.rateLimitPerMinute)
+  const timing = { timeoutMs: settings.timeoutMs, attempts: settings.attempts }
+
+  async function run(
+    ctx: MercuriusContext,
+    action: (actionContext: SessionActionContext) => Promise<SessionActionResult>,
+  ) {
+    admit(ctx.principal.clientId)
+    try {
+      return resultOf(
+        await action({
+          db,
+          timing,
+          resellerId: resellerScope(ctx.principal),
+          initiator: { type: 'API_CLIENT', id: ctx.principal.clientId, requestId: ctx.requestId },
+        }),
+      )
+    } catch (error) {
+      if (error instanceof DaeError) throw new ApiError(DAE_ERROR_CODES[error.code], error.message)
+      throw error
+    }
+  }
+
+  return {
+    mutations: {
+      disconnectSession: (_root: unknown, { id }: { id: string }, ctx: MercuriusContext) =>
+        run(ctx, (actionContext) => disconnectSession(actionContext, id)),
+      changeSession: (_root: unknown, args: { id: string; attributes: SessionChange }, ctx: MercuriusContext) =>
+        run(ctx, (actionContext) => changeSession(actionContext, args.id, args.attributes)),
+    },
+    DynamicAuthorizationResult: {
+      session: (result: { sessionId: string }, _args: unknown, _ctx: unknown, info: GraphQLResolveInfo) =>
+        sessionById(db, result.sessionId, requestedRecordFields(info)),
+    },
+  }
+}
