@@ -1,37 +1,11 @@
 import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
 import { createDb, type Db } from '@radstream/db'
 import { freePort } from '@radstream/stack'
+import { CLI_BIN, cliEnv, runCli } from './support/cli'
 import { radclient } from './support/radclient'
 import { waitFor } from './support/wait-for'
-
-const BIN = fileURLToPath(new URL('../packages/cli/bin/radstream.js', import.meta.url))
-
-function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    DATABASE_URL: inject('databaseUrl'),
-    KAFKA_BROKERS: inject('kafkaBrokers'),
-    KAFKA_TOPIC: inject('topic'),
-    KAFKA_TOPIC_PARTITIONS: '4',
-    LOG_LEVEL: 'warn',
-    ...extra,
-  }
-}
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv() })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 describe('radstream CLI', () => {
   let db: Db
@@ -56,6 +30,52 @@ describe('radstream CLI', () => {
     expect(listed.stdout).not.toContain('S3cr3t-second') // secrets are never printed
   })
 
+  it('nas add should set where the NAS takes Disconnect and CoA, and nas list should show it', async () => {
+    const ip = '198.51.101.7'
+    const added = await runCli([
+      'nas',
+      'add',
+      '--ip',
+      ip,
+      '--secret',
+      's',
+      '--coa-port',
+      '1700',
+      '--coa-address',
+      '10.1.2.3',
+    ])
+    expect(added.code, added.stderr).toBe(0)
+    expect(JSON.parse(added.stdout)).toMatchObject({ network: `${ip}/32`, coaPort: 1700, coaAddress: '10.1.2.3' })
+    // Given again without the flags, they stay; `none` and `session` clear them.
+    expect((await runCli(['nas', 'add', '--ip', ip, '--secret', 's2'])).code).toBe(0)
+    const listed = (await runCli(['nas', 'list'])).stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+    expect(listed.find((row) => row.network === `${ip}/32`)).toMatchObject({ coaPort: 1700, coaAddress: '10.1.2.3' })
+    const cleared = await runCli([
+      'nas',
+      'add',
+      '--ip',
+      ip,
+      '--secret',
+      's',
+      '--coa-port',
+      'none',
+      '--coa-address',
+      'session',
+    ])
+    expect(JSON.parse(cleared.stdout)).toMatchObject({ coaPort: null, coaAddress: null })
+    const fresh = await runCli(['nas', 'add', '--ip', '198.51.101.8', '--secret', 's'])
+    expect(JSON.parse(fresh.stdout)).toMatchObject({ coaPort: 3799, coaAddress: null })
+
+    const badPort = await runCli(['nas', 'add', '--ip', ip, '--secret', 's', '--coa-port', '99999'])
+    expect([badPort.code, badPort.stderr.trim()]).toEqual([
+      1,
+      'radstream nas: --coa-port "99999": expected a UDP port from 1 to 65535, or none',
+    ])
+  })
+
   it('nas add should refuse a malformed address with a message naming it', async () => {
     const result = await runCli(['nas', 'add', '--ip', '300.1.1.1', '--secret', 'x'])
     expect(result.code).toBe(1)
@@ -66,7 +86,7 @@ describe('radstream CLI', () => {
     const secret = 'cli-up-secret'
     expect((await runCli(['nas', 'add', '--ip', '127.0.0.1', '--secret', secret])).code).toBe(0)
     const [acctPort, httpPort] = [await freePort(), await freePort()]
-    const up = spawn(process.execPath, [BIN, 'up'], {
+    const up = spawn(process.execPath, [CLI_BIN, 'up'], {
       env: cliEnv({
         RADIUS_ACCT_PORT: String(acctPort),
         PORT: String(httpPort),

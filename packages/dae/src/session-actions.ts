@@ -38,6 +38,8 @@ export interface SessionActionResult extends ExchangeResult {
 /** The session as a Disconnect or CoA must name it, and the NAS it must go to. */
 interface SessionTarget {
   readonly id: string
+  /** Acct-Unique-Session-Id: the id audit events know a session by. */
+  readonly sessionKey: string
   readonly acctSessionId: string
   readonly username: string | null
   readonly nasAddress: string
@@ -93,6 +95,7 @@ async function findSession(db: Db, id: string): Promise<SessionTarget | undefine
     .leftJoin('users', 'users.id', 'sessions.user_id')
     .select([
       sql<string>`sessions.id::text`.as('id'),
+      'sessions.session_key as sessionKey',
       'sessions.session_id as acctSessionId',
       'sessions.username',
       sql<string>`host(sessions.nas_ip_address)`.as('nasAddress'),
@@ -178,8 +181,9 @@ async function send(ctx: SessionActionContext, sessionId: string, action: Action
     requestId: ctx.initiator.requestId,
     operation: action.operation,
     entityType: 'SESSION',
-    entityId: session.id,
-    entityName: session.username ?? session.acctSessionId,
+    // As the sessionizer's own session events: one entity, whoever wrote about it.
+    entityId: session.sessionKey,
+    entityName: session.acctSessionId,
     description,
     fields,
   })

@@ -87,7 +87,7 @@ function auditEventsOf(sessionRowId: string) {
     .selectFrom('audit_events')
     .select(['initiator_type', 'initiator_id', 'operation', 'entity_type', 'description', 'fields', 'request_id'])
     .where('entity_type', '=', 'SESSION')
-    .where('entity_id', '=', sessionRowId)
+    .where('entity_id', '=', (eb) => eb.selectFrom('sessions').select('session_key').where('id', '=', sessionRowId))
     .where('operation', 'in', ['DISCONNECT', 'CHANGE'])
     .orderBy('chain_seq')
     .execute()

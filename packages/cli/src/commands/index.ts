@@ -30,6 +30,10 @@ export const commands: Readonly<Record<string, Command>> = {
     'add|list|remove NAS clients (address or CIDR and shared secret)',
     async () => (await import('./nas')).runNas,
   ),
+  session: lazy(
+    'disconnect|change <id>: end or change a live session at its NAS (RFC 5176 Disconnect / CoA)',
+    async () => (await import('./session')).runSession,
+  ),
   client: lazy(
     'create|list|revoke OAuth API clients (client credentials)',
     async () => (await import('./client')).runClient,

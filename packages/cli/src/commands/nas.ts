@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
-import { isNetwork, listNasClients, removeNasClient, upsertNasClient } from '@radstream/db'
+import { isIP } from 'node:net'
+import { isNetwork, listNasClients, removeNasClient, upsertNasClient, type NasClientRow } from '@radstream/db'
 import { UsageError, withDb } from './shared'
 
 /** An address or CIDR block, checked here so a typo fails with a message, not a SQL error. */
@@ -12,28 +13,72 @@ export function parseNetwork(text: string): string {
   return text
 }
 
-const USAGE =
-  'usage: radstream nas add --ip <addr|cidr> --secret <secret> [--name <name>] | nas list | nas remove --ip <addr|cidr>'
+const USAGE = [
+  'usage: radstream nas add --ip <addr|cidr> --secret <secret> [--name <name>]',
+  '                         [--coa-port <port>|none] [--coa-address <addr>|session]',
+  '       radstream nas list',
+  '       radstream nas remove --ip <addr|cidr>',
+].join('\n')
+
+/** The Dynamic Authorization port: `none` for a NAS that takes no Disconnect or CoA. */
+function parseCoaPort(text: string | undefined): number | null | undefined {
+  if (text === undefined) return undefined
+  if (text === 'none') return null
+  const port = Number(text)
+  if (!/^[0-9]+$/.test(text) || port < 1 || port > 65535) {
+    throw new UsageError(`--coa-port ${JSON.stringify(text)}: expected a UDP port from 1 to 65535, or none`)
+  }
+  return port
+}
+
+/** Where its Dynamic Authorization server listens: `session` for the session's NAS address. */
+function parseCoaAddress(text: string | undefined): string | null | undefined {
+  if (text === undefined) return undefined
+  if (text === 'session') return null
+  if (isIP(text) === 0)
+    throw new UsageError(`--coa-address ${JSON.stringify(text)}: expected an IP address, or session`)
+  return text
+}
+
+/** A registry row as the CLI prints it: never the secret. */
+function printable(row: NasClientRow) {
+  return {
+    network: row.network,
+    name: row.name,
+    coaPort: row.coa_port,
+    coaAddress: row.coa_address,
+    updatedAt: row.updated_at,
+  }
+}
 
 export async function runNas(args: readonly string[]): Promise<void> {
   const [action, ...rest] = args
   const { values } = parseArgs({
     args: rest,
-    options: { ip: { type: 'string' }, secret: { type: 'string' }, name: { type: 'string' } },
+    options: {
+      ip: { type: 'string' },
+      secret: { type: 'string' },
+      name: { type: 'string' },
+      'coa-port': { type: 'string' },
+      'coa-address': { type: 'string' },
+    },
     strict: true,
   })
   switch (action) {
     case 'add': {
       if (!values.ip || !values.secret) throw new UsageError(USAGE)
       const network = parseNetwork(values.ip)
-      const row = await withDb((db) => upsertNasClient(db, { network, secret: values.secret!, name: values.name }))
-      console.log(JSON.stringify({ network: row.network, name: row.name, updatedAt: row.updated_at }))
+      const coaPort = parseCoaPort(values['coa-port'])
+      const coaAddress = parseCoaAddress(values['coa-address'])
+      const row = await withDb((db) =>
+        upsertNasClient(db, { network, secret: values.secret!, name: values.name, coaPort, coaAddress }),
+      )
+      console.log(JSON.stringify(printable(row)))
       return
     }
     case 'list': {
       const rows = await withDb(listNasClients)
-      for (const row of rows)
-        console.log(JSON.stringify({ network: row.network, name: row.name, updatedAt: row.updated_at }))
+      for (const row of rows) console.log(JSON.stringify(printable(row)))
       return
     }
     case 'remove': {
