@@ -4,7 +4,7 @@ import * as sessionizer from './0002_sessionizer'
 import * as apiAuth from './0003_api_auth'
 import * as auditChain from './0004_audit_chain'
 import * as nasIpv6Address from './0005_nas_ipv6_address'
-import * as nasDynamicAuthorization from './0006_nas_dynamic_authorization'
+import * as dynamicAuthorization from './0006_dynamic_authorization'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -17,5 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0003_api_auth': apiAuth,
   '0004_audit_chain': auditChain,
   '0005_nas_ipv6_address': nasIpv6Address,
-  '0006_nas_dynamic_authorization': nasDynamicAuthorization,
+  '0006_dynamic_authorization': dynamicAuthorization,
 }

@@ -42,7 +42,10 @@ interface SessionTarget {
   readonly sessionKey: string
   readonly acctSessionId: string
   readonly username: string | null
+  /** The NAS as it names itself (NAS-IP-Address, else NAS-IPv6-Address, else the source). */
   readonly nasAddress: string
+  /** Where its accounting came from; null for sessions recorded before radstream kept it. */
+  readonly sourceAddress: string | null
   readonly nasIdentifier: string | null
   readonly framedIpAddress: string | null
   readonly stopTime: Date | null
@@ -99,6 +102,7 @@ async function findSession(db: Db, id: string): Promise<SessionTarget | undefine
       'sessions.session_id as acctSessionId',
       'sessions.username',
       sql<string>`host(sessions.nas_ip_address)`.as('nasAddress'),
+      sql<string | null>`host(sessions.nas_source_address)`.as('sourceAddress'),
       'sessions.nas_identifier as nasIdentifier',
       sql<string | null>`host(sessions.framed_ip_address)`.as('framedIpAddress'),
       'sessions.stop_time as stopTime',
@@ -119,6 +123,12 @@ function identification(session: SessionTarget): EncodedAttribute[] {
     ['Event-Timestamp', Math.floor(Date.now() / 1000)],
   ]
   return attributes.map(encodeAttribute)
+}
+
+/** A dual-stack socket reports IPv4 senders as ::ffff:a.b.c.d; the registry holds a.b.c.d. */
+function unmapped(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  return mapped ? mapped[1]! : address
 }
 
 const hostPort = ({ address, port }: DaeTarget) =>
@@ -152,11 +162,13 @@ async function send(ctx: SessionActionContext, sessionId: string, action: Action
       `session ${sessionId}: stopped at ${session.stopTime.toISOString()}, nothing to ${action.operation === 'DISCONNECT' ? 'disconnect' : 'change'}`,
     )
   }
-  const nas = await nasClientForAddress(ctx.db, session.nasAddress)
+  // The NAS is where its accounting came from, and its secret the one the collector verified it with.
+  const nasAddress = unmapped(session.sourceAddress ?? session.nasAddress)
+  const nas = await nasClientForAddress(ctx.db, nasAddress)
   if (!nas) {
     throw new DaeError(
       'NAS_WITHOUT_DAE',
-      `session ${sessionId}: no registered NAS covers ${session.nasAddress}, so no secret to sign with`,
+      `session ${sessionId}: no registered NAS covers ${nasAddress}, so no secret to sign with`,
     )
   }
   if (nas.coa_port === null) {
@@ -165,7 +177,7 @@ async function send(ctx: SessionActionContext, sessionId: string, action: Action
       `session ${sessionId}: NAS ${nas.network} takes no Dynamic Authorization requests (set one with radstream nas add --coa-port)`,
     )
   }
-  const target: DaeTarget = { address: nas.coa_address ?? session.nasAddress, port: nas.coa_port }
+  const target: DaeTarget = { address: nas.coa_address ?? nasAddress, port: nas.coa_port }
   const secret = Buffer.from(nas.secret, 'utf8')
   const request = buildDynamicAuthorizationRequest({
     code: action.code,

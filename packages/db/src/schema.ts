@@ -67,6 +67,8 @@ export interface SessionTable {
   /** NAS-IPv6-Address of a NAS that also sent NAS-IP-Address (else NULL or the same as nas_ip_address). */
   nas_ipv6_address: string | null
   nas_identifier: string | null
+  /** Where the session's accounting came from: the NAS as the collector verified it. */
+  nas_source_address: string | null
   nas_port_id: string | null
   nas_port_type: string | null
   start_time: Timestamp

@@ -54,15 +54,21 @@ async function graphql(token: string, query: string, variables: Json, at = base)
   return { status: response.status, body: (await response.json()) as Json }
 }
 
-/** Opens a session (a Start, through the real sessionizer code) and returns its row id. */
-async function openSession(nas: string, sessionId: string, user = u('alice')): Promise<string> {
-  const start = accountingRecord([
-    ['User-Name', user],
-    ['Acct-Session-Id', sessionId],
-    ['NAS-IP-Address', nas],
-    ['Framed-IP-Address', '10.9.0.7'],
-    ['Acct-Status-Type', 1],
-  ])
+/**
+ * Opens a session (a Start from `nas`, through the real sessionizer code) and returns its row id.
+ * The NAS may name itself otherwise in NAS-IP-Address, as one behind NAT does.
+ */
+async function openSession(nas: string, sessionId: string, user = u('alice'), nasIpAddress = nas): Promise<string> {
+  const start = accountingRecord(
+    [
+      ['User-Name', user],
+      ['Acct-Session-Id', sessionId],
+      ['NAS-IP-Address', nasIpAddress],
+      ['Framed-IP-Address', '10.9.0.7'],
+      ['Acct-Status-Type', 1],
+    ],
+    { address: nas },
+  )
   await db.transaction().execute((tx) => applyBatch(tx, [start]))
   const row = await db
     .selectFrom('sessions')
@@ -125,7 +131,7 @@ afterAll(async () => {
 describe('disconnectSession and changeSession against FreeRADIUS as the NAS', () => {
   it('should get a Disconnect-ACK for a session the NAS knows, leave the row open and audit request and outcome', async () => {
     const acctSessionId = `${KNOWN_SESSION_PREFIX}ack-${run}`
-    const id = await openSession(NAS.peer, acctSessionId)
+    const id = await openSession(NAS.peer, acctSessionId, u('alice'), '198.18.9.77')
     const { status, body } = await graphql(tokens.admin, DISCONNECT, { id })
     expect(status, JSON.stringify(body)).toBe(200)
     expect(body.data.disconnectSession).toMatchObject({
@@ -146,7 +152,8 @@ describe('disconnectSession and changeSession against FreeRADIUS as the NAS', ()
       .find((part) => part.includes(acctSessionId))
     expect(received).toBeDefined()
     expect(received).toContain(`User-Name = "${u('alice')}"`)
-    expect(received).toContain(`NAS-IP-Address = ${NAS.peer}`)
+    // Sent where the accounting came from, naming the NAS as it names itself.
+    expect(received).toContain('NAS-IP-Address = 198.18.9.77')
     expect(received).toContain('Framed-IP-Address = 10.9.0.7')
     expect(received).toMatch(/Event-Timestamp = /)
     expect(received).toMatch(/Message-Authenticator = 0x[0-9a-f]{32}/)
@@ -163,6 +170,8 @@ describe('disconnectSession and changeSession against FreeRADIUS as the NAS', ()
 
   it('should surface the NAK and its Error-Cause for a session the NAS does not know', async () => {
     const id = await openSession(NAS.peer, `gone-${run}`)
+    // A row recorded before radstream kept the source: the NAS is found by its NAS-IP-Address.
+    await db.updateTable('sessions').set({ nas_source_address: null }).where('id', '=', id).execute()
     const { status, body } = await graphql(tokens.admin, DISCONNECT, { id })
     expect(status).toBe(200)
     expect(body.data.disconnectSession).toMatchObject({

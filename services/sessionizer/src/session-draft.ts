@@ -11,6 +11,7 @@ export interface SessionDraft {
   nas_ip_address: string
   nas_ipv6_address: string | null
   nas_identifier: string | null
+  nas_source_address: string
   nas_port_id: string | null
   nas_port_type: string | null
   start_time: Date
@@ -53,6 +54,7 @@ export function draftFromRecord(record: AccountingRecord): SessionDraft {
     nas_ip_address: record.nasAddress,
     nas_ipv6_address: a.nasIpv6Address ?? null,
     nas_identifier: a.nasIdentifier ?? null,
+    nas_source_address: record.source.address,
     nas_port_id: a.nasPortId ?? (a.nasPort === undefined ? null : String(a.nasPort)),
     nas_port_type: a.nasPortType ?? null,
     // Without its Start, a session began Acct-Session-Time before this packet's event.
@@ -86,6 +88,7 @@ export const FIRST_KNOWN = [
   'username',
   'nas_ipv6_address',
   'nas_identifier',
+  'nas_source_address',
   'nas_port_id',
   'nas_port_type',
   'connect_info_start',

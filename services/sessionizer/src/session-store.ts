@@ -13,6 +13,7 @@ const COLUMNS = [
   ['nas_ip_address', 'inet'],
   ['nas_ipv6_address', 'inet'],
   ['nas_identifier', 'text'],
+  ['nas_source_address', 'inet'],
   ['nas_port_id', 'text'],
   ['nas_port_type', 'text'],
   ['start_time', 'timestamptz'],
