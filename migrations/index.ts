@@ -5,6 +5,7 @@ import * as apiAuth from './0003_api_auth'
 import * as auditChain from './0004_audit_chain'
 import * as nasIpv6Address from './0005_nas_ipv6_address'
 import * as dynamicAuthorization from './0006_dynamic_authorization'
+import * as sessionTruth from './0007_session_truth'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0004_audit_chain': auditChain,
   '0005_nas_ipv6_address': nasIpv6Address,
   '0006_dynamic_authorization': dynamicAuthorization,
+  '0007_session_truth': sessionTruth,
 }

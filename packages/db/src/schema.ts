@@ -72,6 +72,8 @@ export interface SessionTable {
   nas_port_id: string | null
   nas_port_type: string | null
   start_time: Timestamp
+  /** start_time is a Start's own event time, not derived from a later packet's Acct-Session-Time. */
+  start_time_from_start: Generated<boolean>
   update_time: Timestamp | null
   stop_time: Timestamp | null
   session_time: ColumnType<string | null, number | string | null, number | string | null>
@@ -88,6 +90,11 @@ export interface SessionTable {
   framed_ipv6_address: string | null
   framed_ipv6_prefix: string | null
   delegated_ipv6_prefix: string | null
+  /** Event times of the packets whose framed addresses the row holds: the latest wins. */
+  framed_ip_address_time: Timestamp | null
+  framed_ipv6_address_time: Timestamp | null
+  framed_ipv6_prefix_time: Timestamp | null
+  delegated_ipv6_prefix_time: Timestamp | null
   closed_by: SessionClosedBy | null
   interim_interval: number | null
   created_at: Generated<Date>

@@ -15,6 +15,7 @@ export interface SessionDraft {
   nas_port_id: string | null
   nas_port_type: string | null
   start_time: Date
+  start_time_from_start: boolean
   update_time: Date
   stop_time: Date | null
   session_time: number | null
@@ -31,6 +32,10 @@ export interface SessionDraft {
   framed_ipv6_address: string | null
   framed_ipv6_prefix: string | null
   delegated_ipv6_prefix: string | null
+  framed_ip_address_time: Date | null
+  framed_ipv6_address_time: Date | null
+  framed_ipv6_prefix_time: Date | null
+  delegated_ipv6_prefix_time: Date | null
   closed_by: SessionClosedBy | null
   interim_interval: number | null
 }
@@ -59,6 +64,7 @@ export function draftFromRecord(record: AccountingRecord): SessionDraft {
     nas_port_type: a.nasPortType ?? null,
     // Without its Start, a session began Acct-Session-Time before this packet's event.
     start_time: isStart ? eventTime : new Date(eventTime.getTime() - (a.sessionTime ?? 0) * 1000),
+    start_time_from_start: isStart,
     update_time: eventTime,
     stop_time: isStop ? eventTime : null,
     session_time: a.sessionTime ?? null,
@@ -75,6 +81,10 @@ export function draftFromRecord(record: AccountingRecord): SessionDraft {
     framed_ipv6_address: a.framedIpv6Address ?? null,
     framed_ipv6_prefix: a.framedIpv6Prefix ?? null,
     delegated_ipv6_prefix: a.delegatedIpv6Prefix ?? null,
+    framed_ip_address_time: a.framedIpAddress === undefined ? null : eventTime,
+    framed_ipv6_address_time: a.framedIpv6Address === undefined ? null : eventTime,
+    framed_ipv6_prefix_time: a.framedIpv6Prefix === undefined ? null : eventTime,
+    delegated_ipv6_prefix_time: a.delegatedIpv6Prefix === undefined ? null : eventTime,
     closed_by: isStop ? 'Stop' : null,
     // Acct-Interim-Interval is 32 bits unsigned; past 2^31 - 1 s (68 years) it is no interval at all.
     interim_interval: a.interimInterval !== undefined && a.interimInterval <= INT4_MAX ? a.interimInterval : null,
@@ -83,8 +93,12 @@ export function draftFromRecord(record: AccountingRecord): SessionDraft {
 
 const INT4_MAX = 2 ** 31 - 1
 
-/** Descriptive columns: the first known value stays (a later packet may omit them). */
-export const FIRST_KNOWN = [
+/**
+ * Descriptive columns: a later packet may omit them, so a value stays once known. The packets of a
+ * session agree on them (most are part of its key); where they do not, the least value in
+ * code-point order stands, so that no arrival order decides.
+ */
+export const DESCRIPTIVE = [
   'username',
   'nas_ipv6_address',
   'nas_identifier',
@@ -94,16 +108,27 @@ export const FIRST_KNOWN = [
   'connect_info_start',
   'calling_station_id',
   'called_station_id',
+] as const
+
+/**
+ * Framed addresses: the value of the latest packet, by event time, that carried one (as FreeRADIUS's
+ * interim and stop queries keep the last); each column with the time of the packet it came from.
+ * Two packets of one instant that disagree: the greater value in code-point order stands.
+ */
+export const LATEST_BY_EVENT_TIME = [
   'framed_ip_address',
   'framed_ipv6_address',
   'framed_ipv6_prefix',
   'delegated_ipv6_prefix',
-  'interim_interval',
 ] as const
 
-/** Cumulative columns: the largest seen is the truest, whatever the order. */
+/**
+ * Cumulative columns: the largest seen is the truest, whatever the order. The interim interval too:
+ * of two that disagree, the longer one never closes a live session as stale.
+ */
 export const LARGEST = [
   'update_time',
+  'interim_interval',
   'session_time',
   'input_octets',
   'output_octets',
@@ -139,6 +164,30 @@ function closingSource(earlier: SessionDraft, later: SessionDraft): SessionDraft
   return earlier.closed_by !== null ? earlier : later
 }
 
+/** The start that stands: a Start's own time over one derived from Acct-Session-Time, then the earliest. */
+function standingStart(a: SessionDraft, b: SessionDraft): SessionDraft {
+  if (a.start_time_from_start !== b.start_time_from_start) return a.start_time_from_start ? a : b
+  return b.start_time < a.start_time ? b : a
+}
+
+type LatestColumn = (typeof LATEST_BY_EVENT_TIME)[number]
+const timeOf = (d: SessionDraft, column: LatestColumn) => d[`${column}_time`]?.getTime() ?? -Infinity
+
+/** Of two drafts, the one whose value of `column` stands: the later event, then the greater value. */
+function latestOf(a: SessionDraft, b: SessionDraft, column: LatestColumn): SessionDraft {
+  if (b[column] === null) return a
+  if (a[column] === null) return b
+  const [x, y] = [timeOf(a, column), timeOf(b, column)]
+  if (x !== y) return y > x ? b : a
+  return b[column]! > a[column]! ? b : a
+}
+
+function least(a: string | null, b: string | null): string | null {
+  if (a === null) return b
+  if (b === null) return a
+  return b < a ? b : a
+}
+
 function larger<T extends number | bigint | Date>(a: T | null, b: T | null): T | null {
   if (a === null) return b
   if (b === null) return a
@@ -147,14 +196,22 @@ function larger<T extends number | bigint | Date>(a: T | null, b: T | null): T |
 
 /**
  * Merges a later packet's draft into an earlier one with the same rules the SQL upsert applies to
- * the stored row (earliest start, first known, largest, Stop wins): so folding a batch in memory
+ * the stored row (a Start's time, else the earliest start; the least descriptive value; the latest
+ * framed address; the largest counter; Stop wins): so folding a batch in memory
  * first and then upserting gives the row that one upsert per packet would.
  */
 export function mergeDrafts(earlier: SessionDraft, later: SessionDraft): SessionDraft {
   const merged: SessionDraft = { ...earlier }
-  merged.start_time = later.start_time < earlier.start_time ? later.start_time : earlier.start_time
-  for (const column of FIRST_KNOWN)
-    (merged as unknown as Record<string, unknown>)[column] = earlier[column] ?? later[column]
+  const start = standingStart(earlier, later)
+  merged.start_time = start.start_time
+  merged.start_time_from_start = start.start_time_from_start
+  for (const column of LATEST_BY_EVENT_TIME) {
+    const source = latestOf(earlier, later, column)
+    ;(merged as unknown as Record<string, unknown>)[column] = source[column]
+    merged[`${column}_time`] = source[`${column}_time`]
+  }
+  for (const column of DESCRIPTIVE)
+    (merged as unknown as Record<string, unknown>)[column] = least(earlier[column], later[column])
   for (const column of LARGEST)
     (merged as unknown as Record<string, unknown>)[column] = larger(earlier[column], later[column])
   const closer = closingSource(earlier, later)

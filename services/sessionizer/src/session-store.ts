@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely'
 import type { Database } from '@radstream/db'
-import { CLOSING, FIRST_KNOWN, LARGEST, type SessionDraft } from './session-draft'
+import { CLOSING, DESCRIPTIVE, LARGEST, LATEST_BY_EVENT_TIME, type SessionDraft } from './session-draft'
 
 type Tx = Transaction<Database>
 
@@ -17,6 +17,7 @@ const COLUMNS = [
   ['nas_port_id', 'text'],
   ['nas_port_type', 'text'],
   ['start_time', 'timestamptz'],
+  ['start_time_from_start', 'bool'],
   ['update_time', 'timestamptz'],
   ['stop_time', 'timestamptz'],
   ['session_time', 'int8'],
@@ -36,6 +37,10 @@ const COLUMNS = [
   // direct cast to cidr fails the statement.
   ['framed_ipv6_prefix', 'inet'],
   ['delegated_ipv6_prefix', 'inet'],
+  ['framed_ip_address_time', 'timestamptz'],
+  ['framed_ipv6_address_time', 'timestamptz'],
+  ['framed_ipv6_prefix_time', 'timestamptz'],
+  ['delegated_ipv6_prefix_time', 'timestamptz'],
   ['closed_by', 'text'],
   ['interim_interval', 'int4'],
 ] as const
@@ -59,11 +64,49 @@ const closingCase = (column: string) =>
     when sessions.closed_by is not null then sessions.${column}
     else excluded.${column} end`)
 
+// The same rule as session-draft.ts's standingStart: a Start's own time, else the earliest.
+const startTime = `case when sessions.start_time_from_start = excluded.start_time_from_start
+      then least(sessions.start_time, excluded.start_time)
+    when excluded.start_time_from_start then excluded.start_time
+    else sessions.start_time end`
+
+/**
+ * A column's value as text, for comparisons that must agree with JavaScript's on the drafts:
+ * host() prints addresses as the codec does; collate "C" orders by code point.
+ */
+function asText(row: string, column: string): string {
+  const type = COLUMNS.find(([name]) => name === column)?.[1]
+  const value =
+    type === 'inet'
+      ? column.endsWith('_prefix')
+        ? `${row}.${column}::text`
+        : `host(${row}.${column})`
+      : `${row}.${column}`
+  return `${value} collate "C"`
+}
+
+// The same rule as session-draft.ts's least: a value stays once known; of two, the lesser.
+const leastWins = (column: string) =>
+  `sessions.${column} is null or (excluded.${column} is not null and ${asText('excluded', column)} < ${asText('sessions', column)})`
+
+// The same rule as session-draft.ts's latestOf: the later event's value, then the greater text.
+const latestWins = (column: string) => {
+  const time = (row: string) => `coalesce(${row}.${column}_time, '-infinity')`
+  return `excluded.${column} is not null and (sessions.${column} is null
+    or ${time('excluded')} > ${time('sessions')}
+    or (${time('excluded')} = ${time('sessions')} and ${asText('excluded', column)} > ${asText('sessions', column)}))`
+}
+
 const updates = sql.join(
   [
-    sql.raw('start_time = least(sessions.start_time, excluded.start_time)'),
+    sql.raw(`start_time = ${startTime}`),
+    sql.raw('start_time_from_start = sessions.start_time_from_start or excluded.start_time_from_start'),
+    ...LATEST_BY_EVENT_TIME.flatMap((c) => [
+      sql.raw(`${c} = case when ${latestWins(c)} then excluded.${c} else sessions.${c} end`),
+      sql.raw(`${c}_time = case when ${latestWins(c)} then excluded.${c}_time else sessions.${c}_time end`),
+    ]),
     sql.raw('user_id = coalesce(sessions.user_id, excluded.user_id)'),
-    ...FIRST_KNOWN.map((c) => sql.raw(`${c} = coalesce(sessions.${c}, excluded.${c})`)),
+    ...DESCRIPTIVE.map((c) => sql.raw(`${c} = case when ${leastWins(c)} then excluded.${c} else sessions.${c} end`)),
     ...LARGEST.map((c) => sql.raw(`${c} = greatest(sessions.${c}, excluded.${c})`)),
     ...CLOSING.map((c) => sql`${sql.raw(c)} = ${closingCase(c)}`),
   ],

@@ -139,7 +139,7 @@ describe('applyBatch', () => {
 
   it('should write the same audit events for every order, repetition and batching', async () => {
     // The Interim claims 15 minutes at 10:10 (its NAS's clock disagrees with the Start's): the row
-    // starts at the earliest claim, but the started event is the Start's own, wherever it falls.
+    // and the started event keep the Start's own time, wherever the Start falls.
     const packets = (sessionId: string) => {
       const [start, , stop] = lifecycle(sessionId)
       const interim = packet(sessionId, 3, [
@@ -544,5 +544,141 @@ describe('applyBatch', () => {
         })
       }
     }
+  })
+
+  /**
+   * Applies `packets` in every order of ORDERS, one packet per batch and all in one batch, each time
+   * to a fresh row, and returns the distinct rows it ended with (as `pick` reads them).
+   */
+  async function rowsOverOrders(
+    sessionId: string,
+    packets: AccountingRecord[],
+    pick: (id: string) => Promise<unknown>,
+  ): Promise<unknown[]> {
+    const seen = new Map<string, unknown>()
+    const orders = [...ORDERS, [3, 2, 1, 0], [3, 0, 2, 1, 3]].map((o) => o.filter((i) => i < packets.length))
+    for (const order of orders) {
+      for (const apply of [applyEach, applyAll]) {
+        await db.deleteFrom('sessions').where('session_id', '=', sessionId).execute()
+        await apply(order.map((i) => packets[i]!))
+        const result = await pick(sessionId)
+        seen.set(JSON.stringify(result), result)
+      }
+    }
+    return [...seen.values()]
+  }
+
+  it("should keep a Start's own time over an earlier start derived from an Interim, in every order", async () => {
+    // As OpenVPN's plugin reported it: the Start at 15:43:10.722, the first Interim ten seconds
+    // on with Acct-Session-Time 10 (whole seconds), so it implies a start at 15:43:10.242.
+    const arrived = (iso: string) => ({ receivedAt: new Date(iso) })
+    const user = (sessionId: string, status: number, extra: [string, number][], when: string) =>
+      accountingRecord(
+        [
+          ['User-Name', 'openvpn-user'],
+          ['Acct-Session-Id', sessionId],
+          ['NAS-IP-Address', NAS],
+          ['Acct-Status-Type', status],
+          ...extra,
+        ],
+        arrived(when),
+      )
+    const packets = (sessionId: string) => [
+      user(sessionId, 1, [], '2026-11-30T15:43:10.722Z'),
+      user(sessionId, 3, [['Acct-Session-Time', 10]], '2026-11-30T15:43:20.242Z'),
+      user(sessionId, 3, [['Acct-Session-Time', 20]], '2026-11-30T15:43:30.300Z'),
+      user(sessionId, 2, [['Acct-Session-Time', 25]], '2026-11-30T15:43:35.100Z'),
+    ]
+    const start = async (id: string) =>
+      db
+        .selectFrom('sessions')
+        .select(['start_time', 'start_time_from_start'])
+        .where('session_id', '=', id)
+        .executeTakeFirstOrThrow()
+    expect(await rowsOverOrders('start-wins', packets('start-wins'), start)).toEqual([
+      { start_time: new Date('2026-11-30T15:43:10.722Z'), start_time_from_start: true },
+    ])
+    // Without its Start, the earliest derived start stands.
+    expect(await rowsOverOrders('no-start', packets('no-start').slice(1), start)).toEqual([
+      { start_time: new Date('2026-11-30T15:43:10.100Z'), start_time_from_start: false },
+    ])
+    // Two Starts (a retransmission counted with another Acct-Delay-Time): the earlier.
+    const twoStarts = [...packets('two-starts'), user('two-starts', 1, [], '2026-11-30T15:43:11.000Z')]
+    expect(await rowsOverOrders('two-starts', twoStarts, start)).toEqual([
+      { start_time: new Date('2026-11-30T15:43:10.722Z'), start_time_from_start: true },
+    ])
+  })
+
+  it('should keep the framed addresses of the latest packet that carried each, in every order', async () => {
+    const packets = [
+      packet('renumbered', 1, [
+        ['Event-Timestamp', at('2024-03-01T10:00:00Z')],
+        ['Framed-IP-Address', '10.1.0.1'],
+      ]),
+      packet('renumbered', 3, [
+        ['Event-Timestamp', at('2024-03-01T10:10:00Z')],
+        ['Acct-Session-Time', 600],
+        ['Framed-IP-Address', '10.1.0.2'],
+      ]),
+      // The delegated prefix comes later (DHCPv6-PD), without the IPv4 address: both stand.
+      packet('renumbered', 3, [
+        ['Event-Timestamp', at('2024-03-01T10:20:00Z')],
+        ['Acct-Session-Time', 1200],
+        ['Delegated-IPv6-Prefix', '2001:db8:77::/56'],
+      ]),
+      packet('renumbered', 2, [
+        ['Event-Timestamp', at('2024-03-01T10:30:00Z')],
+        ['Acct-Session-Time', 1800],
+      ]),
+    ]
+    const framed = async (id: string) =>
+      db
+        .selectFrom('sessions')
+        .select([
+          sql<string>`host(framed_ip_address)`.as('ip'),
+          'framed_ip_address_time',
+          sql<string>`delegated_ipv6_prefix::text`.as('prefix'),
+          'delegated_ipv6_prefix_time',
+        ])
+        .where('session_id', '=', id)
+        .executeTakeFirstOrThrow()
+    expect(await rowsOverOrders('renumbered', packets, framed)).toEqual([
+      {
+        ip: '10.1.0.2',
+        framed_ip_address_time: new Date('2024-03-01T10:10:00Z'),
+        prefix: '2001:db8:77::/56',
+        delegated_ipv6_prefix_time: new Date('2024-03-01T10:20:00Z'),
+      },
+    ])
+  })
+
+  it('should settle descriptive values the packets disagree on the same way in every order', async () => {
+    const packets = [
+      packet('disagree', 1, [
+        ['Event-Timestamp', at('2024-03-02T10:00:00Z')],
+        ['Calling-Station-Id', 'BB:00:00:00:00:02'],
+        ['Acct-Interim-Interval', 60],
+      ]),
+      packet('disagree', 3, [
+        ['Event-Timestamp', at('2024-03-02T10:01:00Z')],
+        ['Acct-Session-Time', 60],
+        ['Calling-Station-Id', 'AA:00:00:00:00:01'],
+        ['Acct-Interim-Interval', 300],
+      ]),
+      packet('disagree', 3, [
+        ['Event-Timestamp', at('2024-03-02T10:06:00Z')],
+        ['Acct-Session-Time', 360],
+      ]),
+    ]
+    const described = async (id: string) =>
+      db
+        .selectFrom('sessions')
+        .select(['calling_station_id', 'interim_interval'])
+        .where('session_id', '=', id)
+        .executeTakeFirstOrThrow()
+    // The least Calling-Station-Id, and the longer interval (which never closes a live session early).
+    expect(await rowsOverOrders('disagree', packets, described)).toEqual([
+      { calling_station_id: 'AA:00:00:00:00:01', interim_interval: 300 },
+    ])
   })
 })
