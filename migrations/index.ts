@@ -6,6 +6,7 @@ import * as auditChain from './0004_audit_chain'
 import * as nasIpv6Address from './0005_nas_ipv6_address'
 import * as dynamicAuthorization from './0006_dynamic_authorization'
 import * as sessionTruth from './0007_session_truth'
+import * as sessionLifecycle from './0008_session_lifecycle'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0005_nas_ipv6_address': nasIpv6Address,
   '0006_dynamic_authorization': dynamicAuthorization,
   '0007_session_truth': sessionTruth,
+  '0008_session_lifecycle': sessionLifecycle,
 }

@@ -15,6 +15,8 @@ export interface NasClientTable {
   coa_port: ColumnType<number | null, number | null | undefined, number | null>
   /** Where its Dynamic Authorization server listens, when not at the session's NAS address. */
   coa_address: string | null
+  /** The interim interval the NAS is configured with (often only in the Access-Accept); seconds. */
+  interim_interval: number | null
   created_at: Generated<Date>
   updated_at: Generated<Date>
 }
@@ -97,11 +99,16 @@ export interface SessionTable {
   delegated_ipv6_prefix_time: Timestamp | null
   closed_by: SessionClosedBy | null
   interim_interval: number | null
+  /** The two least distinct Acct-Session-Times of its Interim-Updates: their gap is its cadence. */
+  interim_session_times: ColumnType<string[] | null, string[] | null, string[] | null>
   created_at: Generated<Date>
 }
 
-/** What closed a session: its own Stop, a NAS-wide Accounting-On/Off, or the stale sweep. */
-export type SessionClosedBy = 'Stop' | 'Accounting-On' | 'Accounting-Off' | 'stale'
+/**
+ * What closed a session: its own Stop, a NAS-wide Accounting-On/Off, the stale sweep, or a newer
+ * session on its NAS that took its address.
+ */
+export type SessionClosedBy = 'Stop' | 'Accounting-On' | 'Accounting-Off' | 'stale' | 'superseded'
 
 export interface NasAccountingEventTable {
   nas_ip_address: string

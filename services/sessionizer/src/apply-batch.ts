@@ -5,6 +5,7 @@ import { AcctStatusType } from '@radstream/radius'
 import { nasAccountingEvent, sessionEvents, userFirstSeen } from './audit-events'
 import { draftFromRecord, isSessionPacket, mergeDrafts, type SessionDraft } from './session-draft'
 import { closeSessionsEndedByNasEvents, closeSessionsOfNas, ensureUsers, upsertSessions } from './session-store'
+import { closeSupersededSessions } from './supersession'
 
 type Tx = Transaction<Database>
 
@@ -34,11 +35,16 @@ async function writeSessions(
   await upsertSessions(tx, rows)
   const open = rows.filter((d) => d.closed_by === null).map((d) => d.session_key)
   const closedByNas = await closeSessionsEndedByNasEvents(tx, open)
+  const superseded = await closeSupersededSessions(
+    tx,
+    rows.map((d) => d.session_key),
+  )
 
   const events = users.created.map(userFirstSeen)
   for (const start of starts.values()) events.push(sessionEvents.started(start))
   for (const key of stopped) events.push(sessionEvents.stopped(drafts.get(key)!))
   events.push(...closedByNas.map(sessionEvents.closedByNas))
+  events.push(...superseded.map(sessionEvents.superseded))
   return events
 }
 

@@ -1,6 +1,7 @@
 import type { AuditFieldChange, NewAuditEvent } from '@radstream/db'
 import type { SessionDraft } from './session-draft'
 import type { ClosedSession } from './session-store'
+import type { SupersededSession } from './supersession'
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
 const change = (name: string, newValue: string | null, oldValue: string | null = null): AuditFieldChange => ({
@@ -61,6 +62,21 @@ export const sessionEvents = {
       'UPDATE',
       `closed by ${session.closed_by} of NAS ${session.nas_ip_address}`,
       [change('closedBy', session.closed_by)],
+    )
+  },
+
+  superseded(session: SupersededSession): NewAuditEvent {
+    return sessionEvent(
+      'superseded',
+      session,
+      null,
+      'UPDATE',
+      `closed at ${session.stop_time.toISOString()}: session ${session.by_session_id} on NAS ${session.nas_ip_address} started holding its address ${session.address}`,
+      [
+        change('stopTime', iso(session.stop_time)),
+        change('closedBy', 'superseded'),
+        change('terminateCause', 'Lost-Service'),
+      ],
     )
   },
 

@@ -160,10 +160,16 @@ export async function onlineSessions(
   return selectRecord(newestFirst(query, page), fields).execute()
 }
 
+/** A whoHadIp answer: the session, and whether sessions of other NAS held the address too. */
+export type IpHolder = ConnectionRecord & { readonly ambiguousAddress: boolean }
+
 /**
- * The sessions that held `ip` at instant `at`: started at or before it and not stopped by then.
- * IPv4 matches Framed-IP-Address; IPv6 matches Framed-IPv6-Address or falls within
- * Framed-IPv6-Prefix or Delegated-IPv6-Prefix.
+ * The sessions that held `ip` at instant `at`: started at or before it, not stopped by then, and
+ * not superseded by then (a newer session on the same NAS holding the address: the sessionizer
+ * closes such a session, and this rule keeps the answer exact before it has). IPv4 matches
+ * Framed-IP-Address; IPv6 matches Framed-IPv6-Address or falls within Framed-IPv6-Prefix or
+ * Delegated-IPv6-Prefix. One NAS gives one session at most; when several NAS claim the address,
+ * the data cannot say which one had it: all are returned, each marked ambiguousAddress.
  */
 export async function whoHadIp(
   db: Db,
@@ -171,23 +177,32 @@ export async function whoHadIp(
   at: Date,
   resellerId: number | undefined,
   fields: readonly RecordField[] = ALL_RECORD_FIELDS,
-): Promise<ConnectionRecord[]> {
+): Promise<IpHolder[]> {
   const family = isIP(ip)
   if (family === 0) throw new ApiError('BAD_USER_INPUT', 'ip: not an IPv4 or IPv6 address')
-  const holds =
+  const holds = (row: string) =>
     family === 4
-      ? sql<boolean>`sessions.framed_ip_address = ${ip}::inet`
-      : sql<boolean>`(sessions.framed_ipv6_address = ${ip}::inet or sessions.framed_ipv6_prefix >>= ${ip}::inet or sessions.delegated_ipv6_prefix >>= ${ip}::inet)`
+      ? sql<boolean>`${sql.ref(`${row}.framed_ip_address`)} = ${ip}::inet`
+      : sql<boolean>`(${sql.ref(`${row}.framed_ipv6_address`)} = ${ip}::inet or ${sql.ref(`${row}.framed_ipv6_prefix`)} >>= ${ip}::inet or ${sql.ref(`${row}.delegated_ipv6_prefix`)} >>= ${ip}::inet)`
   const query: SessionQuery = db
     .selectFrom('sessions')
-    .where(holds)
+    .where(holds('sessions'))
     .where('sessions.start_time', '<=', at)
     .where((eb) => eb.or([eb('sessions.stop_time', 'is', null), eb('sessions.stop_time', '>', at)]))
+    .where(
+      sql<boolean>`not exists (
+        select 1 from sessions newer
+        where newer.nas_ip_address = sessions.nas_ip_address and newer.start_time <= ${at}
+          and (newer.start_time, newer.session_key) > (sessions.start_time, sessions.session_key)
+          and ${holds('newer')})`,
+    )
     .where(ofReseller(resellerId))
     .orderBy('sessions.start_time', 'desc')
     .orderBy('sessions.id', 'desc')
     .limit(MAX_PAGE)
-  return selectRecord(query, fields).execute()
+  const holders = await selectRecord(query, [...fields, 'nasIpAddress']).execute()
+  const ambiguousAddress = new Set(holders.map((h) => h.nasIpAddress)).size > 1
+  return holders.map((holder) => ({ ...holder, ambiguousAddress }))
 }
 
 /** One session by row id, unconfined: callers have checked the caller may see it. */

@@ -32,6 +32,11 @@ export const schema = /* GraphQL */ `
     inputOctets: String
     outputOctets: String
     sessionTime: String
+    """
+    whoHadIp only: true when sessions of more than one NAS held the address at that instant, so the
+    data cannot say which one had it (each NAS holds it in one session at most).
+    """
+    ambiguousAddress: Boolean
   }
 
   type User {
@@ -132,7 +137,10 @@ export const schema = /* GraphQL */ `
     userByName(username: String!): User
     "Open sessions, newest first, paged as getConnectionHistory; optionally of one NAS or one user."
     getOnlineSessions(nasIpAddress: String, userId: Int, first: Int, after: String): [ConnectionRecord!]!
-    "The sessions that held this IPv4 or IPv6 address (or a prefix containing it) at that instant."
+    """
+    The sessions that held this IPv4 or IPv6 address (or a prefix containing it) at that instant:
+    one per NAS at most (a newer session on a NAS that took the address ends the older one's hold).
+    """
     whoHadIp(ip: String!, at: DateTime!): [ConnectionRecord!]!
   }
 

@@ -1,0 +1,107 @@
+import { sql, type RawBuilder, type Transaction } from 'kysely'
+import type { Database } from '@radstream/db'
+
+type Tx = Transaction<Database>
+
+/** A session closed because a newer session on its NAS took its address. */
+export interface SupersededSession {
+  readonly session_key: string
+  readonly session_id: string
+  readonly username: string | null
+  readonly nas_ip_address: string
+  readonly stop_time: Date
+  /** The Acct-Session-Id of the newer session, and the address it took. */
+  readonly by_session_id: string
+  readonly address: string
+}
+
+/** RFC 2865 5.8: values that ask the NAS or the user to choose an address, not an address held. */
+const NOT_HELD = `'{0.0.0.0, 255.255.255.254, 255.255.255.255}'::inet[]`
+
+/**
+ * The addresses a session holds, each with how another session's claim on it is matched: the same
+ * IPv4 or IPv6 address, or a prefix that overlaps (a /64 inside a delegated /56 is the same customer
+ * network). `held` is the older session's, `claim` the newer's.
+ */
+const ADDRESSES: readonly {
+  readonly text: (row: string) => string
+  readonly same: (held: string, claim: string) => RawBuilder<boolean>
+}[] = [
+  {
+    text: (row) => `host(${row}.framed_ip_address)`,
+    same: (held, claim) =>
+      sql.raw(
+        `${held}.framed_ip_address = ${claim}.framed_ip_address and ${claim}.framed_ip_address <> all(${NOT_HELD})`,
+      ),
+  },
+  {
+    text: (row) => `host(${row}.framed_ipv6_address)`,
+    same: (held, claim) => sql.raw(`${held}.framed_ipv6_address = ${claim}.framed_ipv6_address`),
+  },
+  {
+    text: (row) => `${row}.framed_ipv6_prefix::text`,
+    same: (held, claim) => sql.raw(`${held}.framed_ipv6_prefix && ${claim}.framed_ipv6_prefix`),
+  },
+  {
+    text: (row) => `${row}.delegated_ipv6_prefix::text`,
+    same: (held, claim) => sql.raw(`${held}.delegated_ipv6_prefix && ${claim}.delegated_ipv6_prefix`),
+  },
+]
+
+/**
+ * A session on a NAS holds its address until a newer session on the same NAS starts holding it: a
+ * NAS that crashed and came back gives its addresses out again, while its dead sessions stay open
+ * (or an orphaned process keeps reporting them). Such an older session is closed at the newer one's
+ * start, closed_by 'superseded', and no later packet of it reopens it or moves its stop past that.
+ *
+ * Run after the batch's rows are written, for the batch's sessions in either role: as the newer
+ * one (older holders are found through their address, open or closed after it began) and as the
+ * older one (the first newer holder, whenever it was written). "Newer" orders by (start_time,
+ * session_key), so two sessions that claim to start at the same instant do not both hold it. Returns
+ * the sessions it closed or moved the stop of; on a replay, none.
+ */
+export async function closeSupersededSessions(tx: Tx, sessionKeys: readonly string[]): Promise<SupersededSession[]> {
+  if (sessionKeys.length === 0) return []
+  const olderHolders = sql.join(
+    ADDRESSES.map(
+      ({ same }) => sql`
+        select o.id from batch b join sessions o on ${same('o', 'b')}
+        where o.nas_ip_address = b.nas_ip_address
+          and (o.start_time, o.session_key) < (b.start_time, b.session_key)
+          and (o.stop_time is null or o.stop_time > b.start_time)`,
+    ),
+    sql` union `,
+  )
+  const firstNewerHolder = sql.join(
+    ADDRESSES.map(
+      ({ text, same }) => sql`(
+        select n.start_time, n.session_key, n.session_id, ${sql.raw(text('n'))} as address
+        from sessions n
+        where ${same('o', 'n')} and n.nas_ip_address = o.nas_ip_address
+          and (n.start_time, n.session_key) > (o.start_time, o.session_key)
+        order by n.start_time, n.session_key limit 1)`,
+    ),
+    sql` union all `,
+  )
+  const result = await sql<SupersededSession>`
+    with batch as (
+      select id, session_key, nas_ip_address, start_time, framed_ip_address, framed_ipv6_address,
+        framed_ipv6_prefix, delegated_ipv6_prefix
+      from sessions where session_key = any(${sessionKeys}::text[])
+    ),
+    candidates as (select id from batch union ${olderHolders}),
+    superseded as (
+      select o.id, newer.start_time, newer.session_id, newer.address
+      from candidates c join sessions o on o.id = c.id
+      cross join lateral (
+        select * from (${firstNewerHolder}) claims order by start_time, session_key limit 1
+      ) newer
+      where o.stop_time is null or o.stop_time > newer.start_time
+    )
+    update sessions s
+    set stop_time = x.start_time, closed_by = 'superseded', terminate_cause = 'Lost-Service'
+    from superseded x where s.id = x.id
+    returning s.session_key, s.session_id, s.username, host(s.nas_ip_address) as nas_ip_address, s.stop_time,
+      x.session_id as by_session_id, x.address`.execute(tx)
+  return result.rows
+}

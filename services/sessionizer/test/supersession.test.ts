@@ -1,0 +1,177 @@
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { inject } from 'vitest'
+import { createDb, type Db } from '@radstream/db'
+import type { AccountingRecord } from '@radstream/events'
+import { applyBatch } from '../src'
+import { accountingRecord, at } from '../../../test/support/records'
+
+let db: Db
+beforeAll(() => {
+  db = createDb({ url: inject('databaseUrl'), poolSize: 2 })
+})
+afterAll(async () => db.destroy())
+
+/** Each run its own NAS: runs share the address and the times, and must not supersede each other. */
+let NAS = '198.18.20.1'
+
+function packet(
+  sessionId: string,
+  status: number,
+  time: string,
+  extra: [string, string | number][],
+  nas = NAS,
+): AccountingRecord {
+  return accountingRecord([
+    ['User-Name', `user-${sessionId.split('#')[0]}`],
+    ['Acct-Session-Id', sessionId],
+    ['NAS-IP-Address', nas],
+    ['Acct-Status-Type', status],
+    ['Event-Timestamp', at(time)],
+    ...extra,
+  ])
+}
+
+/**
+ * An OpenVPN server SIGKILLed at 10:25 and restarted: its dead session (`old`, 10.8.0.2 since
+ * 10:00) is never stopped, and an orphaned helper even reports it after the restart and stops it at
+ * 11:00; the new session (`new`) gets 10.8.0.2 at 10:30 and stops at 10:45.
+ */
+function crashedNas(run: string): AccountingRecord[] {
+  const ip: [string, string] = ['Framed-IP-Address', '10.8.0.2']
+  const old = `old#${run}`
+  const fresh = `new#${run}`
+  return [
+    packet(old, 1, '2024-04-01T10:00:00Z', [ip]),
+    packet(old, 3, '2024-04-01T10:10:00Z', [ip, ['Acct-Session-Time', 600]]),
+    packet(old, 3, '2024-04-01T10:40:00Z', [ip, ['Acct-Session-Time', 2400]]),
+    packet(old, 2, '2024-04-01T11:00:00Z', [ip, ['Acct-Session-Time', 3600], ['Acct-Terminate-Cause', 1]]),
+    packet(fresh, 1, '2024-04-01T10:30:00Z', [ip]),
+    packet(fresh, 3, '2024-04-01T10:40:00Z', [ip, ['Acct-Session-Time', 600]]),
+    packet(fresh, 2, '2024-04-01T10:45:00Z', [ip, ['Acct-Session-Time', 900], ['Acct-Terminate-Cause', 1]]),
+    // Another NAS's session with the same private address is none of this NAS's business.
+    packet(`other#${run}`, 1, '2024-04-01T10:35:00Z', [ip], NAS.replace(/^198\.18\./, '198.19.')),
+  ]
+}
+
+/** A seeded shuffle, so that a failing order can be replayed. */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items]
+  let state = seed
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (state * 1103515245 + 12345) % 2 ** 31
+    const j = state % (i + 1)
+    ;[out[i], out[j]] = [out[j]!, out[i]!]
+  }
+  return out
+}
+
+/** Splits into batches of 1 to 3 packets (by the seed), some repeated, as partitions and replays do. */
+function batches(records: AccountingRecord[], seed: number): AccountingRecord[][] {
+  const out: AccountingRecord[][] = []
+  for (let i = 0, n = seed; i < records.length; n = (n * 7 + 3) % 11) {
+    const size = 1 + (n % 3)
+    out.push(records.slice(i, i + size))
+    i += size
+  }
+  return [...out, ...out.filter((_, index) => (index + seed) % 3 === 0)]
+}
+
+async function rows(run: string) {
+  return db
+    .selectFrom('sessions')
+    .select(['session_id', 'start_time', 'stop_time', 'closed_by', 'terminate_cause'])
+    .where('session_id', 'like', `%#${run}`)
+    .orderBy('session_id')
+    .execute()
+}
+
+describe('a newer session on the same NAS that takes an address ends the older one', () => {
+  it('should close the dead session at the new one’s start in every order, batching and replay', async () => {
+    const expected = (run: string) => [
+      {
+        session_id: `new#${run}`,
+        start_time: new Date('2024-04-01T10:30:00Z'),
+        stop_time: new Date('2024-04-01T10:45:00Z'),
+        closed_by: 'Stop',
+        terminate_cause: 'User-Request',
+      },
+      {
+        session_id: `old#${run}`,
+        start_time: new Date('2024-04-01T10:00:00Z'),
+        stop_time: new Date('2024-04-01T10:30:00Z'),
+        closed_by: 'superseded',
+        terminate_cause: 'Lost-Service',
+      },
+      {
+        session_id: `other#${run}`,
+        start_time: new Date('2024-04-01T10:35:00Z'),
+        stop_time: null,
+        closed_by: null,
+        terminate_cause: null,
+      },
+    ]
+    for (let seed = 1; seed <= 16; seed++) {
+      const run = `s${seed}-${Date.now().toString(36)}`
+      NAS = `198.18.20.${seed}`
+      for (const batch of batches(shuffled(crashedNas(run), seed), seed)) {
+        await db.transaction().execute((tx) => applyBatch(tx, batch))
+      }
+      expect(await rows(run), `seed ${seed}`).toEqual(expected(run))
+      const events = await db
+        .selectFrom('audit_events')
+        .select(['event_key', 'description'])
+        .where('entity_name', '=', `old#${run}`)
+        .where('event_key', 'like', 'session.superseded:%')
+        .execute()
+      expect(events, `seed ${seed}`).toHaveLength(1)
+      expect(events[0]!.description).toMatch(
+        new RegExp(
+          `closed at 2024-04-01T10:30:00.000Z: session new#${run} on NAS ${NAS.replace(/\./g, '\\.')} started holding its address 10\\.8\\.0\\.2`,
+        ),
+      )
+    }
+  })
+
+  it('should leave a session that stopped before the newer one started as its Stop says', async () => {
+    NAS = '198.18.21.1'
+    const run = `clean-${Date.now().toString(36)}`
+    const ip: [string, string] = ['Framed-IP-Address', '10.8.0.3']
+    await db
+      .transaction()
+      .execute((tx) =>
+        applyBatch(tx, [
+          packet(`b#${run}`, 1, '2024-04-02T11:00:00Z', [ip]),
+          packet(`a#${run}`, 1, '2024-04-02T10:00:00Z', [ip]),
+          packet(`a#${run}`, 2, '2024-04-02T10:50:00Z', [ip, ['Acct-Terminate-Cause', 1]]),
+        ]),
+      )
+    expect((await rows(run)).map((r) => [r.session_id, r.closed_by])).toEqual([
+      [`a#${run}`, 'Stop'],
+      [`b#${run}`, null],
+    ])
+  })
+
+  it('should take delegated prefixes that overlap as the same address, and ignore 0.0.0.0', async () => {
+    NAS = '198.18.21.2'
+    const run = `v6-${Date.now().toString(36)}`
+    await db
+      .transaction()
+      .execute((tx) =>
+        applyBatch(tx, [
+          packet(`a#${run}`, 1, '2024-04-03T10:00:00Z', [['Delegated-IPv6-Prefix', '2001:db8:aa00::/56']]),
+          packet(`b#${run}`, 1, '2024-04-03T11:00:00Z', [['Delegated-IPv6-Prefix', '2001:db8:aa00:42::/64']]),
+          packet(`c#${run}`, 1, '2024-04-03T10:00:00Z', [['Framed-IP-Address', '0.0.0.0']]),
+          packet(`d#${run}`, 1, '2024-04-03T11:00:00Z', [['Framed-IP-Address', '0.0.0.0']]),
+        ]),
+      )
+    const closed = await sql<{ session_id: string; stop_time: Date | null }>`
+      select session_id, stop_time from sessions where session_id like ${`%#${run}`} order by session_id`.execute(db)
+    expect(closed.rows).toEqual([
+      { session_id: `a#${run}`, stop_time: new Date('2024-04-03T11:00:00Z') },
+      { session_id: `b#${run}`, stop_time: null },
+      { session_id: `c#${run}`, stop_time: null },
+      { session_id: `d#${run}`, stop_time: null },
+    ])
+  })
+})
