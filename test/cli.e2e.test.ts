@@ -36,9 +36,14 @@ describe('radstream CLI', () => {
       const result = await runCli(['nas', 'add', '--ip', ip, '--secret', 's', ...flags])
       return { ...result, row: result.code === 0 ? JSON.parse(result.stdout) : undefined }
     }
-    const added = await nasAdd('--coa-port', '1700', '--coa-address', '10.1.2.3')
+    const added = await nasAdd('--coa-port', '1700', '--coa-address', '10.1.2.3', '--interim-interval', '300')
     expect(added.code, added.stderr).toBe(0)
-    expect(added.row).toMatchObject({ network: `${ip}/32`, coaPort: 1700, coaAddress: '10.1.2.3' })
+    expect(added.row).toMatchObject({
+      network: `${ip}/32`,
+      coaPort: 1700,
+      coaAddress: '10.1.2.3',
+      interimInterval: 300,
+    })
     // Given again without the flags, they stay; `none` and `session` clear them.
     expect((await nasAdd()).row).toMatchObject({ coaPort: 1700, coaAddress: '10.1.2.3' })
     const listed = (await runCli(['nas', 'list'])).stdout
@@ -53,6 +58,7 @@ describe('radstream CLI', () => {
     const fresh = await runCli(['nas', 'add', '--ip', '198.51.101.8', '--secret', 's'])
     expect(JSON.parse(fresh.stdout)).toMatchObject({ coaPort: 3799, coaAddress: null })
 
+    expect((await nasAdd('--interim-interval', 'none')).row).toMatchObject({ interimInterval: null })
     const badPort = await nasAdd('--coa-port', '99999')
     expect([badPort.code, badPort.stderr.trim()]).toEqual([
       1,

@@ -90,8 +90,10 @@ export interface SessionizerSettings {
   readonly partitionsConcurrently: number
   /** An open session is stale after this many of its interim intervals without accounting... */
   readonly staleInterimMultiplier: number
-  /** ...or after this long when its interim interval is unknown. */
+  /** ...or after this long when its interim interval is unknown... */
   readonly staleWithoutInterimSeconds: number
+  /** ...but never when heard from within this long. */
+  readonly staleMinSilenceSeconds: number
   readonly staleSweepIntervalMs: number
   /** Sessions and audit events older than this are removed. */
   readonly retentionDays: number
@@ -166,6 +168,7 @@ export function loadSettings(env: Env = process.env): Settings {
       partitionsConcurrently: read.integer('SESSIONIZER_PARTITIONS_CONCURRENTLY', 1, { min: 1, max: 64 }),
       staleInterimMultiplier: read.integer('STALE_INTERIM_MULTIPLIER', 3, { min: 1, max: 100 }),
       staleWithoutInterimSeconds: read.integer('STALE_WITHOUT_INTERIM_SECONDS', 86_400, { min: 1, max: 31_536_000 }),
+      staleMinSilenceSeconds: read.integer('STALE_MIN_SILENCE_SECONDS', 60, { min: 1, max: 31_536_000 }),
       staleSweepIntervalMs: read.integer('STALE_SWEEP_INTERVAL_MS', 60_000, { min: 100, max: 86_400_000 }),
       retentionDays: read.integer('RETENTION_DAYS', 400, { min: 1, max: 36_500 }),
       retentionSweepIntervalMs: read.integer('RETENTION_SWEEP_INTERVAL_MS', 3_600_000, { min: 1000, max: 86_400_000 }),

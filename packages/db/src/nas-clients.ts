@@ -12,6 +12,8 @@ export interface NasClientInput {
   readonly coaPort?: number | null | undefined
   /** Where its Dynamic Authorization server listens; null: at the session's NAS address. */
   readonly coaAddress?: string | null | undefined
+  /** The interim interval it is configured with, in seconds; null: not known. */
+  readonly interimInterval?: number | null | undefined
 }
 
 /** Registers a NAS (an address or CIDR block) or, when it exists, replaces what is given. */
@@ -19,6 +21,7 @@ export async function upsertNasClient(db: Db, client: NasClientInput): Promise<N
   const dae = {
     ...(client.coaPort !== undefined && { coa_port: client.coaPort }),
     ...(client.coaAddress !== undefined && { coa_address: client.coaAddress }),
+    ...(client.interimInterval !== undefined && { interim_interval: client.interimInterval }),
   }
   return db
     .insertInto('nas_clients')

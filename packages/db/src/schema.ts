@@ -100,7 +100,8 @@ export interface SessionTable {
   closed_by: SessionClosedBy | null
   interim_interval: number | null
   /** The two least distinct Acct-Session-Times of its Interim-Updates: their gap is its cadence. */
-  interim_session_times: ColumnType<string[] | null, string[] | null, string[] | null>
+  least_interim_session_time: ColumnType<string | null, number | null, number | null>
+  next_interim_session_time: ColumnType<string | null, number | null, number | null>
   created_at: Generated<Date>
 }
 

@@ -54,6 +54,8 @@ async function graphql(token: string, query: string, variables: Json, at = base)
   return { status: response.status, body: (await response.json()) as Json }
 }
 
+let sessionsOpened = 1
+
 /**
  * Opens a session (a Start from `nas`, through the real sessionizer code) and returns its row id.
  * The NAS may name itself otherwise in NAS-IP-Address, as one behind NAT does.
@@ -64,7 +66,8 @@ async function openSession(nas: string, sessionId: string, user = u('alice'), na
       ['User-Name', user],
       ['Acct-Session-Id', sessionId],
       ['NAS-IP-Address', nasIpAddress],
-      ['Framed-IP-Address', '10.9.0.7'],
+      // An address of its own: a newer session on the NAS holding it would end this one.
+      ['Framed-IP-Address', `10.9.${sessionsOpened >> 8}.${sessionsOpened++ & 255}`],
       ['Acct-Status-Type', 1],
     ],
     { address: nas },
@@ -154,7 +157,7 @@ describe('disconnectSession and changeSession against FreeRADIUS as the NAS', ()
     expect(received).toContain(`User-Name = "${u('alice')}"`)
     // Sent where the accounting came from, naming the NAS as it names itself.
     expect(received).toContain('NAS-IP-Address = 198.18.9.77')
-    expect(received).toContain('Framed-IP-Address = 10.9.0.7')
+    expect(received).toMatch(/Framed-IP-Address = 10\.9\.\d+\.\d+/)
     expect(received).toMatch(/Event-Timestamp = /)
     expect(received).toMatch(/Message-Authenticator = 0x[0-9a-f]{32}/)
 
@@ -344,20 +347,24 @@ describe('who may disconnect, and what is refused', () => {
   })
 
   it('registerNas should set and show the Dynamic Authorization port and address', async () => {
-    const register = `mutation($ip: String!, $port: Int, $address: String) {
-      registerNas(ip: $ip, secret: "s", coaPort: $port, coaAddress: $address) { network coaPort coaAddress } }`
+    const register = `mutation($ip: String!, $port: Int, $address: String, $interim: Int) {
+      registerNas(ip: $ip, secret: "s", coaPort: $port, coaAddress: $address, interimInterval: $interim) {
+        network coaPort coaAddress interimInterval } }`
     const ip = '198.18.8.0/24'
     expect((await graphql(tokens.admin, register, { ip })).body.data.registerNas).toEqual({
       network: ip,
       coaPort: 3799,
       coaAddress: null,
+      interimInterval: null,
     })
     expect(
-      (await graphql(tokens.admin, register, { ip, port: 1700, address: '127.0.0.1' })).body.data.registerNas,
+      (await graphql(tokens.admin, register, { ip, port: 1700, address: '127.0.0.1', interim: 300 })).body.data
+        .registerNas,
     ).toEqual({
       network: ip,
       coaPort: 1700,
       coaAddress: '127.0.0.1',
+      interimInterval: 300,
     })
     expect((await graphql(tokens.admin, register, { ip, port: 0 })).body.data.registerNas).toMatchObject({
       coaPort: null,

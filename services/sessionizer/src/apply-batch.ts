@@ -4,7 +4,14 @@ import type { AccountingRecord } from '@radstream/events'
 import { AcctStatusType } from '@radstream/radius'
 import { nasAccountingEvent, sessionEvents, userFirstSeen } from './audit-events'
 import { draftFromRecord, isSessionPacket, mergeDrafts, type SessionDraft } from './session-draft'
-import { closeSessionsEndedByNasEvents, closeSessionsOfNas, ensureUsers, upsertSessions } from './session-store'
+import {
+  closeSessionsEndedByNasEvents,
+  closeSessionsOfNas,
+  ensureUsers,
+  openSessions,
+  staleClosedSessions,
+  upsertSessions,
+} from './session-store'
 import { closeSupersededSessions } from './supersession'
 
 type Tx = Transaction<Database>
@@ -32,7 +39,12 @@ async function writeSessions(
     ...d,
     user_id: d.username === null ? null : (users.ids.get(d.username) ?? null),
   }))
+  const staleBefore = await staleClosedSessions(
+    tx,
+    rows.map((d) => d.session_key),
+  )
   await upsertSessions(tx, rows)
+  const reopened = await openSessions(tx, [...staleBefore.keys()])
   const open = rows.filter((d) => d.closed_by === null).map((d) => d.session_key)
   const closedByNas = await closeSessionsEndedByNasEvents(tx, open)
   const superseded = await closeSupersededSessions(
@@ -45,6 +57,7 @@ async function writeSessions(
   for (const key of stopped) events.push(sessionEvents.stopped(drafts.get(key)!))
   events.push(...closedByNas.map(sessionEvents.closedByNas))
   events.push(...superseded.map(sessionEvents.superseded))
+  events.push(...reopened.map((session) => sessionEvents.reopened(session, staleBefore.get(session.session_key)!)))
   return events
 }
 
@@ -97,9 +110,12 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
   }
   await flush()
   await insertAuditEvents(tx, events)
+  const isReopen = (e: NewAuditEvent) => e.eventKey.startsWith('session.reopened@')
   await notifySessionEvents(tx, {
-    started: events.filter((e) => e.eventKey.startsWith('session.started:')).map((e) => e.entityId),
-    stopped: events.filter((e) => e.entityType === 'SESSION' && e.operation === 'UPDATE').map((e) => e.entityId),
+    started: events.filter((e) => e.eventKey.startsWith('session.started:') || isReopen(e)).map((e) => e.entityId),
+    stopped: events
+      .filter((e) => e.entityType === 'SESSION' && e.operation === 'UPDATE' && !isReopen(e))
+      .map((e) => e.entityId),
   })
   return { sessionsWritten, auditEvents: events.length }
 }

@@ -65,6 +65,18 @@ export const sessionEvents = {
     )
   },
 
+  /** A session closed as stale at `staleStop` was heard from after it: open again. */
+  reopened(session: { session_key: string; session_id: string; username: string | null }, staleStop: Date) {
+    return sessionEvent(
+      `reopened@${staleStop.getTime()}`,
+      session,
+      null,
+      'UPDATE',
+      `reopened: closed as stale at ${staleStop.toISOString()}, then heard from again`,
+      [change('stopTime', null, iso(staleStop)), change('closedBy', null, 'stale')],
+    )
+  },
+
   superseded(session: SupersededSession): NewAuditEvent {
     return sessionEvent(
       'superseded',
@@ -86,8 +98,9 @@ export const sessionEvents = {
     username: string | null
     update_time: Date
   }): NewAuditEvent {
+    // A session may be closed as stale, reopen and be closed again: one event each time.
     return sessionEvent(
-      'stale',
+      `stale@${session.update_time.getTime()}`,
       session,
       null,
       'UPDATE',

@@ -8,12 +8,18 @@ const SWEEP_LOCK = 0x7261_6473 // "rads"
 export interface StaleRules {
   readonly interimMultiplier: number
   readonly withoutInterimSeconds: number
+  /** No session heard from within this long is stale, whatever its cadence. */
+  readonly minSilenceSeconds: number
 }
 
 /**
- * Closes open sessions silent for longer than their rule allows (interimMultiplier interim
- * intervals, or withoutInterimSeconds when the interval is unknown) at their last update time,
- * cause Lost-Carrier, with an audit event each. Works in bounded chunks; returns how many it closed.
+ * Closes open sessions silent for longer than their rule allows at their last update time, cause
+ * Lost-Carrier, with an audit event each. The rule: interimMultiplier times the session's cadence
+ * (at least minSilenceSeconds), where the cadence is the one learnt from its Interim-Updates (the gap
+ * between their two least Acct-Session-Times), else the Acct-Interim-Interval it reported, else the
+ * interval its NAS is registered with (many NAS send it only in the Access-Accept); with none of
+ * these, withoutInterimSeconds. A session so closed that speaks again reopens (session-store.ts).
+ * Works in bounded chunks; returns how many it closed.
  */
 export async function closeStaleSessions(db: Db, rules: StaleRules, chunk = 1000): Promise<number> {
   let total = 0
@@ -25,12 +31,26 @@ export async function closeStaleSessions(db: Db, rules: StaleRules, chunk = 1000
       if (!rows[0]?.locked) return -1
       const stale = await sql<{ session_key: string; session_id: string; username: string | null; update_time: Date }>`
         with stale as (
-          select id from sessions
-          where stop_time is null
-            and update_time < now() - make_interval(secs => coalesce(interim_interval * ${rules.interimMultiplier}, ${rules.withoutInterimSeconds}))
-          order by update_time
+          select s.id from sessions s
+          left join lateral (
+            select n.interim_interval from nas_clients n
+            where n.interim_interval is not null and n.network >>= coalesce(s.nas_source_address, s.nas_ip_address)
+            order by masklen(n.network) desc limit 1
+          ) nas on true
+          cross join lateral (
+            select coalesce(
+              case when s.next_interim_session_time > s.least_interim_session_time
+                then s.next_interim_session_time - s.least_interim_session_time end,
+              s.interim_interval,
+              nas.interim_interval) as seconds
+          ) cadence
+          where s.stop_time is null
+            and s.update_time < now() - make_interval(secs => case
+              when cadence.seconds is null then ${rules.withoutInterimSeconds}
+              else greatest(${rules.interimMultiplier} * cadence.seconds, ${rules.minSilenceSeconds}) end)
+          order by s.update_time
           limit ${chunk}
-          for update skip locked
+          for update of s skip locked
         )
         update sessions s
         set stop_time = s.update_time, terminate_cause = 'Lost-Carrier', closed_by = 'stale'

@@ -38,6 +38,9 @@ export interface SessionDraft {
   delegated_ipv6_prefix_time: Date | null
   closed_by: SessionClosedBy | null
   interim_interval: number | null
+  /** The two least distinct Acct-Session-Times of the session's Interim-Updates. */
+  least_interim_session_time: number | null
+  next_interim_session_time: number | null
 }
 
 /** True for the packets that make or change a session row: Start, Interim-Update, Stop. */
@@ -88,6 +91,8 @@ export function draftFromRecord(record: AccountingRecord): SessionDraft {
     closed_by: isStop ? 'Stop' : null,
     // Acct-Interim-Interval is 32 bits unsigned; past 2^31 - 1 s (68 years) it is no interval at all.
     interim_interval: a.interimInterval !== undefined && a.interimInterval <= INT4_MAX ? a.interimInterval : null,
+    least_interim_session_time: a.statusType === AcctStatusType.InterimUpdate ? (a.sessionTime ?? null) : null,
+    next_interim_session_time: null,
   }
 }
 
@@ -164,6 +169,21 @@ function closingSource(earlier: SessionDraft, later: SessionDraft): SessionDraft
   return earlier.closed_by !== null ? earlier : later
 }
 
+/**
+ * The two least distinct values of both drafts' interim session times: the same two whatever the
+ * order, so the gap between them (the session's cadence, learnt) is too.
+ */
+function twoLeast(a: SessionDraft, b: SessionDraft): [number | null, number | null] {
+  const values = [
+    a.least_interim_session_time,
+    a.next_interim_session_time,
+    b.least_interim_session_time,
+    b.next_interim_session_time,
+  ].filter((v): v is number => v !== null)
+  const [least, next] = [...new Set(values)].sort((x, y) => x - y)
+  return [least ?? null, next ?? null]
+}
+
 /** The start that stands: a Start's own time over one derived from Acct-Session-Time, then the earliest. */
 function standingStart(a: SessionDraft, b: SessionDraft): SessionDraft {
   if (a.start_time_from_start !== b.start_time_from_start) return a.start_time_from_start ? a : b
@@ -214,6 +234,7 @@ export function mergeDrafts(earlier: SessionDraft, later: SessionDraft): Session
     (merged as unknown as Record<string, unknown>)[column] = least(earlier[column], later[column])
   for (const column of LARGEST)
     (merged as unknown as Record<string, unknown>)[column] = larger(earlier[column], later[column])
+  ;[merged.least_interim_session_time, merged.next_interim_session_time] = twoLeast(earlier, later)
   const closer = closingSource(earlier, later)
   for (const column of CLOSING) (merged as unknown as Record<string, unknown>)[column] = closer[column]
   return merged

@@ -43,6 +43,8 @@ const COLUMNS = [
   ['delegated_ipv6_prefix_time', 'timestamptz'],
   ['closed_by', 'text'],
   ['interim_interval', 'int4'],
+  ['least_interim_session_time', 'int8'],
+  ['next_interim_session_time', 'int8'],
 ] as const
 
 type ColumnName = (typeof COLUMNS)[number][0]
@@ -52,12 +54,16 @@ function cell(value: unknown): unknown {
 }
 
 // The same ranking as session-draft.ts's closingSource: of two Stops, the greater by (stop time,
-// cause, Connect-Info); a Stop over a synthetic close; else the first close.
+// cause, Connect-Info); a Stop over a synthetic close; else the first close. And one rule the drafts
+// never meet (only the sweep closes as stale): a session closed as stale that is heard from after
+// the time it was closed at reopens, since the close was a guess and the packet shows it alive.
 const stopRank = (row: string) =>
   // collate "C": code-point order, as JavaScript compares the strings in memory.
   `(${row}.stop_time, coalesce(${row}.terminate_cause, '') collate "C", coalesce(${row}.connect_info_stop, '') collate "C")`
 const closingCase = (column: string) =>
-  sql.raw(`case when sessions.closed_by = 'Stop' and excluded.closed_by = 'Stop'
+  sql.raw(`case when sessions.closed_by = 'stale' and excluded.closed_by is null and excluded.update_time > sessions.stop_time
+      then excluded.${column}
+    when sessions.closed_by = 'Stop' and excluded.closed_by = 'Stop'
       then case when ${stopRank('excluded')} > ${stopRank('sessions')} then excluded.${column} else sessions.${column} end
     when sessions.closed_by = 'Stop' then sessions.${column}
     when excluded.closed_by = 'Stop' then excluded.${column}
@@ -97,6 +103,12 @@ const latestWins = (column: string) => {
     or (${time('excluded')} = ${time('sessions')} and ${asText('excluded', column)} > ${asText('sessions', column)}))`
 }
 
+// The same rule as session-draft.ts's twoLeast.
+const interimTimes = `(select array_agg(v order by v) from (
+    select distinct v from (values (sessions.least_interim_session_time), (sessions.next_interim_session_time),
+      (excluded.least_interim_session_time), (excluded.next_interim_session_time)) t(v)
+    where v is not null order by v limit 2) two)`
+
 const updates = sql.join(
   [
     sql.raw(`start_time = ${startTime}`),
@@ -108,6 +120,8 @@ const updates = sql.join(
     sql.raw('user_id = coalesce(sessions.user_id, excluded.user_id)'),
     ...DESCRIPTIVE.map((c) => sql.raw(`${c} = case when ${leastWins(c)} then excluded.${c} else sessions.${c} end`)),
     ...LARGEST.map((c) => sql.raw(`${c} = greatest(sessions.${c}, excluded.${c})`)),
+    sql.raw(`least_interim_session_time = ${interimTimes}[1]`),
+    sql.raw(`next_interim_session_time = ${interimTimes}[2]`),
     ...CLOSING.map((c) => sql`${sql.raw(c)} = ${closingCase(c)}`),
   ],
   sql.raw(', '),
@@ -131,6 +145,29 @@ export async function upsertSessions(
     select ${sql.raw(COLUMNS.map(([name]) => (name.endsWith('_prefix') ? `cidr(${name})` : name)).join(', '))}
     from unnest(${sql.join(arrays)}) as draft(${columns})
     on conflict (session_key) do update set ${updates}`.execute(tx)
+}
+
+/** The batch's sessions closed as stale, with the time they were closed at: they may reopen. */
+export async function staleClosedSessions(tx: Tx, sessionKeys: readonly string[]): Promise<Map<string, Date>> {
+  if (sessionKeys.length === 0) return new Map()
+  const rows = await tx
+    .selectFrom('sessions')
+    .select(['session_key', 'stop_time'])
+    .where(sql<boolean>`session_key = any(${sessionKeys}::text[])`)
+    .where('closed_by', '=', 'stale')
+    .execute()
+  return new Map(rows.map((r) => [r.session_key, r.stop_time!]))
+}
+
+/** Of these sessions, those open now (after the batch's upsert), with their id and name. */
+export async function openSessions(tx: Tx, sessionKeys: readonly string[]) {
+  if (sessionKeys.length === 0) return []
+  return tx
+    .selectFrom('sessions')
+    .select(['session_key', 'session_id', 'username'])
+    .where(sql<boolean>`session_key = any(${sessionKeys}::text[])`)
+    .where('stop_time', 'is', null)
+    .execute()
 }
 
 /**

@@ -276,6 +276,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         const closed = await closeStaleSessions(db, {
           interimMultiplier: config.staleInterimMultiplier,
           withoutInterimSeconds: config.staleWithoutInterimSeconds,
+          minSilenceSeconds: config.staleMinSilenceSeconds,
         })
         if (closed > 0) log.info({ closed }, 'stale sessions closed as Lost-Carrier')
       },

@@ -370,7 +370,7 @@ describe('applyBatch', () => {
       ]),
       packet('fresh-no-interim', 1, [['Event-Timestamp', Math.floor(now - 400)]]),
     ])
-    await closeStaleSessions(db, { interimMultiplier: 3, withoutInterimSeconds: 3600 })
+    await closeStaleSessions(db, { interimMultiplier: 3, withoutInterimSeconds: 3600, minSilenceSeconds: 60 })
     const stale = (await row('stale-interim'))[0]!
     expect(stale).toMatchObject({ terminate_cause: 'Lost-Carrier', closed_by: 'stale' })
     expect(stale.stop_time).toEqual(stale.update_time)
@@ -381,7 +381,7 @@ describe('applyBatch', () => {
       .select('event_key')
       .where('entity_name', '=', 'stale-interim')
       .execute()
-    expect(events.map((e) => e.event_key.split(':')[0])).toContain('session.stale')
+    expect(events.map((e) => e.event_key.split('@')[0])).toContain('session.stale')
   })
 
   it('should remove closed sessions and audit events past the retention, and keep the rest', async () => {
@@ -695,5 +695,107 @@ describe('applyBatch', () => {
     expect(await rowsOverOrders('disagree', packets, described)).toEqual([
       { calling_station_id: 'AA:00:00:00:00:01', interim_interval: 300 },
     ])
+  })
+
+  describe('stale sessions', () => {
+    const now = () => Math.floor(Date.now() / 1000)
+    const RULES = { interimMultiplier: 3, withoutInterimSeconds: 3600, minSilenceSeconds: 60 }
+    /** A packet from `nas` (its source address too, as the collector records it), `ago` seconds ago. */
+    const heard = (sessionId: string, nas: string, status: number, ago: number, sessionTime?: number) =>
+      accountingRecord(
+        [
+          ['User-Name', `user-${sessionId}`],
+          ['Acct-Session-Id', sessionId],
+          ['NAS-IP-Address', nas],
+          ['Acct-Status-Type', status],
+          ['Event-Timestamp', now() - ago],
+          ...(sessionTime === undefined ? [] : [['Acct-Session-Time', sessionTime] as [string, number]]),
+        ],
+        { address: nas },
+      )
+    const closedBy = async (sessionId: string) =>
+      (
+        await db
+          .selectFrom('sessions')
+          .select('closed_by')
+          .where('session_id', '=', sessionId)
+          .executeTakeFirstOrThrow()
+      ).closed_by
+
+    it('should learn the cadence from Interim-Updates, or take the NAS’s registered interval', async () => {
+      const run = Date.now().toString(36)
+      await db
+        .insertInto('nas_clients')
+        .values({ network: '198.18.40.0/24', secret: 's', interim_interval: 10 })
+        .onConflict((oc) => oc.column('network').doUpdateSet({ interim_interval: 10 }))
+        .execute()
+      const [learnt, fresh, unknown, registered] = ['learnt', 'fresh', 'unknown', 'registered'].map(
+        (n) => `${n}-${run}`,
+      )
+      await applyEach([
+        // Every 10 s (no Acct-Interim-Interval: it came in the Access-Accept), silent for 180 s.
+        heard(learnt!, '198.18.41.1', 1, 200),
+        heard(learnt!, '198.18.41.1', 3, 190, 10),
+        heard(learnt!, '198.18.41.1', 3, 180, 20),
+        // The same cadence, heard 30 s ago: within the 60 s that no session is stale in.
+        heard(fresh!, '198.18.41.1', 1, 50),
+        heard(fresh!, '198.18.41.1', 3, 40, 10),
+        heard(fresh!, '198.18.41.1', 3, 30, 20),
+        // Nothing known: the 3600 s rule.
+        heard(unknown!, '198.18.41.1', 1, 200),
+        // Its NAS is registered with a 10 s interval.
+        heard(registered!, '198.18.40.7', 1, 200),
+      ])
+      await closeStaleSessions(db, RULES)
+      expect(await Promise.all([learnt, fresh, unknown, registered].map((id) => closedBy(id!)))).toEqual([
+        'stale',
+        null,
+        null,
+        'stale',
+      ])
+    })
+
+    it('should learn the same cadence whatever the order of the Interim-Updates', async () => {
+      const packets = [3, 1, 2].map((k) => packet('cadence', 3, [['Acct-Session-Time', k * 300]]))
+      const cadence = async (id: string) =>
+        db
+          .selectFrom('sessions')
+          .select(['least_interim_session_time', 'next_interim_session_time'])
+          .where('session_id', '=', id)
+          .executeTakeFirstOrThrow()
+      expect(await rowsOverOrders('cadence', packets, cadence)).toEqual([
+        { least_interim_session_time: '300', next_interim_session_time: '600' },
+      ])
+    })
+
+    it('should reopen a session closed as stale that is heard from after it, once, and let a Stop close it', async () => {
+      const id = `revived-${Date.now().toString(36)}`
+      await applyEach([
+        heard(id, '198.18.41.2', 1, 300),
+        heard(id, '198.18.41.2', 3, 290, 10),
+        heard(id, '198.18.41.2', 3, 280, 20),
+      ])
+      await closeStaleSessions(db, RULES)
+      expect(await closedBy(id)).toBe('stale')
+      // A packet from before the close changes nothing; one from after reopens the session.
+      await applyEach([heard(id, '198.18.41.2', 3, 285, 15)])
+      expect(await closedBy(id)).toBe('stale')
+      await applyEach([heard(id, '198.18.41.2', 3, 5, 295)])
+      await applyEach([heard(id, '198.18.41.2', 3, 5, 295)])
+      expect(await closedBy(id)).toBeNull()
+      const events = await db
+        .selectFrom('audit_events')
+        .select('event_key')
+        .where('entity_name', '=', id)
+        .orderBy('chain_seq')
+        .execute()
+      expect(events.map((e) => e.event_key.split('@')[0]!.split(':')[0])).toEqual([
+        'session.started',
+        'session.stale',
+        'session.reopened',
+      ])
+      await applyEach([heard(id, '198.18.41.2', 2, 1, 299)])
+      expect(await closedBy(id)).toBe('Stop')
+    })
   })
 })

@@ -16,6 +16,7 @@ export function parseNetwork(text: string): string {
 const USAGE = [
   'usage: radstream nas add --ip <addr|cidr> --secret <secret> [--name <name>]',
   '                         [--coa-port <port>|none] [--coa-address <addr>|session]',
+  '                         [--interim-interval <seconds>|none]',
   '       radstream nas list',
   '       radstream nas remove --ip <addr|cidr>',
 ].join('\n')
@@ -40,6 +41,16 @@ function parseCoaAddress(text: string | undefined): string | null | undefined {
   return text
 }
 
+/** The interim interval the NAS is configured with (often only in its Access-Accepts). */
+function parseInterimInterval(text: string | undefined): number | null | undefined {
+  if (text === undefined) return undefined
+  if (text === 'none') return null
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > 2 ** 31 - 1) {
+    throw new UsageError(`--interim-interval ${JSON.stringify(text)}: expected seconds from 1 to 2147483647, or none`)
+  }
+  return Number(text)
+}
+
 /** A registry row as the CLI prints it: never the secret. */
 function printable(row: NasClientRow) {
   return {
@@ -47,6 +58,7 @@ function printable(row: NasClientRow) {
     name: row.name,
     coaPort: row.coa_port,
     coaAddress: row.coa_address,
+    interimInterval: row.interim_interval,
     updatedAt: row.updated_at,
   }
 }
@@ -61,6 +73,7 @@ export async function runNas(args: readonly string[]): Promise<void> {
       name: { type: 'string' },
       'coa-port': { type: 'string' },
       'coa-address': { type: 'string' },
+      'interim-interval': { type: 'string' },
     },
     strict: true,
   })
@@ -70,8 +83,16 @@ export async function runNas(args: readonly string[]): Promise<void> {
       const network = parseNetwork(values.ip)
       const coaPort = parseCoaPort(values['coa-port'])
       const coaAddress = parseCoaAddress(values['coa-address'])
+      const interimInterval = parseInterimInterval(values['interim-interval'])
       const row = await withDb((db) =>
-        upsertNasClient(db, { network, secret: values.secret!, name: values.name, coaPort, coaAddress }),
+        upsertNasClient(db, {
+          network,
+          secret: values.secret!,
+          name: values.name,
+          coaPort,
+          coaAddress,
+          interimInterval,
+        }),
       )
       console.log(JSON.stringify(printable(row)))
       return

@@ -52,6 +52,7 @@ export interface NasRegistration {
   readonly name?: string | null | undefined
   readonly coaPort?: number | null | undefined
   readonly coaAddress?: string | null | undefined
+  readonly interimInterval?: number | null | undefined
 }
 
 /** 0 turns Dynamic Authorization off (null in the registry); omitted or null leaves it as it is. */
@@ -63,6 +64,15 @@ function parseCoaPort(port: number | null | undefined): number | null | undefine
   return port === 0 ? null : port
 }
 
+/** 0 says the interval is not known; omitted or null leaves it as it is. */
+function parseInterimInterval(seconds: number | null | undefined): number | null | undefined {
+  if (seconds === null || seconds === undefined) return undefined
+  if (!Number.isInteger(seconds) || seconds < 0) {
+    throw new ApiError('BAD_USER_INPUT', 'interimInterval: must be seconds from 1 to 2147483647, or 0 for not known')
+  }
+  return seconds === 0 ? null : seconds
+}
+
 /** Null clears it (requests go to the session's NAS address); omitted leaves it as it is. */
 function parseCoaAddress(address: string | null | undefined): string | null | undefined {
   if (address === null || address === undefined) return address
@@ -72,7 +82,13 @@ function parseCoaAddress(address: string | null | undefined): string | null | un
 
 /** The GraphQL Nas of a registry row. */
 export function nasOf(row: NasClientRow) {
-  return { network: row.network, name: row.name, coaPort: row.coa_port, coaAddress: row.coa_address }
+  return {
+    network: row.network,
+    name: row.name,
+    coaPort: row.coa_port,
+    coaAddress: row.coa_address,
+    interimInterval: row.interim_interval,
+  }
 }
 
 export const mutations = {
@@ -160,6 +176,7 @@ export const mutations = {
     if (!nas.secret) throw new ApiError('BAD_USER_INPUT', 'secret: must not be empty')
     const coaPort = parseCoaPort(nas.coaPort)
     const coaAddress = parseCoaAddress(nas.coaAddress)
+    const interimInterval = parseInterimInterval(nas.interimInterval)
     return ctx.db.transaction().execute(async (tx) => {
       const row = await upsertNasClient(tx, {
         network,
@@ -167,6 +184,7 @@ export const mutations = {
         name: nas.name ?? undefined,
         coaPort,
         coaAddress,
+        interimInterval,
       })
       await insertAuditEvents(tx, [
         audited(ctx, {
@@ -183,6 +201,9 @@ export const mutations = {
               ? [{ name: 'coaPort', oldValue: null, newValue: String(coaPort ?? 'none') }]
               : []),
             ...(coaAddress !== undefined ? [{ name: 'coaAddress', oldValue: null, newValue: coaAddress }] : []),
+            ...(interimInterval !== undefined
+              ? [{ name: 'interimInterval', oldValue: null, newValue: String(interimInterval ?? 'not known') }]
+              : []),
           ],
         }),
       ])

@@ -64,6 +64,8 @@ export const schema = /* GraphQL */ `
     coaPort: Int
     "Its Dynamic Authorization address when not the session's NAS address."
     coaAddress: String
+    "The interim interval it is configured with (seconds), for the stale sweep; null: not known."
+    interimInterval: Int
   }
 
   "The answer to a Disconnect- or CoA-Request (RFC 5176)."
@@ -149,8 +151,18 @@ export const schema = /* GraphQL */ `
     assignUserToReseller(userId: Int!, reseller: String!): User!
     "Users named user@realm belong to the reseller: those that exist now and those seen later."
     assignRealmToReseller(realm: String!, reseller: String!): RealmAssignment!
-    "coaPort: its Dynamic Authorization port (new NAS: 3799), 0 for none; omitted: unchanged."
-    registerNas(ip: String!, secret: String!, name: String, coaPort: Int, coaAddress: String): Nas!
+    """
+    coaPort: its Dynamic Authorization port (new NAS: 3799), 0 for none; interimInterval: seconds, 0
+    for not known; an omitted argument leaves the field unchanged.
+    """
+    registerNas(
+      ip: String!
+      secret: String!
+      name: String
+      coaPort: Int
+      coaAddress: String
+      interimInterval: Int
+    ): Nas!
     removeNas(ip: String!): Boolean!
     """
     Asks the session's NAS to end it (Disconnect-Request). The NAS's Stop closes the row; a NAK or
