@@ -1,19 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { startFreeradius, type RunningFreeradius } from './freeradius'
 
 /** Acct-Session-Ids the peer knows: it ACKs requests for these and NAKs (503) all others. */
 export const KNOWN_SESSION_PREFIX = 'live-'
 
-export interface DaePeer {
+export interface DaePeer extends RunningFreeradius {
   /** Answers requests signed with `secret`. */
   readonly port: number
   /** Shares another secret with radstream: it drops radstream's requests, as a NAS would. */
   readonly wrongSecretPort: number
-  /** Everything FreeRADIUS printed (-X): the requests it received, attribute by attribute. */
-  output(): string
-  stop(): Promise<void>
 }
 
 /**
@@ -21,33 +15,8 @@ export interface DaePeer {
  * Disconnect-ACK / CoA-ACK for a known session, NAK with Error-Cause 503 for an unknown one, and
  * 402 Missing-Attribute for a request that does not say which session on which NAS.
  */
-function radiusdConf(dir: string, secret: string, port: number, wrongSecretPort: number): string {
+function daeSite(secret: string, port: number, wrongSecretPort: number): string {
   return `
-prefix = /usr
-raddbdir = ${dir}
-confdir = ${dir}
-dictdir = /usr/share/freeradius
-libdir = /usr/lib/freeradius
-logdir = ${dir}
-run_dir = ${dir}
-pidfile = ${dir}/radiusd.pid
-name = radstream-dae-peer
-max_request_time = 5
-cleanup_delay = 2
-max_requests = 1024
-hostname_lookups = no
-log {
-  destination = stdout
-}
-security {
-  allow_core_dumps = no
-}
-thread pool {
-  start_servers = 1
-  max_servers = 2
-  min_spare_servers = 1
-  max_spare_servers = 2
-}
 modules {
   always ok {
     rcode = ok
@@ -111,45 +80,8 @@ export async function startDaePeer(options: {
   port: number
   wrongSecretPort: number
 }): Promise<DaePeer> {
-  const dir = mkdtempSync(join(tmpdir(), 'radstream-dae-peer-'))
-  writeFileSync(join(dir, 'radiusd.conf'), radiusdConf(dir, options.secret, options.port, options.wrongSecretPort))
-  writeFileSync(join(dir, 'dictionary'), '')
-  const child: ChildProcess = spawn('freeradius', ['-X', '-d', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`FreeRADIUS did not start in 15 s:\n${output.slice(-3000)}`)),
-      15_000,
-    )
-    const check = () => {
-      if (output.includes('Ready to process requests')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    }
-    child.stdout!.on('data', check)
-    child.on('error', (error) => {
-      clearTimeout(timer)
-      reject(new Error(`FreeRADIUS could not be run: ${error.message}`))
-    })
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`FreeRADIUS exited with ${code} before it was ready:\n${output.slice(-3000)}`))
-    })
-  })
-  return {
-    port: options.port,
-    wrongSecretPort: options.wrongSecretPort,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve))
-        child.kill('SIGTERM')
-        await exited
-      }
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
+  const freeradius = await startFreeradius('dae-peer', () =>
+    daeSite(options.secret, options.port, options.wrongSecretPort),
+  )
+  return { port: options.port, wrongSecretPort: options.wrongSecretPort, ...freeradius }
 }

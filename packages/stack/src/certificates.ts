@@ -44,7 +44,11 @@ export async function ensureServerKeystore(dir: string, ca: CertificateAuthority
   if (!existsSync(keystoreFile) || !existsSync(passwordFile)) {
     const csr = path.join(dir, 'server.csr')
     const extensions = path.join(dir, 'server.ext')
-    writeFileSync(extensions, 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth\n')
+    // keyUsage as well as extendedKeyUsage: OpenVPN's remote-cert-tls server checks both.
+    writeFileSync(
+      extensions,
+      'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n',
+    )
     await run('openssl', [
       'req',
       '-newkey',

@@ -1,16 +1,23 @@
+import { existsSync } from 'node:fs'
 import { aptInstall, commandExists } from './run'
 
 /**
- * The independent RADIUS programs the tests talk to: radclient (Debian freeradius-utils) as a
- * NAS's client, and FreeRADIUS (Debian freeradius) as a NAS's Dynamic Authorization server.
- * Missing ones are installed in one apt run (two at once would fight over dpkg's lock).
+ * The independent programs the tests talk to: radclient (Debian freeradius-utils) as a NAS's
+ * client; FreeRADIUS (freeradius) as a NAS's Dynamic Authorization server and as the VPN's
+ * authentication server; OpenVPN with Debian's RADIUS plugin as a real NAS. Missing ones are
+ * installed in one apt run (two at once would fight over dpkg's lock).
  */
 export async function ensureRadiusTools(log: (message: string) => void): Promise<void> {
-  const tools = [
-    { command: 'radclient', debianPackage: 'freeradius-utils' },
-    { command: 'freeradius', debianPackage: 'freeradius' },
+  const tools: { present: () => Promise<boolean>; debianPackage: string }[] = [
+    { present: () => commandExists('radclient'), debianPackage: 'freeradius-utils' },
+    { present: () => commandExists('freeradius'), debianPackage: 'freeradius' },
+    { present: () => commandExists('openvpn'), debianPackage: 'openvpn' },
+    { present: async () => existsSync(OPENVPN_RADIUS_PLUGIN), debianPackage: 'openvpn-auth-radius' },
   ]
   const missing: string[] = []
-  for (const tool of tools) if (!(await commandExists(tool.command))) missing.push(tool.debianPackage)
+  for (const tool of tools) if (!(await tool.present())) missing.push(tool.debianPackage)
   if (missing.length > 0) await aptInstall(missing, log)
 }
+
+/** Where Debian's openvpn-auth-radius puts the plugin. */
+export const OPENVPN_RADIUS_PLUGIN = '/usr/lib/openvpn/radiusplugin.so'
