@@ -57,6 +57,18 @@ export async function nasClientForAddress(db: Db, address: string): Promise<NasC
     .executeTakeFirst()
 }
 
+/** A registry row as operators see it, in the CLI and the API: everything but the secret. */
+export function nasClientView(row: NasClientRow) {
+  return {
+    network: row.network,
+    name: row.name,
+    coaPort: row.coa_port,
+    coaAddress: row.coa_address,
+    interimInterval: row.interim_interval,
+    updatedAt: row.updated_at,
+  }
+}
+
 export async function listNasClients(db: Db): Promise<NasClientRow[]> {
   return db.selectFrom('nas_clients').selectAll().orderBy('network').execute()
 }

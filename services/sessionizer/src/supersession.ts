@@ -88,6 +88,7 @@ export async function closeSupersededSessions(tx: Tx, sessionKeys: readonly stri
       select id, session_key, nas_ip_address, start_time, framed_ip_address, framed_ipv6_address,
         framed_ipv6_prefix, delegated_ipv6_prefix
       from sessions where session_key = any(${sessionKeys}::text[])
+        and num_nonnulls(framed_ip_address, framed_ipv6_address, framed_ipv6_prefix, delegated_ipv6_prefix) > 0
     ),
     candidates as (select id from batch union ${olderHolders}),
     superseded as (

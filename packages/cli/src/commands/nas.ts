@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { isIP } from 'node:net'
-import { isNetwork, listNasClients, removeNasClient, upsertNasClient, type NasClientRow } from '@radstream/db'
+import { isNetwork, listNasClients, nasClientView, removeNasClient, upsertNasClient } from '@radstream/db'
 import { UsageError, withDb } from './shared'
 
 /** An address or CIDR block, checked here so a typo fails with a message, not a SQL error. */
@@ -51,18 +51,6 @@ function parseInterimInterval(text: string | undefined): number | null | undefin
   return Number(text)
 }
 
-/** A registry row as the CLI prints it: never the secret. */
-function printable(row: NasClientRow) {
-  return {
-    network: row.network,
-    name: row.name,
-    coaPort: row.coa_port,
-    coaAddress: row.coa_address,
-    interimInterval: row.interim_interval,
-    updatedAt: row.updated_at,
-  }
-}
-
 export async function runNas(args: readonly string[]): Promise<void> {
   const [action, ...rest] = args
   const { values } = parseArgs({
@@ -94,12 +82,12 @@ export async function runNas(args: readonly string[]): Promise<void> {
           interimInterval,
         }),
       )
-      console.log(JSON.stringify(printable(row)))
+      console.log(JSON.stringify(nasClientView(row)))
       return
     }
     case 'list': {
       const rows = await withDb(listNasClients)
-      for (const row of rows) console.log(JSON.stringify(printable(row)))
+      for (const row of rows) console.log(JSON.stringify(nasClientView(row)))
       return
     }
     case 'remove': {

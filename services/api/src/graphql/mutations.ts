@@ -4,10 +4,10 @@ import {
   ensureReseller,
   insertAuditEvents,
   isNetwork,
+  nasClientView,
   removeNasClient,
   upsertNasClient,
   type Db,
-  type NasClientRow,
   type NewAuditEvent,
 } from '@radstream/db'
 import { ApiError } from '../errors'
@@ -78,17 +78,6 @@ function parseCoaAddress(address: string | null | undefined): string | null | un
   if (address === null || address === undefined) return address
   if (isIP(address) === 0) throw new ApiError('BAD_USER_INPUT', 'coaAddress: expected an IPv4 or IPv6 address')
   return address
-}
-
-/** The GraphQL Nas of a registry row. */
-export function nasOf(row: NasClientRow) {
-  return {
-    network: row.network,
-    name: row.name,
-    coaPort: row.coa_port,
-    coaAddress: row.coa_address,
-    interimInterval: row.interim_interval,
-  }
 }
 
 export const mutations = {
@@ -207,7 +196,7 @@ export const mutations = {
           ],
         }),
       ])
-      return nasOf(row)
+      return nasClientView(row)
     })
   },
 
