@@ -27,8 +27,13 @@ export function pgConnectionConfig(url: string): pg.ClientConfig {
 }
 
 export function createDb(options: DatabaseOptions): Db {
+  const config = pgConnectionConfig(options.url)
   const pool = new pg.Pool({
-    ...pgConnectionConfig(options.url),
+    ...config,
+    // radstream's statements are short index work; JIT compiles any whose estimated cost is high
+    // (the sessionizer's supersession probes: ~10 ms of work, 1 s of compiling). Options given in
+    // DATABASE_URL come after and win.
+    options: ['-c jit=off', config.options].filter(Boolean).join(' '),
     max: options.poolSize ?? 10,
     application_name: options.applicationName ?? 'radstream',
   })

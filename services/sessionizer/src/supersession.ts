@@ -62,13 +62,36 @@ const ADDRESSES: readonly {
  */
 export async function closeSupersededSessions(tx: Tx, sessionKeys: readonly string[]): Promise<SupersededSession[]> {
   if (sessionKeys.length === 0) return []
+  // The columns every candidate carries, so that no step joins back to the table.
+  const columns = (row: string) =>
+    sql.raw(
+      [
+        'id',
+        'session_key',
+        'nas_ip_address',
+        'start_time',
+        'stop_time',
+        'framed_ip_address',
+        'framed_ipv6_address',
+        'framed_ipv6_prefix',
+        'delegated_ipv6_prefix',
+      ]
+        .map((c) => `${row}.${c}`)
+        .join(', '),
+    )
+  // Lateral probes, one per session of the batch and address: each an index scan on the address
+  // (as a join, the planner scans the whole table, which grows with the retention; offset 0 keeps
+  // it from turning the probes back into a join).
   const olderHolders = sql.join(
     ADDRESSES.map(
       ({ same }) => sql`
-        select o.id from batch b join sessions o on ${same('o', 'b')}
-        where o.nas_ip_address = b.nas_ip_address
-          and (o.start_time, o.session_key) < (b.start_time, b.session_key)
-          and (o.stop_time is null or o.stop_time > b.start_time)`,
+        select ${columns('older')} from batch b cross join lateral (
+          select ${columns('o')} from sessions o
+          where ${same('o', 'b')} and o.nas_ip_address = b.nas_ip_address
+            and (o.start_time, o.session_key) < (b.start_time, b.session_key)
+            and (o.stop_time is null or o.stop_time > b.start_time)
+          offset 0
+        ) older`,
     ),
     sql` union `,
   )
@@ -85,15 +108,14 @@ export async function closeSupersededSessions(tx: Tx, sessionKeys: readonly stri
   )
   const result = await sql<SupersededSession>`
     with batch as (
-      select id, session_key, nas_ip_address, start_time, framed_ip_address, framed_ipv6_address,
-        framed_ipv6_prefix, delegated_ipv6_prefix
+      select ${columns('sessions')}
       from sessions where session_key = any(${sessionKeys}::text[])
         and num_nonnulls(framed_ip_address, framed_ipv6_address, framed_ipv6_prefix, delegated_ipv6_prefix) > 0
     ),
-    candidates as (select id from batch union ${olderHolders}),
+    candidates as (select * from batch union ${olderHolders}),
     superseded as (
       select o.id, newer.start_time, newer.session_id, newer.address
-      from candidates c join sessions o on o.id = c.id
+      from candidates o
       cross join lateral (
         select * from (${firstNewerHolder}) claims order by start_time, session_key limit 1
       ) newer
