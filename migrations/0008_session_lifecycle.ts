@@ -24,7 +24,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`alter table nas_clients drop column interim_interval`.execute(db)
-  await sql`alter table sessions drop column least_interim_session_time, drop column next_interim_session_time`.execute(db)
+  await sql`alter table sessions drop column least_interim_session_time, drop column next_interim_session_time`.execute(
+    db,
+  )
   await sql`drop index sessions_framed_ipv4_by_stop`.execute(db)
   await sql`update sessions set closed_by = 'stale' where closed_by = 'superseded'`.execute(db)
   await sql`alter table sessions drop constraint sessions_closed_by_check`.execute(db)
