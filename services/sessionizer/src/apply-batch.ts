@@ -62,6 +62,19 @@ async function writeSessions(
 }
 
 /**
+ * The supersession pass again, once the batch that wrote these sessions has committed: batches of
+ * other partitions written at the same time (another group member, or SESSIONIZER_PARTITIONS_
+ * CONCURRENTLY) cannot see each other's rows, so both may leave an older holder of an address open.
+ * Of two such batches the later to commit sees the other's rows here, and closes it.
+ */
+export async function closeSupersededAfterCommit(tx: Tx, sessionKeys: readonly string[]): Promise<number> {
+  const events = (await closeSupersededSessions(tx, sessionKeys)).map(sessionEvents.superseded)
+  await insertAuditEvents(tx, events)
+  await notifySessionEvents(tx, { started: [], stopped: events.map((e) => e.entityId) })
+  return events.length
+}
+
+/**
  * Applies a batch of records in the caller's transaction. Session packets are folded per session
  * in memory and written in one statement; an Accounting-On/Off splits the batch, so packets before
  * it are written before it closes the NAS's sessions, as in arrival order.

@@ -14,7 +14,9 @@ import {
 } from '@radstream/kafka'
 import type { AddressInfo } from 'node:net'
 import { startOpsServer } from '@radstream/ops'
-import { applyBatch } from './apply-batch'
+import { applyBatch, closeSupersededAfterCommit } from './apply-batch'
+import { isSessionPacket } from './session-draft'
+import { sessionKey } from './session-key'
 import { deadLettered } from './audit-events'
 import { AssignmentWatch } from './assignment-watch'
 import { ConsumerWatchdog } from './consumer-watchdog'
@@ -195,6 +197,9 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         ),
       )
     }
+    // Before the offsets: a crash in between replays the batch, and with it this pass.
+    const keys = [...new Set(entries.filter((e) => isSessionPacket(e.record)).map((e) => sessionKey(e.record)))]
+    await inTransaction(db, (tx) => closeSupersededAfterCommit(tx, keys))
     const next = (BigInt(batch.lastOffset()) + 1n).toString()
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
     resolveOffset(batch.lastOffset())
