@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { hostname, userInfo } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
 import { createDb, type Db } from '@radstream/db'
@@ -64,6 +65,35 @@ describe('radstream CLI', () => {
       1,
       'radstream nas: --coa-port "99999": expected a UDP port from 1 to 65535, or none',
     ])
+  })
+
+  it('every change of who may send or read should be an audit event naming the operator', async () => {
+    const operator = `${userInfo().username}@${hostname()}`
+    const ip = '198.51.102.9'
+    expect((await runCli(['nas', 'add', '--ip', ip, '--secret', 's', '--coa-port', 'none'])).code).toBe(0)
+    expect((await runCli(['nas', 'remove', '--ip', ip])).code).toBe(0)
+    const created = await runCli(['client', 'create', '--name', 'audited-by-cli', '--scope', 'auditor'])
+    expect(created.code, created.stderr).toBe(0)
+    const { client_id: clientId } = JSON.parse(created.stdout) as { client_id: string }
+    expect((await runCli(['client', 'revoke', '--id', clientId])).code).toBe(0)
+
+    const events = await db
+      .selectFrom('audit_events')
+      .select(['initiator_type', 'initiator_id', 'operation', 'entity_type', 'entity_id', 'fields'])
+      .where('entity_id', 'in', [`${ip}/32`, clientId])
+      .orderBy('chain_seq')
+      .execute()
+    expect(events.map((e) => [e.initiator_type, e.initiator_id, e.operation, e.entity_type, e.entity_id])).toEqual([
+      ['CLI', operator, 'UPDATE', 'NAS', `${ip}/32`],
+      ['CLI', operator, 'DELETE', 'NAS', `${ip}/32`],
+      ['CLI', operator, 'CREATE', 'API_CLIENT', clientId],
+      ['CLI', operator, 'UPDATE', 'API_CLIENT', clientId],
+    ])
+    expect(events[0]!.fields).toEqual([
+      { name: 'secret', oldValue: null, newValue: '(set)' },
+      { name: 'coaPort', oldValue: null, newValue: 'none' },
+    ])
+    expect(JSON.stringify(events)).not.toContain('"s"') // never a secret
   })
 
   it('nas add should refuse a malformed address with a message naming it', async () => {

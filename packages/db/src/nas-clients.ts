@@ -73,9 +73,10 @@ export async function listNasClients(db: Db): Promise<NasClientRow[]> {
   return db.selectFrom('nas_clients').selectAll().orderBy('network').execute()
 }
 
-export async function removeNasClient(db: Db, network: string): Promise<boolean> {
-  const result = await db.deleteFrom('nas_clients').where('network', '=', network).executeTakeFirst()
-  return result.numDeletedRows > 0n
+/** Removes a registered NAS; returns its network as the registry writes it (10.0.0.1/32), if there was one. */
+export async function removeNasClient(db: Db, network: string): Promise<string | undefined> {
+  const row = await db.deleteFrom('nas_clients').where('network', '=', network).returning('network').executeTakeFirst()
+  return row?.network
 }
 
 /**

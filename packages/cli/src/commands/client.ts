@@ -1,6 +1,15 @@
 import { parseArgs } from 'node:util'
-import { API_SCOPES, createApiClient, listApiClients, revokeApiClient, type ApiScope } from '@radstream/db'
-import { UsageError, withDb } from './shared'
+import {
+  API_SCOPES,
+  apiClientCreatedEvent,
+  apiClientRevokedEvent,
+  createApiClient,
+  insertAuditEvents,
+  listApiClients,
+  revokeApiClient,
+  type ApiScope,
+} from '@radstream/db'
+import { cliInitiator, UsageError, withDb } from './shared'
 
 const USAGE = [
   'usage: radstream client create --name <name> --scope admin|reseller|auditor [--scope ...] [--reseller <name>]',
@@ -41,13 +50,25 @@ export async function runClient(args: readonly string[]): Promise<void> {
       if (scopes.includes('reseller') !== Boolean(values.reseller)) {
         throw new UsageError('--scope reseller and --reseller <name> go together')
       }
+      const client = {
+        name: values.name!,
+        scopes: scopes as ApiScope[],
+        resellerName: values.reseller,
+        auditHistoryDays: positive('--audit-history-days', values['audit-history-days']),
+        rateLimitPerMinute: positive('--rate-limit', values['rate-limit']),
+      }
+      // Who may read is an audited fact: the event commits with the client or not at all.
       const created = await withDb((db) =>
-        createApiClient(db, {
-          name: values.name!,
-          scopes: scopes as ApiScope[],
-          resellerName: values.reseller,
-          auditHistoryDays: positive('--audit-history-days', values['audit-history-days']),
-          rateLimitPerMinute: positive('--rate-limit', values['rate-limit']),
+        db.transaction().execute(async (tx) => {
+          const made = await createApiClient(tx, client)
+          await insertAuditEvents(tx, [
+            apiClientCreatedEvent(cliInitiator(), {
+              ...client,
+              clientId: made.clientId,
+              reseller: client.resellerName,
+            }),
+          ])
+          return made
         }),
       )
       console.log(JSON.stringify({ client_id: created.clientId, client_secret: created.clientSecret }))
@@ -59,8 +80,14 @@ export async function runClient(args: readonly string[]): Promise<void> {
     }
     case 'revoke': {
       if (!values.id) throw new UsageError(USAGE)
-      if (!(await withDb((db) => revokeApiClient(db, values.id!))))
-        throw new UsageError(`no active client ${values.id}`)
+      const revoked = await withDb((db) =>
+        db.transaction().execute(async (tx) => {
+          const done = await revokeApiClient(tx, values.id!)
+          if (done) await insertAuditEvents(tx, [apiClientRevokedEvent(cliInitiator(), values.id!)])
+          return done
+        }),
+      )
+      if (!revoked) throw new UsageError(`no active client ${values.id}`)
       console.log(JSON.stringify({ revoked: values.id }))
       return
     }

@@ -50,5 +50,5 @@ export const commands: Readonly<Record<string, Command>> = {
 
 export function usage(): string {
   const lines = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(12)} ${command.summary}`)
-  return `Usage: radstream <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nSettings come from environment variables; see README.md.\n`
+  return `Usage: radstream <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nSettings come from environment variables; see docs/configuration.md.\n`
 }

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto'
-import { hostname, userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
 import { loadSettings } from '@radstream/config'
 import {
@@ -10,7 +8,7 @@ import {
   type SessionActionResult,
   type VendorAttribute,
 } from '@radstream/dae'
-import { UsageError, withDb } from './shared'
+import { cliInitiator, UsageError, withDb } from './shared'
 
 const USAGE = [
   'usage: radstream session disconnect <id>',
@@ -59,7 +57,7 @@ export async function runSession(args: readonly string[]): Promise<void> {
     const ctx: SessionActionContext = {
       db,
       timing: { timeoutMs: settings.timeoutMs, attempts: settings.attempts },
-      initiator: { type: 'CLI', id: `${userInfo().username}@${hostname()}`, requestId: randomUUID() },
+      initiator: cliInitiator(),
     }
     try {
       if (action === 'disconnect') return await disconnectSession(ctx, id)

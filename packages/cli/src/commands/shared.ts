@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto'
+import { hostname, userInfo } from 'node:os'
 import { loadSettings } from '@radstream/config'
-import { createDb, type Db } from '@radstream/db'
+import { createDb, type Db, type Initiator } from '@radstream/db'
 
 /** A mistake in how a command was called: printed as its message alone, exit code 1. */
 export class UsageError extends Error {
@@ -14,4 +16,9 @@ export async function withDb<T>(work: (db: Db) => Promise<T>, applicationName = 
   } finally {
     await db.destroy()
   }
+}
+
+/** The operator at this shell, as audit events name them: the OS user and the host, and a request id of the command's own. */
+export function cliInitiator(): Initiator {
+  return { type: 'CLI', id: `${userInfo().username}@${hostname()}`, requestId: randomUUID() }
 }

@@ -2,9 +2,13 @@ import { isIP } from 'node:net'
 import { sql } from 'kysely'
 import {
   ensureReseller,
+  initiatedEvent,
   insertAuditEvents,
   isNetwork,
   nasClientView,
+  nasRegisteredEvent,
+  nasRemovedEvent,
+  type Initiator,
   removeNasClient,
   upsertNasClient,
   type Db,
@@ -20,18 +24,12 @@ export interface MutationContext {
 }
 
 /** Every admin change is audited with the client as initiator and the request id. */
-function audited(
-  ctx: MutationContext,
-  event: Omit<NewAuditEvent, 'initiatorType' | 'initiatorId' | 'requestId' | 'eventKey'> & { key: string },
-): NewAuditEvent {
-  const { key, ...rest } = event
-  return {
-    ...rest,
-    eventKey: `api.${key}:${ctx.requestId}`,
-    initiatorType: 'API_CLIENT',
-    initiatorId: ctx.principal.clientId,
-    requestId: ctx.requestId,
-  }
+function initiator(ctx: MutationContext): Initiator {
+  return { type: 'API_CLIENT', id: ctx.principal.clientId, requestId: ctx.requestId }
+}
+
+function audited(ctx: MutationContext, event: Parameters<typeof initiatedEvent>[1]): NewAuditEvent {
+  return initiatedEvent(initiator(ctx), event)
 }
 
 function requireName(field: string, value: string): string {
@@ -175,27 +173,7 @@ export const mutations = {
         coaAddress,
         interimInterval,
       })
-      await insertAuditEvents(tx, [
-        audited(ctx, {
-          key: 'nas.registered',
-          operation: 'UPDATE',
-          entityType: 'NAS',
-          entityId: row.network,
-          entityName: row.name ?? row.network,
-          // Never the secret itself: only that it was set.
-          description: `NAS ${row.network} registered (secret set)`,
-          fields: [
-            { name: 'secret', oldValue: null, newValue: '(set)' },
-            ...(coaPort !== undefined
-              ? [{ name: 'coaPort', oldValue: null, newValue: String(coaPort ?? 'none') }]
-              : []),
-            ...(coaAddress !== undefined ? [{ name: 'coaAddress', oldValue: null, newValue: coaAddress }] : []),
-            ...(interimInterval !== undefined
-              ? [{ name: 'interimInterval', oldValue: null, newValue: String(interimInterval ?? 'not known') }]
-              : []),
-          ],
-        }),
-      ])
+      await insertAuditEvents(tx, [nasRegisteredEvent(initiator(ctx), row, { coaPort, coaAddress, interimInterval })])
       return nasClientView(row)
     })
   },
@@ -204,20 +182,8 @@ export const mutations = {
     const network = parseNetwork(ip)
     return ctx.db.transaction().execute(async (tx) => {
       const removed = await removeNasClient(tx, network)
-      if (removed) {
-        await insertAuditEvents(tx, [
-          audited(ctx, {
-            key: 'nas.removed',
-            operation: 'DELETE',
-            entityType: 'NAS',
-            entityId: network,
-            entityName: network,
-            description: `NAS ${network} removed`,
-            fields: [],
-          }),
-        ])
-      }
-      return removed
+      if (removed) await insertAuditEvents(tx, [nasRemovedEvent(initiator(ctx), removed)])
+      return removed !== undefined
     })
   },
 }

@@ -1,0 +1,95 @@
+import type { NewAuditEvent } from './audit-events'
+import type { NasClientRow } from './schema'
+
+/** Who changed something: an API client (with its request's id) or an operator at the CLI (user@host). */
+export interface Initiator {
+  readonly type: 'API_CLIENT' | 'CLI'
+  readonly id: string
+  readonly requestId: string
+}
+
+type ChangeEvent = Omit<NewAuditEvent, 'initiatorType' | 'initiatorId' | 'requestId' | 'eventKey'> & {
+  /** What changed, as a name: with the request id it makes the event key. */
+  readonly key: string
+}
+
+/** The audit event of a change `initiator` made; written twice (a retried request), it is written once. */
+export function initiatedEvent(initiator: Initiator, { key, ...event }: ChangeEvent): NewAuditEvent {
+  return {
+    ...event,
+    eventKey: `${initiator.type === 'CLI' ? 'cli' : 'api'}.${key}:${initiator.requestId}`,
+    initiatorType: initiator.type,
+    initiatorId: initiator.id,
+    requestId: initiator.requestId,
+  }
+}
+
+/** What a registration set besides the secret, as given (undefined: left as it was). */
+export interface NasSettingsGiven {
+  readonly coaPort?: number | null | undefined
+  readonly coaAddress?: string | null | undefined
+  readonly interimInterval?: number | null | undefined
+}
+
+/** A NAS registered or re-registered: who may send accounting, with what secret (never the secret itself). */
+export function nasRegisteredEvent(initiator: Initiator, row: NasClientRow, given: NasSettingsGiven): NewAuditEvent {
+  const set = (name: string, value: unknown, none: string) =>
+    value === undefined ? [] : [{ name, oldValue: null, newValue: value === null ? none : String(value) }]
+  return initiatedEvent(initiator, {
+    key: 'nas.registered',
+    operation: 'UPDATE',
+    entityType: 'NAS',
+    entityId: row.network,
+    entityName: row.name ?? row.network,
+    description: `NAS ${row.network} registered (secret set)`,
+    fields: [
+      { name: 'secret', oldValue: null, newValue: '(set)' },
+      ...set('coaPort', given.coaPort, 'none'),
+      ...set('coaAddress', given.coaAddress, 'the session address'),
+      ...set('interimInterval', given.interimInterval, 'not known'),
+    ],
+  })
+}
+
+export function nasRemovedEvent(initiator: Initiator, network: string): NewAuditEvent {
+  return initiatedEvent(initiator, {
+    key: 'nas.removed',
+    operation: 'DELETE',
+    entityType: 'NAS',
+    entityId: network,
+    entityName: network,
+    description: `NAS ${network} removed`,
+    fields: [],
+  })
+}
+
+/** An API client created: who may read, with which scopes (never its secret). */
+export function apiClientCreatedEvent(
+  initiator: Initiator,
+  client: { clientId: string; name: string; scopes: readonly string[]; reseller: string | undefined },
+): NewAuditEvent {
+  return initiatedEvent(initiator, {
+    key: 'api-client.created',
+    operation: 'CREATE',
+    entityType: 'API_CLIENT',
+    entityId: client.clientId,
+    entityName: client.name,
+    description: `API client ${client.name} (${client.clientId}) created with scopes ${client.scopes.join(', ')}`,
+    fields: [
+      { name: 'scopes', oldValue: null, newValue: client.scopes.join(' ') },
+      ...(client.reseller ? [{ name: 'reseller', oldValue: null, newValue: client.reseller }] : []),
+    ],
+  })
+}
+
+export function apiClientRevokedEvent(initiator: Initiator, clientId: string): NewAuditEvent {
+  return initiatedEvent(initiator, {
+    key: 'api-client.revoked',
+    operation: 'UPDATE',
+    entityType: 'API_CLIENT',
+    entityId: clientId,
+    entityName: clientId,
+    description: `API client ${clientId} revoked: its tokens stop working within seconds`,
+    fields: [{ name: 'revoked', oldValue: 'false', newValue: 'true' }],
+  })
+}
