@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net'
 import { sql } from 'kysely'
-import { insertAuditEvents, nasClientForAddress, type Db, type NewAuditEvent } from '@radstream/db'
+import { insertAuditEvents, nasClientForAddress, type Db, type Initiator, type NewAuditEvent } from '@radstream/db'
 import { buildDynamicAuthorizationRequest, encodeAttribute, PacketCode, type AttributeInput } from '@radstream/radius'
 import { randomInt } from 'node:crypto'
 import {
@@ -11,13 +11,6 @@ import {
 } from './change-attributes'
 import { DaeError } from './errors'
 import { exchange, type DaeTarget, type ExchangeResult, type ExchangeTiming } from './exchange'
-
-/** Who asks: an API client (with the API request's id) or an operator at the CLI (user@host). */
-export interface Initiator {
-  readonly type: 'API_CLIENT' | 'CLI'
-  readonly id: string
-  readonly requestId: string
-}
 
 export interface SessionActionContext {
   readonly db: Db
