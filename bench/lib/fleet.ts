@@ -13,6 +13,11 @@ export interface FleetOptions {
   readonly retransmitMs: number
   /** Keep every answered datagram (for replaying them into a reference database). */
   readonly keepAnswered?: boolean
+  /**
+   * The number of the fleet's first NAS (its NAS-IP-Address and address pool derive from it): fleets
+   * running together need their own, or they are one NAS handing each address to two live sessions.
+   */
+  readonly firstNas?: number
 }
 
 /** A fleet of simulated NAS sharing one pacing budget, driven by a 2 ms ticker. */
@@ -33,7 +38,7 @@ export class Fleet {
       { length: options.nasCount },
       (_, index) =>
         new SimulatedNas({
-          index,
+          index: (options.firstNas ?? 0) + index,
           run: options.run,
           port: options.port,
           secret: options.secret,

@@ -245,6 +245,7 @@ export async function runClusterFaults(options: ClusterRunOptions): Promise<Clus
           port,
           secret: Buffer.from(SECRET),
           nasCount: options.nasPerCollector,
+          firstNas: i * options.nasPerCollector,
           window: 16,
           rate: options.rate / options.collectors,
           sessionsPerNas: 100_000,
