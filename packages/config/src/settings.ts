@@ -107,6 +107,10 @@ export interface ApiSettings {
   /** HS256 key for access tokens; unset: the random key stored in the database at migration. */
   readonly tokenSecret: string | undefined
   readonly tokenTtlSeconds: number
+  /** Failed token requests a window allows from one address for one client id, and for any. */
+  readonly tokenFailuresPerClientAndAddress: number
+  readonly tokenFailuresPerAddress: number
+  readonly tokenFailureWindowSeconds: number
 }
 
 /** Disconnect- and CoA-Requests (RFC 5176) that the API and the CLI send to a NAS. */
@@ -179,6 +183,12 @@ export function loadSettings(env: Env = process.env): Settings {
       graphiql: read.boolean('GRAPHIQL', false),
       tokenSecret: read.optionalString('AUTH_TOKEN_SECRET'),
       tokenTtlSeconds: read.integer('AUTH_TOKEN_TTL_SECONDS', 3600, { min: 60, max: 86_400 }),
+      tokenFailuresPerClientAndAddress: read.integer('AUTH_FAILURES_PER_CLIENT_AND_ADDRESS', 5, {
+        min: 1,
+        max: 10_000,
+      }),
+      tokenFailuresPerAddress: read.integer('AUTH_FAILURES_PER_ADDRESS', 30, { min: 1, max: 100_000 }),
+      tokenFailureWindowSeconds: read.integer('AUTH_FAILURE_WINDOW_SECONDS', 60, { min: 1, max: 3600 }),
     },
     dynamicAuthorization: {
       timeoutMs: read.integer('DAE_TIMEOUT_MS', 1000, { min: 50, max: 10_000 }),

@@ -1,7 +1,7 @@
 import type { Logger, Settings } from '@radstream/config'
 import { createDb } from '@radstream/db'
 import { createKafka, isKafkaReachable } from '@radstream/kafka'
-import { buildApp } from './app'
+import { buildApp, failureLimits } from './app'
 import { tokenSigningKey } from './auth/signing-key'
 
 export interface RunningApi {
@@ -35,6 +35,7 @@ export async function startApi(settings: Settings, logger: Logger): Promise<Runn
     tokenSigningKey: await tokenSigningKey(db, settings.api.tokenSecret),
     tokenTtlSeconds: settings.api.tokenTtlSeconds,
     dynamicAuthorization: settings.dynamicAuthorization,
+    tokenFailureLimits: failureLimits(settings),
     databaseUrl: settings.database.url,
   })
   await app.listen({ host: settings.api.host, port: settings.api.port })

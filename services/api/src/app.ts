@@ -4,11 +4,12 @@ import formbody from '@fastify/formbody'
 import jwt from '@fastify/jwt'
 import swagger from '@fastify/swagger'
 import mercurius from 'mercurius'
-import { loadSettings, type DynamicAuthorizationSettings, type Logger } from '@radstream/config'
+import { loadSettings, type DynamicAuthorizationSettings, type Logger, type Settings } from '@radstream/config'
 import type { Db } from '@radstream/db'
 import { auditLogRoute } from './audit-log/route'
 import { createAuthenticator } from './auth/authenticate'
 import { tokenRoute } from './auth/token-route'
+import type { FailureLimits } from './auth/failure-throttle'
 import { ApiError } from './errors'
 import { maxSelections } from './graphql/complexity'
 import { formatErrors } from './graphql/error-formatter'
@@ -24,11 +25,22 @@ export interface AppDeps {
   readonly kafkaReachable: () => Promise<boolean>
   readonly tokenSigningKey: string
   readonly tokenTtlSeconds?: number
+  /** Failed token requests allowed; unset: the defaults. */
+  readonly tokenFailureLimits?: FailureLimits
   readonly graphiql?: boolean
   /** Disconnect and CoA timing and rate limit; unset: the defaults. */
   readonly dynamicAuthorization?: DynamicAuthorizationSettings
   /** Where the sessionEvents subscription LISTENs; without it the subscription stays silent. */
   readonly databaseUrl?: string
+}
+
+/** The token endpoint's throttle, from the API settings. */
+export function failureLimits(settings: Settings): FailureLimits {
+  return {
+    perClientAndAddress: settings.api.tokenFailuresPerClientAndAddress,
+    perAddress: settings.api.tokenFailuresPerAddress,
+    windowMs: settings.api.tokenFailureWindowSeconds * 1000,
+  }
 }
 
 const TOKEN_ISSUER = 'radstream'
@@ -113,7 +125,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db: deps.db, kafkaReachable: deps.kafkaReachable })
   await app.register(auditLogRoute, { db: deps.db, authenticate, cursorKey: deps.tokenSigningKey })
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger())
-  await app.register(tokenRoute, { db: deps.db, tokenTtlSeconds: deps.tokenTtlSeconds ?? 3600 })
+  await app.register(tokenRoute, {
+    db: deps.db,
+    tokenTtlSeconds: deps.tokenTtlSeconds ?? 3600,
+    failureLimits: deps.tokenFailureLimits ?? failureLimits(loadSettings({})),
+  })
   await app.register(mercurius, {
     schema,
     resolvers: buildResolvers(deps.db, deps.dynamicAuthorization ?? loadSettings({}).dynamicAuthorization),

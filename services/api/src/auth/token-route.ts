@@ -1,10 +1,12 @@
 import '@fastify/jwt'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { authenticateApiClient, type Db } from '@radstream/db'
+import { FailureThrottle, type FailureLimits } from './failure-throttle'
 
 export interface TokenRouteOptions {
   readonly db: Db
   readonly tokenTtlSeconds: number
+  readonly failureLimits: FailureLimits
 }
 
 interface TokenRequestBody {
@@ -42,6 +44,7 @@ function clientCredentials(
  * credentials may come in it or as HTTP Basic. Answers a signed, expiring bearer token.
  */
 export async function tokenRoute(app: FastifyInstance, options: TokenRouteOptions): Promise<void> {
+  const throttle = new FailureThrottle(options.failureLimits)
   app.post('/api/v1/oauth/token', { config: { public: true } }, async (request, reply) => {
     const body = (request.body ?? {}) as TokenRequestBody
     if (body.grant_type !== 'client_credentials') {
@@ -49,8 +52,18 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
     }
     const credentials = clientCredentials(request.headers.authorization, body)
     if (!credentials) return oauthError(reply, 400, 'invalid_request', 'client_id and client_secret are required')
+    // Checked before the secret's scrypt: a throttled guess costs no CPU.
+    const retryAfter = throttle.retryAfterSeconds(credentials.id, request.ip)
+    if (retryAfter > 0) {
+      reply.header('retry-after', String(retryAfter))
+      return oauthError(reply, 429, 'too_many_attempts', `too many failed attempts: retry after ${retryAfter} s`)
+    }
     const client = await authenticateApiClient(options.db, credentials.id, credentials.secret)
-    if (!client) return oauthError(reply, 401, 'invalid_client', 'unknown client or wrong secret')
+    if (!client) {
+      throttle.recordFailure(credentials.id, request.ip)
+      return oauthError(reply, 401, 'invalid_client', 'unknown client or wrong secret')
+    }
+    throttle.recordSuccess(credentials.id, request.ip)
 
     const asked = typeof body.scope === 'string' && body.scope.trim() ? body.scope.trim().split(/\s+/) : client.scopes
     const granted = asked.filter((s) => (client.scopes as string[]).includes(s))
