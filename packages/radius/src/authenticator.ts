@@ -50,17 +50,26 @@ export function responseAuthenticator(response: Buffer, requestAuthenticator: Bu
  * that is hashed as sent. Returns true when the packet carries none.
  */
 export function verifyMessageAuthenticator(packet: RadiusPacket, secret: Buffer): boolean {
+  return messageAuthenticatorHolds(
+    packet,
+    secret,
+    HASHED_REQUEST_CODES.has(packet.code) ? ZERO_AUTHENTICATOR : undefined,
+  )
+}
+
+/**
+ * True when the packet carries no Message-Authenticator, or one valid HMAC-MD5 over its bytes with
+ * the attribute's value zeroed and, where given, `header` in the authenticator field (else as sent).
+ */
+function messageAuthenticatorHolds(packet: RadiusPacket, secret: Buffer, header: Buffer | undefined): boolean {
   const found = packet.attributes.filter((a) => a.type === MESSAGE_AUTHENTICATOR_TYPE)
   if (found.length === 0) return true
   const attribute = found[0]!
   if (found.length > 1 || attribute.value.length !== AUTHENTICATOR_LENGTH) return false
   const copy = Buffer.from(packet.raw)
+  header?.copy(copy, AUTHENTICATOR_OFFSET)
   copy.fill(0, attribute.offset + 2, attribute.offset + 2 + AUTHENTICATOR_LENGTH)
-  if (HASHED_REQUEST_CODES.has(packet.code)) {
-    copy.fill(0, AUTHENTICATOR_OFFSET, AUTHENTICATOR_OFFSET + AUTHENTICATOR_LENGTH)
-  }
-  const expected = createHmac('md5', secret).update(copy).digest()
-  return timingSafeEqual(expected, attribute.value)
+  return timingSafeEqual(createHmac('md5', secret).update(copy).digest(), attribute.value)
 }
 
 /**
@@ -80,11 +89,16 @@ const HASHED_REQUEST_CODES: ReadonlySet<number> = new Set([
  * Request Authenticator over the result (RFC 5176 section 3.5, RFC 3579 section 3.2). In place.
  */
 export function signRequestWithMessageAuthenticator(request: Buffer, secret: Buffer): Buffer {
-  const offset = messageAuthenticatorOffset(request)
-  request.fill(0, AUTHENTICATOR_OFFSET, AUTHENTICATOR_OFFSET + AUTHENTICATOR_LENGTH)
-  request.fill(0, offset, offset + AUTHENTICATOR_LENGTH)
-  createHmac('md5', secret).update(request).digest().copy(request, offset)
+  writeMessageAuthenticator(request, secret, ZERO_AUTHENTICATOR)
   return signAccountingRequest(request, secret)
+}
+
+/** Fills a zeroed Message-Authenticator in place, the HMAC taken with `header` in the authenticator field. */
+function writeMessageAuthenticator(packet: Buffer, secret: Buffer, header: Buffer): void {
+  const offset = messageAuthenticatorOffset(packet)
+  header.copy(packet, AUTHENTICATOR_OFFSET)
+  packet.fill(0, offset, offset + AUTHENTICATOR_LENGTH)
+  createHmac('md5', secret).update(packet).digest().copy(packet, offset)
 }
 
 /**
@@ -93,17 +107,10 @@ export function signRequestWithMessageAuthenticator(request: Buffer, secret: Buf
  * Message-Authenticator when it carries one (computed with the Request Authenticator in the header).
  */
 export function verifyResponse(response: RadiusPacket, requestAuthenticator: Buffer, secret: Buffer): boolean {
-  if (!timingSafeEqual(responseAuthenticator(response.raw, requestAuthenticator, secret), response.authenticator)) {
-    return false
-  }
-  const found = response.attributes.filter((a) => a.type === MESSAGE_AUTHENTICATOR_TYPE)
-  if (found.length === 0) return true
-  const attribute = found[0]!
-  if (found.length > 1 || attribute.value.length !== AUTHENTICATOR_LENGTH) return false
-  const copy = Buffer.from(response.raw)
-  requestAuthenticator.copy(copy, AUTHENTICATOR_OFFSET)
-  copy.fill(0, attribute.offset + 2, attribute.offset + 2 + AUTHENTICATOR_LENGTH)
-  return timingSafeEqual(createHmac('md5', secret).update(copy).digest(), attribute.value)
+  const signed = responseAuthenticator(response.raw, requestAuthenticator, secret)
+  return (
+    timingSafeEqual(signed, response.authenticator) && messageAuthenticatorHolds(response, secret, requestAuthenticator)
+  )
 }
 
 /**
@@ -111,10 +118,7 @@ export function verifyResponse(response: RadiusPacket, requestAuthenticator: Buf
  * taken with the Request Authenticator in the header, then the Response Authenticator covers it.
  */
 export function signResponseWithMessageAuthenticator(response: Buffer, request: RadiusPacket, secret: Buffer): Buffer {
-  const offset = messageAuthenticatorOffset(response)
-  request.authenticator.copy(response, AUTHENTICATOR_OFFSET)
-  response.fill(0, offset, offset + AUTHENTICATOR_LENGTH)
-  createHmac('md5', secret).update(response).digest().copy(response, offset)
+  writeMessageAuthenticator(response, secret, request.authenticator)
   return signResponse(response, request.authenticator, secret)
 }
 
