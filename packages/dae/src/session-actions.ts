@@ -1,6 +1,13 @@
 import { isIPv4 } from 'node:net'
 import { sql } from 'kysely'
-import { insertAuditEvents, nasClientForAddress, type Db, type Initiator, type NewAuditEvent } from '@radstream/db'
+import {
+  insertAuditEvents,
+  nasClientForAddress,
+  normalizeAddress,
+  type Db,
+  type Initiator,
+  type NewAuditEvent,
+} from '@radstream/db'
 import { buildDynamicAuthorizationRequest, encodeAttribute, PacketCode, type AttributeInput } from '@radstream/radius'
 import { randomInt } from 'node:crypto'
 import {
@@ -118,12 +125,6 @@ function identification(session: SessionTarget): EncodedAttribute[] {
   return attributes.map(encodeAttribute)
 }
 
-/** A dual-stack socket reports IPv4 senders as ::ffff:a.b.c.d; the registry holds a.b.c.d. */
-function unmapped(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  return mapped ? mapped[1]! : address
-}
-
 const hostPort = ({ address, port }: DaeTarget) =>
   address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`
 
@@ -156,7 +157,7 @@ async function send(ctx: SessionActionContext, sessionId: string, action: Action
     )
   }
   // The NAS is where its accounting came from, and its secret the one the collector verified it with.
-  const nasAddress = unmapped(session.sourceAddress ?? session.nasAddress)
+  const nasAddress = normalizeAddress(session.sourceAddress ?? session.nasAddress)
   const nas = await nasClientForAddress(ctx.db, nasAddress)
   if (!nas) {
     throw new DaeError(

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net'
+import { isIP, isIPv4 } from 'node:net'
 import { sql } from 'kysely'
 import type { Db } from './connection'
 import type { NasClientRow } from './schema'
@@ -41,6 +41,11 @@ export async function upsertNasClient(db: Db, client: NasClientInput): Promise<N
     )
     .returningAll()
     .executeTakeFirstOrThrow()
+}
+
+/** Node reports IPv4 senders on a dual-stack socket as ::ffff:a.b.c.d; the registry stores a.b.c.d. */
+export function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address
 }
 
 /**

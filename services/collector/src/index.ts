@@ -1,3 +1,3 @@
 export { startCollector, type RunningCollector } from './collector'
 export { handleDatagram } from './accounting-handler'
-export { NasRegistry, normalizeAddress } from './nas-registry'
+export { NasRegistry } from './nas-registry'

@@ -1,5 +1,6 @@
 import { BlockList, isIPv4 } from 'node:net'
 import type { Logger } from '@radstream/config'
+import { normalizeAddress } from '@radstream/db'
 
 export interface NasClient {
   readonly network: string
@@ -16,11 +17,6 @@ interface NetworkEntry {
 /** A source of the registered NAS clients (PostgreSQL in production). */
 export interface NasClientSource {
   list(): Promise<readonly { network: string; name: string | null; secret: string }[]>
-}
-
-/** Node reports IPv4 senders on a dual-stack socket as ::ffff:a.b.c.d; the registry stores a.b.c.d. */
-export function normalizeAddress(address: string): string {
-  return address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address
 }
 
 function toEntry(client: NasClient): NetworkEntry {
