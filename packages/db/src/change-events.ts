@@ -1,4 +1,6 @@
-import type { NewAuditEvent } from './audit-events'
+import { insertAuditEvents, type NewAuditEvent } from './audit-events'
+import type { Db } from './connection'
+import { removeNasClient, upsertNasClient, type NasClientInput } from './nas-clients'
 import type { NasClientRow } from './schema'
 
 /** Who changed something: an API client (with its request's id) or an operator at the CLI (user@host). */
@@ -32,7 +34,7 @@ export interface NasSettingsGiven {
 }
 
 /** A NAS registered or re-registered: who may send accounting, with what secret (never the secret itself). */
-export function nasRegisteredEvent(initiator: Initiator, row: NasClientRow, given: NasSettingsGiven): NewAuditEvent {
+function nasRegisteredEvent(initiator: Initiator, row: NasClientRow, given: NasSettingsGiven): NewAuditEvent {
   const set = (name: string, value: unknown, none: string) =>
     value === undefined ? [] : [{ name, oldValue: null, newValue: value === null ? none : String(value) }]
   return initiatedEvent(initiator, {
@@ -51,7 +53,7 @@ export function nasRegisteredEvent(initiator: Initiator, row: NasClientRow, give
   })
 }
 
-export function nasRemovedEvent(initiator: Initiator, network: string): NewAuditEvent {
+function nasRemovedEvent(initiator: Initiator, network: string): NewAuditEvent {
   return initiatedEvent(initiator, {
     key: 'nas.removed',
     operation: 'DELETE',
@@ -91,5 +93,26 @@ export function apiClientRevokedEvent(initiator: Initiator, clientId: string): N
     entityName: clientId,
     description: `API client ${clientId} revoked: its tokens stop working within seconds`,
     fields: [{ name: 'revoked', oldValue: 'false', newValue: 'true' }],
+  })
+}
+
+/**
+ * Registers a NAS and writes its audit event in one transaction: who may send accounting is an
+ * audited fact, committed with the change or not at all.
+ */
+export async function registerNasClient(db: Db, initiator: Initiator, nas: NasClientInput): Promise<NasClientRow> {
+  return db.transaction().execute(async (tx) => {
+    const row = await upsertNasClient(tx, nas)
+    await insertAuditEvents(tx, [nasRegisteredEvent(initiator, row, nas)])
+    return row
+  })
+}
+
+/** Removes a NAS and writes its audit event in one transaction; false when none was registered so. */
+export async function unregisterNasClient(db: Db, initiator: Initiator, network: string): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const removed = await removeNasClient(tx, network)
+    if (removed) await insertAuditEvents(tx, [nasRemovedEvent(initiator, removed)])
+    return removed !== undefined
   })
 }

@@ -1,15 +1,6 @@
 import { parseArgs } from 'node:util'
 import { isIP } from 'node:net'
-import {
-  insertAuditEvents,
-  isNetwork,
-  listNasClients,
-  nasClientView,
-  nasRegisteredEvent,
-  nasRemovedEvent,
-  removeNasClient,
-  upsertNasClient,
-} from '@radstream/db'
+import { isNetwork, listNasClients, nasClientView, registerNasClient, unregisterNasClient } from '@radstream/db'
 import { cliInitiator, UsageError, withDb } from './shared'
 
 /** An address or CIDR block, checked here so a typo fails with a message, not a SQL error. */
@@ -81,13 +72,14 @@ export async function runNas(args: readonly string[]): Promise<void> {
       const coaPort = parseCoaPort(values['coa-port'])
       const coaAddress = parseCoaAddress(values['coa-address'])
       const interimInterval = parseInterimInterval(values['interim-interval'])
-      // Who may send accounting is an audited fact: the event commits with the change or not at all.
       const row = await withDb((db) =>
-        db.transaction().execute(async (tx) => {
-          const given = { coaPort, coaAddress, interimInterval }
-          const registered = await upsertNasClient(tx, { network, secret: values.secret!, name: values.name, ...given })
-          await insertAuditEvents(tx, [nasRegisteredEvent(cliInitiator(), registered, given)])
-          return registered
+        registerNasClient(db, cliInitiator(), {
+          network,
+          secret: values.secret!,
+          name: values.name,
+          coaPort,
+          coaAddress,
+          interimInterval,
         }),
       )
       console.log(JSON.stringify(nasClientView(row)))
@@ -101,13 +93,7 @@ export async function runNas(args: readonly string[]): Promise<void> {
     case 'remove': {
       if (!values.ip) throw new UsageError(USAGE)
       const network = parseNetwork(values.ip)
-      const removed = await withDb((db) =>
-        db.transaction().execute(async (tx) => {
-          const removedNetwork = await removeNasClient(tx, network)
-          if (removedNetwork) await insertAuditEvents(tx, [nasRemovedEvent(cliInitiator(), removedNetwork)])
-          return removedNetwork !== undefined
-        }),
-      )
+      const removed = await withDb((db) => unregisterNasClient(db, cliInitiator(), network))
       if (!removed) throw new UsageError(`no NAS registered as ${network}`)
       console.log(JSON.stringify({ removed: network }))
       return

@@ -6,11 +6,9 @@ import {
   insertAuditEvents,
   isNetwork,
   nasClientView,
-  nasRegisteredEvent,
-  nasRemovedEvent,
+  registerNasClient,
+  unregisterNasClient,
   type Initiator,
-  removeNasClient,
-  upsertNasClient,
   type Db,
   type NewAuditEvent,
 } from '@radstream/db'
@@ -164,26 +162,19 @@ export const mutations = {
     const coaPort = parseCoaPort(nas.coaPort)
     const coaAddress = parseCoaAddress(nas.coaAddress)
     const interimInterval = parseInterimInterval(nas.interimInterval)
-    return ctx.db.transaction().execute(async (tx) => {
-      const row = await upsertNasClient(tx, {
-        network,
-        secret: nas.secret,
-        name: nas.name ?? undefined,
-        coaPort,
-        coaAddress,
-        interimInterval,
-      })
-      await insertAuditEvents(tx, [nasRegisteredEvent(initiator(ctx), row, { coaPort, coaAddress, interimInterval })])
-      return nasClientView(row)
+    const row = await registerNasClient(ctx.db, initiator(ctx), {
+      network,
+      secret: nas.secret,
+      name: nas.name ?? undefined,
+      coaPort,
+      coaAddress,
+      interimInterval,
     })
+    return nasClientView(row)
   },
 
   async removeNas(ctx: MutationContext, ip: string) {
     const network = parseNetwork(ip)
-    return ctx.db.transaction().execute(async (tx) => {
-      const removed = await removeNasClient(tx, network)
-      if (removed) await insertAuditEvents(tx, [nasRemovedEvent(initiator(ctx), removed)])
-      return removed !== undefined
-    })
+    return unregisterNasClient(ctx.db, initiator(ctx), network)
   },
 }
