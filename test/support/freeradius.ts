@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { spawnUntilReady } from './ready-process'
 
 export interface RunningFreeradius {
   /** Everything it printed (-X): each request it received, attribute by attribute. */
@@ -48,32 +48,12 @@ ${body(dir)}
 `,
   )
   writeFileSync(join(dir, 'dictionary'), '')
-  const child = spawn('freeradius', ['-X', '-d', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`FreeRADIUS did not start in 15 s:\n${output.slice(-3000)}`)),
-      15_000,
-    )
-    child.stdout.on('data', () => {
-      if (output.includes('Ready to process requests')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    child.on('error', (error) => {
-      clearTimeout(timer)
-      reject(new Error(`FreeRADIUS could not be run: ${error.message}`))
-    })
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`FreeRADIUS exited with ${code} before it was ready:\n${output.slice(-3000)}`))
-    })
+  const { child, output } = await spawnUntilReady('freeradius', ['-X', '-d', dir], {
+    ready: 'Ready to process requests',
+    timeoutMs: 15_000,
   })
   return {
-    output: () => output,
+    output,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve))

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ensureCertificateAuthority, ensureServerKeystore, OPENVPN_RADIUS_PLUGIN, run } from '@radstream/stack'
 import { startFreeradius, type RunningFreeradius } from './freeradius'
+import { spawnUntilReady } from './ready-process'
 
 /**
  * A real NAS on this machine: Debian's OpenVPN 2.6 server with Debian's RADIUS plugin
@@ -59,34 +60,15 @@ async function removeNetwork(): Promise<void> {
   await ip('link', 'del', HOST_LINK).catch(() => undefined)
 }
 
-/** Spawns `command` in a process group of its own, resolving once its output says `ready`. */
-function startProcess(
-  command: string,
-  args: string[],
-  ready: string,
-  log: (text: string) => void,
-): Promise<ChildProcess> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-  let output = ''
-  const collect = (chunk: Buffer) => {
-    output += chunk.toString()
-    log(chunk.toString())
-  }
-  child.stdout!.on('data', collect)
-  child.stderr!.on('data', collect)
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${command} not ready in 30 s:\n${output.slice(-3000)}`)), 30_000)
-    child.stdout!.on('data', () => {
-      if (output.includes(ready)) {
-        clearTimeout(timer)
-        resolve(child)
-      }
-    })
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`${command} exited with ${code}:\n${output.slice(-3000)}`))
-    })
+/** Starts an OpenVPN process (server, or client in the namespace) in a process group of its own. */
+async function startOpenvpn(args: string[], log: (text: string) => void): Promise<ChildProcess> {
+  const started = await spawnUntilReady(args[0]!, args.slice(1), {
+    ready: 'Initialization Sequence Completed',
+    timeoutMs: 30_000,
+    detached: true,
+    onOutput: log,
   })
+  return started.child
 }
 
 /** Kills a process group (the server with its plugin helpers, or the client) and waits. */
@@ -241,12 +223,7 @@ server vpn {
     nasIpAddress: NAS_IP_ADDRESS,
     clientAddress: '198.18.100.2',
     async startServer() {
-      server = await startProcess(
-        'openvpn',
-        ['--config', join(dir, 'server.conf')],
-        'Initialization Sequence Completed',
-        log,
-      )
+      server = await startOpenvpn(['openvpn', '--config', join(dir, 'server.conf')], log)
     },
     async killServer() {
       if (!server?.pid) return
@@ -258,10 +235,8 @@ server vpn {
       server = undefined
     },
     async connectClient() {
-      client = await startProcess(
-        'ip',
-        ['netns', 'exec', NAMESPACE, 'openvpn', '--config', join(dir, 'client.conf')],
-        'Initialization Sequence Completed',
+      client = await startOpenvpn(
+        ['ip', 'netns', 'exec', NAMESPACE, 'openvpn', '--config', join(dir, 'client.conf')],
         log,
       )
     },
