@@ -52,11 +52,10 @@ export async function runSession(args: readonly string[]): Promise<void> {
     strict: true,
   })
   if (!id || (action !== 'disconnect' && action !== 'change')) throw new UsageError(USAGE)
-  const settings = loadSettings().dynamicAuthorization
   const result = await withDb(async (db) => {
     const ctx: SessionActionContext = {
       db,
-      timing: { timeoutMs: settings.timeoutMs, attempts: settings.attempts },
+      timing: loadSettings().dynamicAuthorization,
       initiator: cliInitiator(),
     }
     try {

@@ -1,4 +1,4 @@
-import type { ApiScope } from '@radstream/db'
+import type { ApiScope, Initiator } from '@radstream/db'
 
 /** Who is calling: an API client, as its token and its current database row say. */
 export interface Principal {
@@ -17,4 +17,9 @@ export function isAdmin(principal: Principal): boolean {
 /** The reseller a principal is confined to, or undefined for an admin who sees everything. */
 export function resellerScope(principal: Principal): number | undefined {
   return isAdmin(principal) ? undefined : (principal.resellerId ?? -1)
+}
+
+/** The principal as the initiator of what its request changes, for audit events. */
+export function apiInitiator(principal: Principal, requestId: string): Initiator {
+  return { type: 'API_CLIENT', id: principal.clientId, requestId }
 }

@@ -10,7 +10,7 @@ import {
   type SessionChange,
 } from '@radstream/dae'
 import type { Db } from '@radstream/db'
-import { resellerScope } from '../auth/principal'
+import { apiInitiator, resellerScope } from '../auth/principal'
 import { ApiError, type ApiErrorCode } from '../errors'
 import { sessionById } from './queries'
 import { requestedRecordFields } from './requested-fields'
@@ -70,7 +70,6 @@ function resultOf(result: SessionActionResult) {
  */
 export function dynamicAuthorizationResolvers(db: Db, settings: DynamicAuthorizationSettings) {
   const admit = perClientLimiter(settings.rateLimitPerMinute)
-  const timing = { timeoutMs: settings.timeoutMs, attempts: settings.attempts }
 
   async function run(
     ctx: MercuriusContext,
@@ -81,9 +80,9 @@ export function dynamicAuthorizationResolvers(db: Db, settings: DynamicAuthoriza
       return resultOf(
         await action({
           db,
-          timing,
+          timing: settings,
           resellerId: resellerScope(ctx.principal),
-          initiator: { type: 'API_CLIENT', id: ctx.principal.clientId, requestId: ctx.requestId },
+          initiator: apiInitiator(ctx.principal, ctx.requestId),
         }),
       )
     } catch (error) {

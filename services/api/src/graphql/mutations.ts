@@ -13,7 +13,7 @@ import {
   type NewAuditEvent,
 } from '@radstream/db'
 import { ApiError } from '../errors'
-import type { Principal } from '../auth/principal'
+import { apiInitiator, type Principal } from '../auth/principal'
 
 export interface MutationContext {
   readonly db: Db
@@ -23,7 +23,7 @@ export interface MutationContext {
 
 /** Every admin change is audited with the client as initiator and the request id. */
 function initiator(ctx: MutationContext): Initiator {
-  return { type: 'API_CLIENT', id: ctx.principal.clientId, requestId: ctx.requestId }
+  return apiInitiator(ctx.principal, ctx.requestId)
 }
 
 function audited(ctx: MutationContext, event: Parameters<typeof initiatedEvent>[1]): NewAuditEvent {
