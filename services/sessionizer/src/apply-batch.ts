@@ -17,7 +17,8 @@ import { closeSupersededSessions } from './supersession'
 type Tx = Transaction<Database>
 
 export interface BatchOutcome {
-  readonly sessionsWritten: number
+  /** The sessions the batch wrote, each once. */
+  readonly sessionKeys: readonly string[]
   readonly auditEvents: number
 }
 
@@ -84,12 +85,12 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
   let starts = new Map<string, SessionDraft>()
   let stopped = new Set<string>()
   const events: NewAuditEvent[] = []
-  let sessionsWritten = 0
+  const sessionKeys = new Set<string>()
 
   const flush = async () => {
     if (drafts.size === 0) return
     events.push(...(await writeSessions(tx, drafts, starts, stopped)))
-    sessionsWritten += drafts.size
+    for (const key of drafts.keys()) sessionKeys.add(key)
     drafts = new Map()
     starts = new Map()
     stopped = new Set()
@@ -130,5 +131,5 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
       .filter((e) => e.entityType === 'SESSION' && e.operation === 'UPDATE' && !isReopen(e))
       .map((e) => e.entityId),
   })
-  return { sessionsWritten, auditEvents: events.length }
+  return { sessionKeys: [...sessionKeys], auditEvents: events.length }
 }

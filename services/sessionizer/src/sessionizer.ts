@@ -15,8 +15,6 @@ import {
 import type { AddressInfo } from 'node:net'
 import { startOpsServer } from '@radstream/ops'
 import { applyBatch, closeSupersededAfterCommit } from './apply-batch'
-import { isSessionPacket } from './session-draft'
-import { sessionKey } from './session-key'
 import { deadLettered } from './audit-events'
 import { AssignmentWatch } from './assignment-watch'
 import { ConsumerWatchdog } from './consumer-watchdog'
@@ -137,7 +135,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
   async function applyIsolating(
     entries: readonly DecodedEntry[],
     auditEvents: readonly NewAuditEvent[],
-  ): Promise<{ sessionsWritten: number; refused: { entry: DecodedEntry; reason: string }[] }> {
+  ): Promise<{ sessionKeys: readonly string[]; refused: { entry: DecodedEntry; reason: string }[] }> {
     try {
       const outcome = await inTransaction(db, async (tx) => {
         const applied = await applyBatch(
@@ -147,12 +145,12 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         await insertAuditEvents(tx, auditEvents)
         return applied
       })
-      return { sessionsWritten: outcome.sessionsWritten, refused: [] }
+      return { sessionKeys: outcome.sessionKeys, refused: [] }
     } catch (error) {
       const reason = refusalReason(error)
       if (reason === undefined) throw error
       if (entries.length === 1 && auditEvents.length === 0)
-        return { sessionsWritten: 0, refused: [{ entry: entries[0]!, reason }] }
+        return { sessionKeys: [], refused: [{ entry: entries[0]!, reason }] }
       const middle = Math.ceil(entries.length / 2)
       const parts = [entries.slice(0, middle), entries.slice(middle)].filter((part) => part.length > 0)
       const results = []
@@ -160,7 +158,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
       // The batch's own audit events (schema rejects) are not at fault: written apart.
       if (auditEvents.length > 0) await inTransaction(db, (tx) => insertAuditEvents(tx, auditEvents))
       return {
-        sessionsWritten: results.reduce((sum, r) => sum + r.sessionsWritten, 0),
+        sessionKeys: results.flatMap((r) => r.sessionKeys),
         refused: results.flatMap((r) => r.refused),
       }
     }
@@ -198,8 +196,9 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
       )
     }
     // Before the offsets: a crash in between replays the batch, and with it this pass.
-    const keys = [...new Set(entries.filter((e) => isSessionPacket(e.record)).map((e) => sessionKey(e.record)))]
-    await inTransaction(db, (tx) => closeSupersededAfterCommit(tx, keys))
+    if (outcome.sessionKeys.length > 0) {
+      await inTransaction(db, (tx) => closeSupersededAfterCommit(tx, outcome.sessionKeys))
+    }
     const next = (BigInt(batch.lastOffset()) + 1n).toString()
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
     resolveOffset(batch.lastOffset())
@@ -207,7 +206,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     metrics.batches.inc()
     metrics.recordsApplied.inc(entries.length - outcome.refused.length)
     log.debug(
-      { partition: batch.partition, records: entries.length, sessionsWritten: outcome.sessionsWritten, next },
+      { partition: batch.partition, records: entries.length, sessionsWritten: outcome.sessionKeys.length, next },
       'batch committed',
     )
   }
