@@ -1,10 +1,13 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { PartitionLag } from './consumer-lag'
 
 /** The sessionizer's Prometheus metrics, in a registry of its own (several sessionizers per process in tests). */
 export class SessionizerMetrics {
   readonly registry = new Registry()
   /** Read at each scrape from the sessionizer's assignment watch. */
   unassignedMs: () => number = () => 0
+  /** Read at each scrape: the group's lag on every partition of the topic. */
+  lag: () => Promise<readonly PartitionLag[]> = async () => []
   readonly assignedPartitions = new Gauge({
     name: 'radstream_sessionizer_assigned_partitions',
     help: 'Partitions of the accounting topic this sessionizer holds in its consumer group',
@@ -32,8 +35,65 @@ export class SessionizerMetrics {
     registers: [this.registry],
   })
 
+  readonly lagRecords = new Gauge({
+    name: 'radstream_sessionizer_consumer_lag_records',
+    help: "Records of the accounting topic not yet in PostgreSQL: the group's committed offset to the high watermark, by partition",
+    labelNames: ['partition'] as const,
+    registers: [this.registry],
+    collect: () => this.collectLagOnce(),
+  })
+  readonly lagSeconds = new Gauge({
+    name: 'radstream_sessionizer_consumer_lag_seconds',
+    help: 'Age of the oldest record not yet in PostgreSQL on a partition this sessionizer holds (0 when caught up)',
+    labelNames: ['partition'] as const,
+    registers: [this.registry],
+    collect: () => this.collectLagOnce(),
+  })
+  readonly transactionSeconds = new Histogram({
+    name: 'radstream_sessionizer_transaction_seconds',
+    help: "Time to write one batch's transaction to PostgreSQL, retries included",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  })
+  readonly sweeps = new Counter({
+    name: 'radstream_sessionizer_sweeps_total',
+    help: 'Maintenance sweeps run, by sweep (stale, retention) and outcome (ok, failed)',
+    labelNames: ['sweep', 'outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly staleClosed = new Counter({
+    name: 'radstream_sessionizer_stale_sessions_closed_total',
+    help: 'Open sessions closed as Lost-Carrier by the stale sweep',
+    registers: [this.registry],
+  })
+  readonly expiredRemoved = new Counter({
+    name: 'radstream_sessionizer_expired_rows_removed_total',
+    help: 'Rows past the retention removed by the retention sweep, by table',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'radstream_sessionizer_' })
+  }
+
+  private lagCollection: Promise<void> | undefined
+
+  /** Both lag gauges are filled by one collection, whichever of them a scrape reads first. */
+  private collectLagOnce(): Promise<void> {
+    this.lagCollection ??= this.collectLag().finally(() => (this.lagCollection = undefined))
+    return this.lagCollection
+  }
+
+  private async collectLag(): Promise<void> {
+    // Kafka unreachable: no lag series rather than a stale one (the scrape itself still answers).
+    const partitions = await this.lag().catch(() => [])
+    this.lagRecords.reset()
+    this.lagSeconds.reset()
+    for (const { partition, records, seconds } of partitions) {
+      this.lagRecords.set({ partition: String(partition) }, records)
+      if (seconds !== undefined) this.lagSeconds.set({ partition: String(partition) }, seconds)
+    }
   }
 
   private unassignedSecondsNow(): void {

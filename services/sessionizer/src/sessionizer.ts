@@ -17,6 +17,7 @@ import { startOpsServer } from '@radstream/ops'
 import { applyBatch, closeSupersededAfterCommit } from './apply-batch'
 import { deadLettered } from './audit-events'
 import { AssignmentWatch } from './assignment-watch'
+import { ConsumerLag } from './consumer-lag'
 import { ConsumerWatchdog } from './consumer-watchdog'
 import { closeStaleSessions, deleteExpired } from './maintenance'
 import { SessionizerMetrics } from './metrics'
@@ -66,12 +67,26 @@ async function inTransaction<T>(db: Db, work: (tx: Transaction<Database>) => Pro
   }
 }
 
-/** Repeats `job` every `intervalMs` until stopped; a failed run is logged and tried next time. */
-function every(intervalMs: number, job: () => Promise<void>, log: Logger): () => Promise<void> {
+/**
+ * Repeats `job` every `intervalMs` until stopped; a failed run is logged and tried next time.
+ * `outcome` hears of each run.
+ */
+function every(
+  intervalMs: number,
+  job: () => Promise<void>,
+  log: Logger,
+  outcome: (result: 'ok' | 'failed') => void,
+): () => Promise<void> {
   let running: Promise<void> | undefined
   const timer = setInterval(() => {
     running ??= job()
-      .catch((error: unknown) => log.error({ err: error }, 'maintenance job failed'))
+      .then(
+        () => outcome('ok'),
+        (error: unknown) => {
+          outcome('failed')
+          log.error({ err: error }, 'maintenance job failed')
+        },
+      )
       .finally(() => (running = undefined))
   }, intervalMs)
   timer.unref()
@@ -114,6 +129,8 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
   })
   await deadLetters.connect()
+  const lag = new ConsumerLag(kafka, settings.kafka.topic, config.groupId)
+  metrics.lag = () => lag.partitions()
 
   async function sendDeadLetter(source: RecordSource, message: KafkaMessage, reason: string): Promise<void> {
     await deadLetters.send({
@@ -170,6 +187,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload,
   ): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return
+    lag.fetched(batch.partition, Number(batch.messages[0]!.timestamp))
     const where = (offset: string): RecordSource => ({ topic: batch.topic, partition: batch.partition, offset })
     const entries: DecodedEntry[] = []
     const rejected: NewAuditEvent[] = []
@@ -184,7 +202,9 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     }
     // One transaction per batch; offsets only after it commits, so a crash replays the batch and
     // the idempotent session rules and audit keys make the replay change nothing.
+    const transaction = metrics.transactionSeconds.startTimer()
     const outcome = await applyIsolating(entries, rejected)
+    transaction()
     if (outcome.refused.length > 0) {
       for (const { entry, reason } of outcome.refused)
         await sendDeadLetter(where(entry.message.offset), entry.message, reason)
@@ -202,6 +222,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     const next = (BigInt(batch.lastOffset()) + 1n).toString()
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
     resolveOffset(batch.lastOffset())
+    lag.committed(batch.partition, Number(batch.messages.at(-1)!.timestamp), Number(batch.offsetLag()))
     await heartbeat()
     metrics.batches.inc()
     metrics.recordsApplied.inc(entries.length - outcome.refused.length)
@@ -244,6 +265,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     })
     watchdog.watch(consumer)
     assignment.watch(consumer)
+    lag.watch(consumer)
     await consumer.connect()
     await consumer.subscribe({ topic: settings.kafka.topic, fromBeginning: true })
     await consumer.run({
@@ -282,18 +304,25 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
           withoutInterimSeconds: config.staleWithoutInterimSeconds,
           minSilenceSeconds: config.staleMinSilenceSeconds,
         })
-        if (closed > 0) log.info({ closed }, 'stale sessions closed as Lost-Carrier')
+        if (closed > 0) {
+          metrics.staleClosed.inc(closed)
+          log.info({ closed }, 'stale sessions closed as Lost-Carrier')
+        }
       },
       log,
+      (outcome) => metrics.sweeps.inc({ sweep: 'stale', outcome }),
     ),
     every(
       config.retentionSweepIntervalMs,
       async () => {
         const removed = await deleteExpired(db, config.retentionDays)
+        metrics.expiredRemoved.inc({ table: 'sessions' }, removed.sessions)
+        metrics.expiredRemoved.inc({ table: 'audit_events' }, removed.auditEvents)
         if (removed.sessions + removed.auditEvents > 0)
           log.info({ ...removed, retentionDays: config.retentionDays }, 'expired rows removed')
       },
       log,
+      (outcome) => metrics.sweeps.inc({ sweep: 'retention', outcome }),
     ),
   ]
   const ops = await startOpsServer(config.metricsHost, config.metricsPort, {

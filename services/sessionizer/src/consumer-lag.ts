@@ -1,0 +1,113 @@
+import type { Consumer, Kafka } from '@radstream/kafka'
+
+/** One partition's distance between Kafka and PostgreSQL. */
+export interface PartitionLag {
+  readonly partition: number
+  /** Records between the group's committed offset and the high watermark. */
+  readonly records: number
+  /**
+   * Age of the oldest record not yet in PostgreSQL, as far as this member knows (0 when caught
+   * up); undefined on partitions another member holds.
+   */
+  readonly seconds: number | undefined
+}
+
+/** What this member knows of a partition it holds: the oldest record fetched and not committed. */
+interface HeldPartition {
+  oldestUncommittedMs: number | undefined
+}
+
+/**
+ * How far PostgreSQL is behind Kafka. The record count comes from Kafka itself (committed offsets
+ * against high watermarks, asked at most once per `cacheMs`), so it keeps rising while this
+ * member is stuck; the age comes from the records this member has fetched, since Kafka cannot
+ * say how old an unfetched record is without fetching it.
+ */
+export class ConsumerLag {
+  private readonly held = new Map<number, HeldPartition>()
+  private last: { at: number; lag: Promise<Map<number, number>> } | undefined
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topic: string,
+    private readonly groupId: string,
+    private readonly cacheMs = 1000,
+  ) {}
+
+  /** Follows the partitions a consumer is given, forgetting those taken away. */
+  watch(consumer: Consumer): void {
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const mine = new Set(payload.memberAssignment[this.topic] ?? [])
+      for (const partition of this.held.keys()) if (!mine.has(partition)) this.held.delete(partition)
+      for (const partition of mine)
+        if (!this.held.has(partition)) this.held.set(partition, { oldestUncommittedMs: undefined })
+    })
+  }
+
+  /** A batch is in hand: its first record is the oldest not yet in PostgreSQL. */
+  fetched(partition: number, firstTimestampMs: number): void {
+    const held = this.heldPartition(partition)
+    held.oldestUncommittedMs = Math.min(held.oldestUncommittedMs ?? firstTimestampMs, firstTimestampMs)
+  }
+
+  /**
+   * A batch committed. With records still behind it, the next one is at least as young as the
+   * last committed, which bounds its age until it is fetched.
+   */
+  committed(partition: number, lastTimestampMs: number, recordsBehind: number): void {
+    this.heldPartition(partition).oldestUncommittedMs = recordsBehind > 0 ? lastTimestampMs : undefined
+  }
+
+  async partitions(now = Date.now()): Promise<PartitionLag[]> {
+    const records = await this.recordLag()
+    return [...records].map(([partition, behind]) => {
+      const held = this.held.get(partition)
+      if (!held) return { partition, records: behind, seconds: undefined }
+      if (behind === 0) return { partition, records: 0, seconds: 0 }
+      // Behind with nothing fetched yet (another partition's batch in hand, or a stuck fetch):
+      // the oldest record is at least as old as the moment it was first seen behind.
+      held.oldestUncommittedMs ??= now
+      return { partition, records: behind, seconds: Math.max(0, (now - held.oldestUncommittedMs) / 1000) }
+    })
+  }
+
+  private heldPartition(partition: number): HeldPartition {
+    let held = this.held.get(partition)
+    if (!held) this.held.set(partition, (held = { oldestUncommittedMs: undefined }))
+    return held
+  }
+
+  private recordLag(): Promise<Map<number, number>> {
+    if (!this.last || Date.now() - this.last.at > this.cacheMs) {
+      const lag = this.askKafka()
+      this.last = { at: Date.now(), lag }
+      // A failed ask is not remembered: the next scrape asks again.
+      lag.catch(() => (this.last = undefined))
+    }
+    return this.last.lag
+  }
+
+  private async askKafka(): Promise<Map<number, number>> {
+    const admin = this.kafka.admin()
+    await admin.connect()
+    try {
+      const [ends, [group]] = await Promise.all([
+        admin.fetchTopicOffsets(this.topic),
+        admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] }),
+      ])
+      const committed = new Map(group?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? [])
+      const lag = new Map<number, number>()
+      for (const end of ends) {
+        const high = BigInt(end.high)
+        const low = BigInt(end.low)
+        // -1: nothing committed yet; the group starts from the beginning (fromBeginning: true).
+        const from = committed.get(end.partition) ?? -1n
+        const start = from < 0n ? low : from < low ? low : from
+        lag.set(end.partition, Number(high > start ? high - start : 0n))
+      }
+      return lag
+    } finally {
+      await admin.disconnect()
+    }
+  }
+}
