@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import Type from 'typebox'
 import type { Db } from '@radstream/db'
+import type { ApiMetrics } from '../metrics'
 import type { Authenticate } from '../auth/authenticate'
 import { ApiError } from '../errors'
 import { cursorCodec } from './cursor'
@@ -12,6 +13,7 @@ export interface AuditLogRouteOptions {
   readonly db: Db
   readonly authenticate: Authenticate
   readonly cursorKey: string
+  readonly metrics: ApiMetrics
 }
 
 const Nullable = (schema: ReturnType<typeof Type.String>) => Type.Union([schema, Type.Null()])
@@ -93,8 +95,10 @@ export async function auditLogRoute(app: FastifyInstance, options: AuditLogRoute
           timeWindow: 60_000,
           max: async (request) => request.principal?.rateLimitPerMinute ?? 60,
           keyGenerator: (request) => request.principal?.clientId ?? request.ip,
-          errorResponseBuilder: () =>
-            new ApiError('RATE_LIMITED', 'Rate limit exceeded: retry after 1 minute', { 'retry-after': '60' }),
+          errorResponseBuilder: () => {
+            options.metrics.rateLimited.inc({ endpoint: 'audit_log' })
+            return new ApiError('RATE_LIMITED', 'Rate limit exceeded: retry after 1 minute', { 'retry-after': '60' })
+          },
         },
       },
     },

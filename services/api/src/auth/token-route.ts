@@ -1,12 +1,14 @@
 import '@fastify/jwt'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { authenticateApiClient, type Db } from '@radstream/db'
+import type { ApiMetrics } from '../metrics'
 import { FailureThrottle, type FailureLimits } from './failure-throttle'
 
 export interface TokenRouteOptions {
   readonly db: Db
   readonly tokenTtlSeconds: number
   readonly failureLimits: FailureLimits
+  readonly metrics: ApiMetrics
 }
 
 interface TokenRequestBody {
@@ -45,21 +47,28 @@ function clientCredentials(
  */
 export async function tokenRoute(app: FastifyInstance, options: TokenRouteOptions): Promise<void> {
   const throttle = new FailureThrottle(options.failureLimits)
+  const { metrics } = options
   app.post('/api/v1/oauth/token', { config: { public: true } }, async (request, reply) => {
     const body = (request.body ?? {}) as TokenRequestBody
     if (body.grant_type !== 'client_credentials') {
+      metrics.token('invalid_request')
       return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be client_credentials')
     }
     const credentials = clientCredentials(request.headers.authorization, body)
-    if (!credentials) return oauthError(reply, 400, 'invalid_request', 'client_id and client_secret are required')
+    if (!credentials) {
+      metrics.token('invalid_request')
+      return oauthError(reply, 400, 'invalid_request', 'client_id and client_secret are required')
+    }
     // Checked before the secret's scrypt: a throttled guess costs no CPU.
     const retryAfter = throttle.retryAfterSeconds(credentials.id, request.ip)
     if (retryAfter > 0) {
+      metrics.token('throttled')
       reply.header('retry-after', String(retryAfter))
       return oauthError(reply, 429, 'too_many_attempts', `too many failed attempts: retry after ${retryAfter} s`)
     }
     const client = await authenticateApiClient(options.db, credentials.id, credentials.secret)
     if (!client) {
+      metrics.token('invalid_client')
       throttle.recordFailure(credentials.id, request.ip)
       return oauthError(reply, 401, 'invalid_client', 'unknown client or wrong secret')
     }
@@ -67,8 +76,11 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
 
     const asked = typeof body.scope === 'string' && body.scope.trim() ? body.scope.trim().split(/\s+/) : client.scopes
     const granted = asked.filter((s) => (client.scopes as string[]).includes(s))
-    if (granted.length !== asked.length)
+    if (granted.length !== asked.length) {
+      metrics.token('invalid_scope')
       return oauthError(reply, 400, 'invalid_scope', `this client may have: ${client.scopes.join(' ')}`)
+    }
+    metrics.token('issued')
     const scope = granted.join(' ')
     const token = app.jwt.sign({ scope }, { sub: client.id, expiresIn: options.tokenTtlSeconds * 1000 })
     return reply.header('cache-control', 'no-store').send({
