@@ -7,6 +7,7 @@ import * as nasIpv6Address from './0005_nas_ipv6_address'
 import * as dynamicAuthorization from './0006_dynamic_authorization'
 import * as sessionTruth from './0007_session_truth'
 import * as sessionLifecycle from './0008_session_lifecycle'
+import * as apiClientRotation from './0009_api_client_rotation'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0006_dynamic_authorization': dynamicAuthorization,
   '0007_session_truth': sessionTruth,
   '0008_session_lifecycle': sessionLifecycle,
+  '0009_api_client_rotation': apiClientRotation,
 }

@@ -74,8 +74,18 @@ describe('radstream CLI', () => {
     expect((await runCli(['nas', 'remove', '--ip', ip])).code).toBe(0)
     const created = await runCli(['client', 'create', '--name', 'audited-by-cli', '--scope', 'auditor'])
     expect(created.code, created.stderr).toBe(0)
-    const { client_id: clientId } = JSON.parse(created.stdout) as { client_id: string }
+    const { client_id: clientId, client_secret: firstSecret } = JSON.parse(created.stdout) as {
+      client_id: string
+      client_secret: string
+    }
+    const rotated = await runCli(['client', 'rotate', '--id', clientId, '--grace', '600'])
+    expect(rotated.code, rotated.stderr).toBe(0)
+    const rotation = JSON.parse(rotated.stdout) as { client_secret: string; previous_secret_valid_until: string }
+    expect(rotation.client_secret).not.toBe(firstSecret)
+    expect(Date.parse(rotation.previous_secret_valid_until) - Date.now()).toBeGreaterThan(590_000)
     expect((await runCli(['client', 'revoke', '--id', clientId])).code).toBe(0)
+    const again = await runCli(['client', 'rotate', '--id', clientId])
+    expect([again.code, again.stderr.trim()]).toEqual([1, `radstream client: no active client ${clientId}`])
 
     const events = await db
       .selectFrom('audit_events')
@@ -88,12 +98,18 @@ describe('radstream CLI', () => {
       ['CLI', operator, 'DELETE', 'NAS', `${ip}/32`],
       ['CLI', operator, 'CREATE', 'API_CLIENT', clientId],
       ['CLI', operator, 'UPDATE', 'API_CLIENT', clientId],
+      ['CLI', operator, 'UPDATE', 'API_CLIENT', clientId],
+    ])
+    expect(events[3]!.fields).toEqual([
+      { name: 'secret', oldValue: '(set)', newValue: '(new)' },
+      { name: 'previousSecretValidUntil', oldValue: null, newValue: rotation.previous_secret_valid_until },
     ])
     expect(events[0]!.fields).toEqual([
       { name: 'secret', oldValue: null, newValue: '(set)' },
       { name: 'coaPort', oldValue: null, newValue: 'none' },
     ])
     expect(JSON.stringify(events)).not.toContain('"s"') // never a secret
+    expect(JSON.stringify(events)).not.toContain(rotation.client_secret)
   })
 
   it('nas add should refuse a malformed address with a message naming it', async () => {

@@ -27,13 +27,15 @@ export interface NewApiClient {
   readonly rateLimitPerMinute?: number | undefined
 }
 
+const newSecret = () => randomBytes(32).toString('base64url')
+
 /** Creates an API client; the secret is returned this once and only its scrypt hash is kept. */
 export async function createApiClient(
   db: Db,
   client: NewApiClient,
 ): Promise<{ clientId: string; clientSecret: string }> {
   const clientId = `rsc_${randomBytes(12).toString('base64url')}`
-  const clientSecret = randomBytes(32).toString('base64url')
+  const clientSecret = newSecret()
   const resellerId = client.resellerName ? (await ensureReseller(db, client.resellerName)).id : null
   await db
     .insertInto('api_clients')
@@ -50,7 +52,10 @@ export async function createApiClient(
   return { clientId, clientSecret }
 }
 
-/** The client when the id and secret match a client that is not revoked. */
+/**
+ * The client when the id and secret match a client that is not revoked: its secret, or the one
+ * before its last rotation while that one's grace period lasts.
+ */
 export async function authenticateApiClient(
   db: Db,
   clientId: string,
@@ -62,7 +67,12 @@ export async function authenticateApiClient(
     await hashSecret(clientSecret)
     return undefined
   }
-  return (await verifySecret(clientSecret, client.secret_hash)) ? client : undefined
+  if (await verifySecret(clientSecret, client.secret_hash)) return client
+  const previousValid =
+    client.previous_secret_hash !== null &&
+    client.previous_secret_expires_at !== null &&
+    client.previous_secret_expires_at.getTime() > Date.now()
+  return previousValid && (await verifySecret(clientSecret, client.previous_secret_hash!)) ? client : undefined
 }
 
 export async function findApiClient(db: Db, clientId: string): Promise<ApiClientRow | undefined> {
@@ -86,6 +96,8 @@ export async function listApiClients(db: Db) {
       'api_clients.audit_history_days',
       'api_clients.rate_limit_per_minute',
       'api_clients.created_at',
+      'api_clients.secret_rotated_at',
+      'api_clients.previous_secret_expires_at',
       'api_clients.revoked_at',
     ])
     .orderBy('api_clients.created_at')
@@ -100,4 +112,37 @@ export async function revokeApiClient(db: Db, clientId: string): Promise<boolean
     .where('revoked_at', 'is', null)
     .executeTakeFirst()
   return result.numUpdatedRows > 0n
+}
+
+export interface RotatedSecret {
+  readonly clientSecret: string
+  /** Until when the secret it replaced still works; null: it stopped at once. */
+  readonly previousSecretValidUntil: Date | null
+}
+
+/**
+ * A new secret for an active client, returned this once. The old one keeps working for
+ * `graceSeconds` (0: not at all); a secret older than that, from an earlier rotation, stops now.
+ */
+export async function rotateApiClientSecret(
+  db: Db,
+  clientId: string,
+  graceSeconds: number,
+): Promise<RotatedSecret | undefined> {
+  const clientSecret = newSecret()
+  const secretHash = await hashSecret(clientSecret)
+  const graceful = graceSeconds > 0
+  const row = await db
+    .updateTable('api_clients')
+    .set((eb) => ({
+      previous_secret_hash: graceful ? eb.ref('secret_hash') : null,
+      previous_secret_expires_at: graceful ? sql<Date>`now() + make_interval(secs => ${graceSeconds})` : null,
+      secret_hash: secretHash,
+      secret_rotated_at: sql<Date>`now()`,
+    }))
+    .where('id', '=', clientId)
+    .where('revoked_at', 'is', null)
+    .returning('previous_secret_expires_at')
+    .executeTakeFirst()
+  return row && { clientSecret, previousSecretValidUntil: row.previous_secret_expires_at }
 }

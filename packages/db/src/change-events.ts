@@ -1,3 +1,10 @@
+import {
+  createApiClient,
+  revokeApiClient,
+  rotateApiClientSecret,
+  type NewApiClient,
+  type RotatedSecret,
+} from './api-clients'
 import { insertAuditEvents, type NewAuditEvent } from './audit-events'
 import type { Db } from './connection'
 import { removeNasClient, upsertNasClient, type NasClientInput } from './nas-clients'
@@ -66,7 +73,7 @@ function nasRemovedEvent(initiator: Initiator, network: string): NewAuditEvent {
 }
 
 /** An API client created: who may read, with which scopes (never its secret). */
-export function apiClientCreatedEvent(
+function apiClientCreatedEvent(
   initiator: Initiator,
   client: { clientId: string; name: string; scopes: readonly string[]; reseller: string | undefined },
 ): NewAuditEvent {
@@ -84,7 +91,7 @@ export function apiClientCreatedEvent(
   })
 }
 
-export function apiClientRevokedEvent(initiator: Initiator, clientId: string): NewAuditEvent {
+function apiClientRevokedEvent(initiator: Initiator, clientId: string): NewAuditEvent {
   return initiatedEvent(initiator, {
     key: 'api-client.revoked',
     operation: 'UPDATE',
@@ -93,6 +100,60 @@ export function apiClientRevokedEvent(initiator: Initiator, clientId: string): N
     entityName: clientId,
     description: `API client ${clientId} revoked: its tokens stop working within seconds`,
     fields: [{ name: 'revoked', oldValue: 'false', newValue: 'true' }],
+  })
+}
+
+function apiClientRotatedEvent(initiator: Initiator, clientId: string, rotated: RotatedSecret): NewAuditEvent {
+  const until = rotated.previousSecretValidUntil?.toISOString()
+  return initiatedEvent(initiator, {
+    key: 'api-client.rotated',
+    operation: 'UPDATE',
+    entityType: 'API_CLIENT',
+    entityId: clientId,
+    entityName: clientId,
+    description: `API client ${clientId} given a new secret; the previous one ${until ? `works until ${until}` : 'stopped at once'}`,
+    fields: [
+      { name: 'secret', oldValue: '(set)', newValue: '(new)' },
+      { name: 'previousSecretValidUntil', oldValue: null, newValue: until ?? 'not at all' },
+    ],
+  })
+}
+
+/** Creates an API client and its audit event in one transaction; the secret is returned this once. */
+export async function createAuditedApiClient(
+  db: Db,
+  initiator: Initiator,
+  client: NewApiClient,
+): Promise<{ clientId: string; clientSecret: string }> {
+  return db.transaction().execute(async (tx) => {
+    const made = await createApiClient(tx, client)
+    await insertAuditEvents(tx, [
+      apiClientCreatedEvent(initiator, { ...client, clientId: made.clientId, reseller: client.resellerName }),
+    ])
+    return made
+  })
+}
+
+/** Rotates an active client's secret with its audit event; undefined when no active client has the id. */
+export async function rotateAuditedApiClientSecret(
+  db: Db,
+  initiator: Initiator,
+  clientId: string,
+  graceSeconds: number,
+): Promise<RotatedSecret | undefined> {
+  return db.transaction().execute(async (tx) => {
+    const rotated = await rotateApiClientSecret(tx, clientId, graceSeconds)
+    if (rotated) await insertAuditEvents(tx, [apiClientRotatedEvent(initiator, clientId, rotated)])
+    return rotated
+  })
+}
+
+/** Revokes an active client with its audit event; false when no active client has the id. */
+export async function revokeAuditedApiClient(db: Db, initiator: Initiator, clientId: string): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const revoked = await revokeApiClient(tx, clientId)
+    if (revoked) await insertAuditEvents(tx, [apiClientRevokedEvent(initiator, clientId)])
+    return revoked
   })
 }
 

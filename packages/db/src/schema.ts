@@ -52,6 +52,10 @@ export interface ApiClientTable {
   rate_limit_per_minute: Generated<number>
   created_at: Generated<Date>
   revoked_at: Date | null
+  /** The secret before the last rotation, valid until previous_secret_expires_at. */
+  previous_secret_hash: string | null
+  previous_secret_expires_at: Date | null
+  secret_rotated_at: Date | null
 }
 
 export interface ApiSettingTable {

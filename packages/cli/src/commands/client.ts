@@ -1,12 +1,10 @@
 import { parseArgs } from 'node:util'
 import {
   API_SCOPES,
-  apiClientCreatedEvent,
-  apiClientRevokedEvent,
-  createApiClient,
-  insertAuditEvents,
+  createAuditedApiClient,
   listApiClients,
-  revokeApiClient,
+  revokeAuditedApiClient,
+  rotateAuditedApiClientSecret,
   type ApiScope,
 } from '@radstream/db'
 import { cliInitiator, UsageError, withDb } from './shared'
@@ -15,14 +13,17 @@ const USAGE = [
   'usage: radstream client create --name <name> --scope admin|reseller|auditor [--scope ...] [--reseller <name>]',
   '                               [--audit-history-days <days>] [--rate-limit <requests per minute>]',
   '       radstream client list',
+  '       radstream client rotate --id <client_id> [--grace <seconds the old secret still works; default 86400, 0: none>]',
   '       radstream client revoke --id <client_id>',
 ].join('\n')
 
-function positive(flag: string, text: string | undefined): number | undefined {
+const DEFAULT_GRACE_SECONDS = 86_400
+
+function integer(flag: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined
   const value = Number(text)
-  if (!Number.isInteger(value) || value < 1)
-    throw new UsageError(`${flag} ${JSON.stringify(text)}: expected a positive integer`)
+  if (!Number.isInteger(value) || value < min || value > 2_147_483_647)
+    throw new UsageError(`${flag} ${JSON.stringify(text)}: expected an integer of at least ${min}`)
   return value
 }
 
@@ -38,6 +39,7 @@ export async function runClient(args: readonly string[]): Promise<void> {
       id: { type: 'string' },
       'audit-history-days': { type: 'string' },
       'rate-limit': { type: 'string' },
+      grace: { type: 'string' },
     },
     strict: true,
   })
@@ -54,23 +56,11 @@ export async function runClient(args: readonly string[]): Promise<void> {
         name: values.name!,
         scopes: scopes as ApiScope[],
         resellerName: values.reseller,
-        auditHistoryDays: positive('--audit-history-days', values['audit-history-days']),
-        rateLimitPerMinute: positive('--rate-limit', values['rate-limit']),
+        auditHistoryDays: integer('--audit-history-days', values['audit-history-days'], 1),
+        rateLimitPerMinute: integer('--rate-limit', values['rate-limit'], 1),
       }
       // Who may read is an audited fact: the event commits with the client or not at all.
-      const created = await withDb((db) =>
-        db.transaction().execute(async (tx) => {
-          const made = await createApiClient(tx, client)
-          await insertAuditEvents(tx, [
-            apiClientCreatedEvent(cliInitiator(), {
-              ...client,
-              clientId: made.clientId,
-              reseller: client.resellerName,
-            }),
-          ])
-          return made
-        }),
-      )
+      const created = await withDb((db) => createAuditedApiClient(db, cliInitiator(), client))
       console.log(JSON.stringify({ client_id: created.clientId, client_secret: created.clientSecret }))
       return
     }
@@ -78,15 +68,23 @@ export async function runClient(args: readonly string[]): Promise<void> {
       for (const client of await withDb(listApiClients)) console.log(JSON.stringify(client))
       return
     }
-    case 'revoke': {
+    case 'rotate': {
       if (!values.id) throw new UsageError(USAGE)
-      const revoked = await withDb((db) =>
-        db.transaction().execute(async (tx) => {
-          const done = await revokeApiClient(tx, values.id!)
-          if (done) await insertAuditEvents(tx, [apiClientRevokedEvent(cliInitiator(), values.id!)])
-          return done
+      const grace = integer('--grace', values.grace, 0) ?? DEFAULT_GRACE_SECONDS
+      const rotated = await withDb((db) => rotateAuditedApiClientSecret(db, cliInitiator(), values.id!, grace))
+      if (!rotated) throw new UsageError(`no active client ${values.id}`)
+      console.log(
+        JSON.stringify({
+          client_id: values.id,
+          client_secret: rotated.clientSecret,
+          previous_secret_valid_until: rotated.previousSecretValidUntil?.toISOString() ?? null,
         }),
       )
+      return
+    }
+    case 'revoke': {
+      if (!values.id) throw new UsageError(USAGE)
+      const revoked = await withDb((db) => revokeAuditedApiClient(db, cliInitiator(), values.id!))
       if (!revoked) throw new UsageError(`no active client ${values.id}`)
       console.log(JSON.stringify({ revoked: values.id }))
       return

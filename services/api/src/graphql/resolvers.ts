@@ -5,6 +5,7 @@ import type { Db } from '@radstream/db'
 import { isAdmin, resellerScope, type Principal } from '../auth/principal'
 import { ApiError } from '../errors'
 import { DateTimeScalar } from './date-time'
+import { apiClientOperations } from './api-clients'
 import { dynamicAuthorizationResolvers } from './dynamic-authorization'
 import { mutations, type NasRegistration } from './mutations'
 import { encodeCursor } from './cursor'
@@ -35,7 +36,7 @@ function guarded<A extends unknown[], R>(resolve: (...args: A) => Promise<R>): (
 }
 
 function requireAdmin(ctx: GraphqlContext): void {
-  if (!isAdmin(ctx.principal)) throw new ApiError('FORBIDDEN', 'this mutation needs the admin scope')
+  if (!isAdmin(ctx.principal)) throw new ApiError('FORBIDDEN', 'this operation needs the admin scope')
 }
 
 /** The contract's 404 body: {"errors":[{"message":"User not found","path":[...],"extensions":{"code":"USER_NOT_FOUND"}}],"data":null}. */
@@ -51,6 +52,7 @@ interface HistoryArgs {
 
 export function buildResolvers(db: Db, dynamicAuthorization: DynamicAuthorizationSettings): IResolvers {
   const dae = dynamicAuthorizationResolvers(db, dynamicAuthorization)
+  const clients = apiClientOperations(db)
   return {
     DateTime: DateTimeScalar,
     // Computed only when asked for: most clients never page.
@@ -100,6 +102,10 @@ export function buildResolvers(db: Db, dynamicAuthorization: DynamicAuthorizatio
         async (_root: unknown, { ip, at }: { ip: string; at: Date }, ctx: GraphqlContext, info: GraphQLResolveInfo) =>
           whoHadIp(db, ip, at, resellerScope(ctx.principal), requestedRecordFields(info)),
       ),
+      apiClients: guarded(async (_root: unknown, args: { includeRevoked?: boolean | null }, ctx: GraphqlContext) => {
+        requireAdmin(ctx)
+        return clients.list(args.includeRevoked ?? false)
+      }),
     },
     Mutation: {
       createReseller: guarded(async (_root: unknown, { name }: { name: string }, ctx: GraphqlContext) => {
@@ -125,6 +131,16 @@ export function buildResolvers(db: Db, dynamicAuthorization: DynamicAuthorizatio
       removeNas: guarded(async (_root: unknown, { ip }: { ip: string }, ctx: GraphqlContext) => {
         requireAdmin(ctx)
         return mutations.removeNas({ db, ...ctx }, ip)
+      }),
+      rotateApiClientSecret: guarded(
+        async (_root: unknown, args: { clientId: string; graceSeconds?: number | null }, ctx: GraphqlContext) => {
+          requireAdmin(ctx)
+          return clients.rotate(ctx, args.clientId, args.graceSeconds)
+        },
+      ),
+      revokeApiClient: guarded(async (_root: unknown, { clientId }: { clientId: string }, ctx: GraphqlContext) => {
+        requireAdmin(ctx)
+        return clients.revoke(ctx, clientId)
       }),
       disconnectSession: guarded(dae.mutations.disconnectSession),
       changeSession: guarded(dae.mutations.changeSession),

@@ -57,6 +57,29 @@ export const schema = /* GraphQL */ `
     usersAssigned: Int!
   }
 
+  "An OAuth client of the API (its secret is never shown again after it is made or rotated)."
+  type ApiClient {
+    id: ID!
+    name: String!
+    scopes: [String!]!
+    reseller: String
+    auditHistoryDays: Int!
+    rateLimitPerMinute: Int!
+    createdAt: DateTime!
+    secretRotatedAt: DateTime
+    "While set and in the future, the secret before the last rotation still works."
+    previousSecretValidUntil: DateTime
+    revokedAt: DateTime
+  }
+
+  "A new client secret, shown this once."
+  type ApiClientSecret {
+    clientId: ID!
+    clientSecret: String!
+    "Until when the replaced secret still works; null: it stopped at once."
+    previousSecretValidUntil: DateTime
+  }
+
   type Nas {
     network: String!
     name: String
@@ -144,6 +167,8 @@ export const schema = /* GraphQL */ `
     one per NAS at most (a newer session on a NAS that took the address ends the older one's hold).
     """
     whoHadIp(ip: String!, at: DateTime!): [ConnectionRecord!]!
+    "The API's clients, oldest first (admin scope)."
+    apiClients(includeRevoked: Boolean = false): [ApiClient!]!
   }
 
   type Mutation {
@@ -164,6 +189,14 @@ export const schema = /* GraphQL */ `
       interimInterval: Int
     ): Nas!
     removeNas(ip: String!): Boolean!
+    """
+    A new secret for an active client; the old one keeps working for graceSeconds (default 86400,
+    0: it stops at once). Tokens already issued run until they expire. Unknown or revoked client:
+    404 CLIENT_NOT_FOUND.
+    """
+    rotateApiClientSecret(clientId: ID!, graceSeconds: Int): ApiClientSecret!
+    "Revokes a client: its secrets at once, its tokens within 5 seconds. Unknown: 404 CLIENT_NOT_FOUND."
+    revokeApiClient(clientId: ID!): ApiClient!
     """
     Asks the session's NAS to end it (Disconnect-Request). The NAS's Stop closes the row; a NAK or
     a timeout leaves it open. Unknown (or another reseller's) session: 404 SESSION_NOT_FOUND;
