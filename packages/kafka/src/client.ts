@@ -1,6 +1,7 @@
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type logCreator, type SASLOptions } from 'kafkajs'
 import type { Logger } from 'pino'
 import type { KafkaSaslSettings, KafkaTlsSettings } from '@radstream/config'
+import { kafkaLogLevel, type LogLevelName } from './log-levels'
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[]
@@ -15,7 +16,7 @@ export interface KafkaClientOptions {
   readonly retries?: number
 }
 
-const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+const levelNames: Record<number, LogLevelName> = {
   [KafkaLogLevel.ERROR]: 'error',
   [KafkaLogLevel.WARN]: 'warn',
   [KafkaLogLevel.INFO]: 'info',
@@ -24,9 +25,10 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 function pinoLogCreator(logger: Logger): logCreator {
   return () =>
-    ({ level, log }) => {
+    ({ namespace, level, log }) => {
       const { message, ...extra } = log
-      logger[levelNames[level] ?? 'info']({ kafka: extra }, message)
+      const entry = { namespace, level: levelNames[level] ?? 'info', message, extra }
+      logger[kafkaLogLevel(entry)]({ kafka: { namespace, ...extra } }, message)
     }
 }
 

@@ -1,5 +1,6 @@
 export * from './access'
 export * from './client'
+export * from './log-levels'
 export * from './topics'
 export { Partitioners } from 'kafkajs'
 export type { Kafka, Producer, Consumer, EachBatchPayload, KafkaMessage, PartitionMetadata } from 'kafkajs'

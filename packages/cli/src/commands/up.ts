@@ -35,8 +35,14 @@ export async function runUp(): Promise<void> {
       }
     })
   }
+  const { collector, sessionizer, api } = settings
   console.error(
-    `radstream up: collector udp/${settings.collector.port}, api http://127.0.0.1:${settings.api.port}/graphql; Ctrl-C to stop`,
+    [
+      `radstream up: collector udp/${collector.port} (metrics http://${collector.metricsHost}:${collector.metricsPort}/metrics)`,
+      `  sessionizer (metrics http://${sessionizer.metricsHost}:${sessionizer.metricsPort}/metrics)`,
+      `  api http://${api.host}:${api.port}/graphql, /api/v1/audit-log, /metrics`,
+      '  Ctrl-C to stop',
+    ].join('\n'),
   )
   // The children get Ctrl-C's SIGINT from the terminal themselves; SIGTERM must be passed on.
   process.on('SIGINT', () => stopAll(0))
