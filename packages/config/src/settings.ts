@@ -98,6 +98,8 @@ export interface SessionizerSettings {
   /** Sessions and audit events older than this are removed. */
   readonly retentionDays: number
   readonly retentionSweepIntervalMs: number
+  /** How often the audit chain's newest events are verified (radstream_sessionizer_audit_chain_broken). */
+  readonly auditVerifyIntervalMs: number
 }
 
 export interface ApiSettings {
@@ -176,6 +178,7 @@ export function loadSettings(env: Env = process.env): Settings {
       staleSweepIntervalMs: read.integer('STALE_SWEEP_INTERVAL_MS', 60_000, { min: 100, max: 86_400_000 }),
       retentionDays: read.integer('RETENTION_DAYS', 400, { min: 1, max: 36_500 }),
       retentionSweepIntervalMs: read.integer('RETENTION_SWEEP_INTERVAL_MS', 3_600_000, { min: 1000, max: 86_400_000 }),
+      auditVerifyIntervalMs: read.integer('AUDIT_VERIFY_INTERVAL_MS', 300_000, { min: 1000, max: 86_400_000 }),
     },
     api: {
       host: read.string('HOST', '0.0.0.0'),

@@ -28,18 +28,26 @@ const CHUNK = 5000
 
 /**
  * Recomputes the audit hash chain (optionally only events from `from`, inclusive, to `to`,
- * exclusive) and reports the first broken link: an event whose content no longer matches its
+ * exclusive, or after a position) and reports the first broken link: an event whose content no longer matches its
  * hash, one that does not point at its predecessor's hash, or a missing event.
  */
 export async function verifyAuditChain(
   db: Db,
-  range: { from?: string | undefined; to?: string | undefined } = {},
+  range: {
+    from?: string | undefined
+    to?: string | undefined
+    /** Only events after this position of the chain (the first one is still linked to its predecessor)... */
+    afterSeq?: string | undefined
+    /** ...and up to this one. */
+    throughSeq?: string | undefined
+  } = {},
   onProgress: (checked: number) => void = () => undefined,
 ): Promise<ChainReport> {
   const inRange = sql`${range.from ? sql`and occurred_at >= ${range.from}::timestamptz` : sql``}
-    ${range.to ? sql`and occurred_at < ${range.to}::timestamptz` : sql``}`
+    ${range.to ? sql`and occurred_at < ${range.to}::timestamptz` : sql``}
+    ${range.throughSeq ? sql`and chain_seq <= ${range.throughSeq}::bigint` : sql``}`
   let previous: { seq: bigint; hash: string } | undefined
-  let after = -1n
+  let after = range.afterSeq === undefined ? -1n : BigInt(range.afterSeq)
   let checked = 0
   let firstSeq: string | null = null
   let lastSeq: string | null = null

@@ -57,13 +57,23 @@ export class SessionizerMetrics {
   })
   readonly sweeps = new Counter({
     name: 'radstream_sessionizer_sweeps_total',
-    help: 'Maintenance sweeps run, by sweep (stale, retention) and outcome (ok, failed)',
+    help: 'Maintenance jobs run, by job (stale, retention, audit_verify) and outcome (ok, failed)',
     labelNames: ['sweep', 'outcome'] as const,
     registers: [this.registry],
   })
   readonly staleClosed = new Counter({
     name: 'radstream_sessionizer_stale_sessions_closed_total',
     help: 'Open sessions closed as Lost-Carrier by the stale sweep',
+    registers: [this.registry],
+  })
+  readonly auditEventsVerified = new Counter({
+    name: 'radstream_sessionizer_audit_events_verified_total',
+    help: 'Audit events whose hash and link the chain check recomputed',
+    registers: [this.registry],
+  })
+  readonly auditChainBroken = new Gauge({
+    name: 'radstream_sessionizer_audit_chain_broken',
+    help: '1 while the last audit chain check found a broken link (an event changed, missing or unlinked), else 0',
     registers: [this.registry],
   })
   readonly expiredRemoved = new Counter({

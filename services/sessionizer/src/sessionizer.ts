@@ -17,6 +17,7 @@ import { startOpsServer } from '@radstream/ops'
 import { applyBatch, closeSupersededAfterCommit } from './apply-batch'
 import { deadLettered } from './audit-events'
 import { AssignmentWatch } from './assignment-watch'
+import { AuditChainWatch } from './audit-chain-watch'
 import { ConsumerLag } from './consumer-lag'
 import { ConsumerWatchdog } from './consumer-watchdog'
 import { closeStaleSessions, deleteExpired } from './maintenance'
@@ -293,6 +294,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     log.info({ groupId: config.groupId }, 'Kafka consumer replaced')
   }
 
+  const auditChain = new AuditChainWatch(db)
   let replacing: Promise<void> | undefined
   let consumer = await startConsumer()
   const stopSweeps = [
@@ -323,6 +325,23 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
       },
       log,
       (outcome) => metrics.sweeps.inc({ sweep: 'retention', outcome }),
+    ),
+    every(
+      config.auditVerifyIntervalMs,
+      async () => {
+        const { checked, broken } = await auditChain.check()
+        metrics.auditEventsVerified.inc(checked)
+        metrics.auditChainBroken.set(broken ? 1 : 0)
+        if (broken)
+          log.error(
+            { chainSeq: broken.chainSeq, id: broken.id },
+            'audit chain broken at event %s: %s (run radstream audit verify for the whole chain)',
+            broken.chainSeq,
+            broken.reason,
+          )
+      },
+      log,
+      (outcome) => metrics.sweeps.inc({ sweep: 'audit_verify', outcome }),
     ),
   ]
   const ops = await startOpsServer(config.metricsHost, config.metricsPort, {

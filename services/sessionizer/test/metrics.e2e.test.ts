@@ -1,6 +1,8 @@
+import { sql } from 'kysely'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { createLogger } from '@radstream/config'
+import { insertAuditEvents, type NewAuditEvent } from '@radstream/db'
 import { createKafka, ensureTopic } from '@radstream/kafka'
 import { startSessionizer } from '../src'
 import { scratchDatabase } from '../../../test/support/scratch-database'
@@ -58,6 +60,63 @@ describe('sessionizer metrics', () => {
       expect(caughtUp).toMatch(/^radstream_sessionizer_consumer_lag_records\{partition="1"\} 0$/m)
     } finally {
       await blocker.end().catch(() => {})
+      await sessionizer.stop()
+      await db.destroy()
+    }
+  }, 120_000)
+
+  it('should verify the audit chain as it grows, and report an old event changed by hand until it is mended', async () => {
+    const topic = testTopic('chain')
+    const { url, db } = await scratchDatabase('chain')
+    const settings = testSettings({
+      KAFKA_TOPIC: topic,
+      DATABASE_URL: url,
+      SESSIONIZER_GROUP_ID: `chain-${Date.now()}`,
+      AUDIT_VERIFY_INTERVAL_MS: '1000',
+    })
+    const event = (n: number): NewAuditEvent => ({
+      eventKey: `test.chain:${n}`,
+      initiatorType: 'SYSTEM',
+      initiatorId: '',
+      operation: 'UPDATE',
+      entityType: 'SESSION',
+      entityId: `e-${n}`,
+      entityName: `entity ${n}`,
+      description: `event ${n}`,
+      fields: [],
+    })
+    await insertAuditEvents(db, [event(1), event(2), event(3)])
+    const sessionizer = await startSessionizer(settings, logger)
+    const scrape = async () => (await fetch(`http://127.0.0.1:${sessionizer.metricsPort}/metrics`)).text()
+    const metric = async (name: string, labels: Record<string, string> = {}) => metricSum(await scrape(), name, labels)
+    try {
+      // Written while it runs: checked as new events.
+      await insertAuditEvents(db, [event(4), event(5)])
+      await waitFor('the chain check to cover all five events', async () =>
+        (await metric('radstream_sessionizer_audit_events_verified_total')) >= 5 ? true : undefined,
+      )
+      expect(await metric('radstream_sessionizer_audit_chain_broken')).toBe(0)
+      expect(
+        await metric('radstream_sessionizer_sweeps_total', { sweep: 'audit_verify', outcome: 'ok' }),
+      ).toBeGreaterThan(0)
+
+      // A superuser edits the oldest event, long verified: the rolling pass finds it.
+      const edit = async (description: string) =>
+        db.transaction().execute(async (tx) => {
+          await sql`set local session_replication_role = replica`.execute(tx)
+          await sql`update audit_events set description = ${description} where event_key = 'test.chain:1'`.execute(tx)
+        })
+      await edit('nothing happened')
+      await waitFor('the break to be reported', async () =>
+        (await metric('radstream_sessionizer_audit_chain_broken')) === 1 ? true : undefined,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 2500))
+      expect(await metric('radstream_sessionizer_audit_chain_broken')).toBe(1)
+      await edit('event 1')
+      await waitFor('the mended chain to verify', async () =>
+        (await metric('radstream_sessionizer_audit_chain_broken')) === 0 ? true : undefined,
+      )
+    } finally {
       await sessionizer.stop()
       await db.destroy()
     }
