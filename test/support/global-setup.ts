@@ -2,7 +2,7 @@ import type { TestProject } from 'vitest/node'
 import { loadSettings } from '@radstream/config'
 import { createDb } from '@radstream/db'
 import { createKafka, deleteScratchTopics } from '@radstream/kafka'
-import { ensureRadiusTools, ensureStack, startContainerStack, type ContainerStack } from '@radstream/stack'
+import { ensurePeerPrograms, ensureStack, startContainerStack, type ContainerStack } from '@radstream/stack'
 import { emptyTables } from '@radstream/db'
 import { ensureBackgroundStack } from './background-stack'
 import { testDatabaseUrl } from './test-database'
@@ -47,7 +47,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     KAFKA_TOPIC: topic,
     KAFKA_TOPIC_PARTITIONS: '4',
   })
-  await Promise.all([ensureStack({ settings, log }), ensureRadiusTools(log)])
+  await Promise.all([ensureStack({ settings, log }), ensurePeerPrograms(log)])
   const stopBackground = containers ? async () => undefined : await ensureBackgroundStack(log)
   const kafka = createKafka({ brokers: settings.kafka.brokers, clientId: 'radstream-test-setup' })
   // An hour's grace: another run on this machine may still be using its topics.

@@ -4,15 +4,17 @@ import { aptInstall, commandExists } from './run'
 /**
  * The independent programs the tests talk to: radclient (Debian freeradius-utils) as a NAS's
  * client; FreeRADIUS (freeradius) as a NAS's Dynamic Authorization server and as the VPN's
- * authentication server; OpenVPN with Debian's RADIUS plugin as a real NAS. Missing ones are
- * installed in one apt run (two at once would fight over dpkg's lock).
+ * authentication server; OpenVPN with Debian's RADIUS plugin as a real NAS; Prometheus's promtool
+ * (prometheus) to check and unit-test the alert rules. Missing ones are installed in one apt run
+ * (two at once would fight over dpkg's lock).
  */
-export async function ensureRadiusTools(log: (message: string) => void): Promise<void> {
+export async function ensurePeerPrograms(log: (message: string) => void): Promise<void> {
   const tools: { present: () => Promise<boolean>; debianPackage: string }[] = [
     { present: () => commandExists('radclient'), debianPackage: 'freeradius-utils' },
     { present: () => commandExists('freeradius'), debianPackage: 'freeradius' },
     { present: () => commandExists('openvpn'), debianPackage: 'openvpn' },
     { present: async () => existsSync(OPENVPN_RADIUS_PLUGIN), debianPackage: 'openvpn-auth-radius' },
+    { present: () => commandExists('promtool'), debianPackage: 'prometheus' },
   ]
   const missing: string[] = []
   for (const tool of tools) if (!(await tool.present())) missing.push(tool.debianPackage)
