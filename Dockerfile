@@ -1,12 +1,26 @@
-# One image for every radstream process; the command picks the service (collector, sessionizer, api, migrate).
-FROM node:20-bookworm-slim
+# One image for every radstream process; the command picks the service (collector, sessionizer, api,
+# migrate). Built in two stages: the first compiles dist/radstream.js with the dev dependencies, the
+# second holds only that bundle and the production dependencies (no TypeScript, no tsx).
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages ./packages
 COPY services ./services
 COPY migrations ./migrations
-COPY stack ./stack
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY scripts ./scripts
+RUN npm ci --no-audit --no-fund \
+  && node scripts/build.mjs \
+  && npm prune --omit=dev --no-audit --no-fund \
+  # The workspace folders keep only their manifests: the bundle holds their code.
+  && find packages services -mindepth 2 -maxdepth 2 ! -name package.json -exec rm -rf {} +
+
+FROM node:20-bookworm-slim
+WORKDIR /app
 ENV NODE_ENV=production
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/packages ./packages
+COPY --from=build /app/services ./services
+COPY --from=build /app/dist ./dist
 USER node
-ENTRYPOINT ["node", "packages/cli/bin/radstream.js"]
+ENTRYPOINT ["node", "--enable-source-maps", "dist/radstream.js"]

@@ -9,3 +9,5 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
 fi
+# The services run compiled (bin/radstream.js falls back to the sources when they are newer).
+node scripts/build.mjs

@@ -1,12 +1,17 @@
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { hostname, userInfo } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
 import { createDb, type Db } from '@radstream/db'
 import { freePort } from '@radstream/stack'
-import { CLI_BIN, cliEnv, runCli } from './support/cli'
+import { cliEnv, runCli } from './support/cli'
 import { radclient } from './support/radclient'
 import { waitFor } from './support/wait-for'
+
+const run = promisify(execFile)
 
 describe('radstream CLI', () => {
   let db: Db
@@ -118,11 +123,17 @@ describe('radstream CLI', () => {
     expect(result.stderr).toContain('--ip "300.1.1.1"')
   })
 
-  it('up should run the whole pipeline and stop cleanly on Ctrl-C', async () => {
+  it('up, compiled, should run the whole pipeline, log no error, and stop cleanly on Ctrl-C', async () => {
+    // Built afresh where node_modules resolves, so the test runs what this checkout compiles to.
+    const buildDir = fileURLToPath(new URL('../node_modules/.cache/radstream-compiled-test', import.meta.url))
+    await run(process.execPath, [fileURLToPath(new URL('../scripts/build.mjs', import.meta.url)), buildDir])
+    const entry = `${buildDir}/radstream.js`
+    // Nothing of the sources or of tsx is loaded: every import is of node_modules or node itself.
+    expect(await readFile(entry, 'utf8')).not.toMatch(/(?:from |import\()"(?:tsx[^"]*|[^"]*\.ts)"/)
     const secret = 'cli-up-secret'
     expect((await runCli(['nas', 'add', '--ip', '127.0.0.1', '--secret', secret])).code).toBe(0)
     const [acctPort, httpPort] = [await freePort(), await freePort()]
-    const up = spawn(process.execPath, [CLI_BIN, 'up'], {
+    const up = spawn(process.execPath, [entry, 'up'], {
       env: cliEnv({
         RADIUS_ACCT_PORT: String(acctPort),
         PORT: String(httpPort),
@@ -161,7 +172,14 @@ describe('radstream CLI', () => {
       process.kill(-up.pid!, 'SIGINT')
     }
     expect(await exited, output).toBe(0)
+    expect(output).toContain(`radstream up, compiled (${entry})`)
     expect(output).toContain('collector stopped')
     expect(output).toContain('sessionizer stopped')
+    const errors = output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; msg: string })
+      .filter((line) => line.level >= 50)
+    expect(errors).toEqual([])
   }, 90_000)
 })

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { loadSettings } from '@radstream/config'
 import { ensureStack } from '@radstream/stack'
 import type { ServiceName } from './service'
 
-const BIN = fileURLToPath(new URL('../../bin/radstream.js', import.meta.url))
+/** The services run from the entry this process runs from: compiled dist/radstream.js, or bin/ under tsx. */
+const ENTRY = process.argv[1]!
+const FORM = import.meta.url.endsWith('.ts') ? 'from TypeScript sources (tsx)' : `compiled (${ENTRY})`
 const SERVICES: readonly ServiceName[] = ['sessionizer', 'api', 'collector']
 
 /**
@@ -25,7 +26,7 @@ export async function runUp(): Promise<void> {
   }
 
   for (const name of SERVICES) {
-    const child = spawn(process.execPath, [BIN, name], { stdio: 'inherit', env: process.env })
+    const child = spawn(process.execPath, [...process.execArgv, ENTRY, name], { stdio: 'inherit', env: process.env })
     children.set(name, child)
     child.on('exit', (code, signal) => {
       children.delete(name)
@@ -38,7 +39,8 @@ export async function runUp(): Promise<void> {
   const { collector, sessionizer, api } = settings
   console.error(
     [
-      `radstream up: collector udp/${collector.port} (metrics http://${collector.metricsHost}:${collector.metricsPort}/metrics)`,
+      `radstream up, ${FORM}:`,
+      `  collector udp/${collector.port} (metrics http://${collector.metricsHost}:${collector.metricsPort}/metrics)`,
       `  sessionizer (metrics http://${sessionizer.metricsHost}:${sessionizer.metricsPort}/metrics)`,
       `  api http://${api.host}:${api.port}/graphql, /api/v1/audit-log, /metrics`,
       '  Ctrl-C to stop',

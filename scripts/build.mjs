@@ -1,0 +1,38 @@
+// Compiles the radstream command (every service and the CLI) into one ES module, dist/radstream.js:
+// the workspace packages inlined, the npm dependencies left to node_modules. Production runs this,
+// with no TypeScript loader in the process; tsx stays for tests and development.
+// usage: node scripts/build.mjs [outdir]
+import { build } from 'esbuild'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const outdir = process.argv[2] ?? `${root}dist`
+
+/** Bare imports other than the workspace's own packages stay imports of node_modules. */
+const npmDependenciesExternal = {
+  name: 'npm-dependencies-external',
+  setup(context) {
+    context.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith('@radstream/') ? undefined : { path: args.path, external: true },
+    )
+  },
+}
+
+const started = Date.now()
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { radstream: 'packages/cli/src/main.ts' },
+  outdir,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  metafile: true,
+  logLevel: 'warning',
+  plugins: [npmDependenciesExternal],
+})
+const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0)
+process.stderr.write(
+  `radstream: built ${outdir}/radstream.js (${Math.round(bytes / 1024)} KiB) in ${Date.now() - started} ms\n`,
+)
