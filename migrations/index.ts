@@ -8,6 +8,7 @@ import * as dynamicAuthorization from './0006_dynamic_authorization'
 import * as sessionTruth from './0007_session_truth'
 import * as sessionLifecycle from './0008_session_lifecycle'
 import * as apiClientRotation from './0009_api_client_rotation'
+import * as serviceRole from './0010_service_role'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0007_session_truth': sessionTruth,
   '0008_session_lifecycle': sessionLifecycle,
   '0009_api_client_rotation': apiClientRotation,
+  '0010_service_role': serviceRole,
 }

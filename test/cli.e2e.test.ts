@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
+import { sql } from 'kysely'
 import { createDb, type Db } from '@radstream/db'
 import { freePort } from '@radstream/stack'
 import { cliEnv, runCli } from './support/cli'
@@ -168,11 +169,23 @@ describe('radstream CLI', () => {
       )
       const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`)
       expect(health.status).toBe(200)
+      // Migrated as the test database's superuser; the services connect as the least-privileged role.
+      const { rows } = await sql<{ usename: string; application_name: string }>`
+        select distinct usename, application_name from pg_stat_activity
+        where datname = current_database() and application_name in
+          ('radstream-collector', 'radstream-sessionizer', 'radstream-api')
+        order by application_name`.execute(db)
+      expect(rows).toEqual(
+        ['radstream-api', 'radstream-collector', 'radstream-sessionizer'].map((application_name) => ({
+          usename: 'radstream_app',
+          application_name,
+        })),
+      )
     } finally {
       process.kill(-up.pid!, 'SIGINT')
     }
     expect(await exited, output).toBe(0)
-    expect(output).toContain(`radstream up, compiled (${entry})`)
+    expect(output).toContain(`radstream up, compiled (${entry}), services connecting to PostgreSQL as radstream_app`)
     expect(output).toContain('collector stopped')
     expect(output).toContain('sessionizer stopped')
     const errors = output

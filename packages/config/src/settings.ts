@@ -16,6 +16,11 @@ export function defaultGroupId(topic: string): string {
 export interface DatabaseSettings {
   readonly url: string
   readonly poolSize: number
+  /**
+   * The password migrations give the services' role (radstream_app), and `radstream up` connects
+   * the services with; unset: the role keeps the one it has (none: trust or peer auth only).
+   */
+  readonly appPassword: Secret | undefined
 }
 
 export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const
@@ -149,6 +154,7 @@ export function loadSettings(env: Env = process.env): Settings {
     database: {
       url: read.url('DATABASE_URL', DEFAULT_DATABASE_URL),
       poolSize: read.integer('DATABASE_POOL_SIZE', 10, { min: 1, max: 1000 }),
+      appPassword: read.secret('DATABASE_APP_PASSWORD'),
     },
     kafka: readKafka(read, topic),
     collector: {

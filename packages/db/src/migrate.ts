@@ -1,6 +1,7 @@
-import { Migrator, type MigrationResult } from 'kysely'
+import { Migrator, sql, type MigrationResult } from 'kysely'
 import { migrations } from '../../../migrations'
-import type { Db } from './connection'
+import { createDb, type Db } from './connection'
+import { ensureDatabaseExists } from './ensure-database'
 
 export class MigrationError extends Error {
   override readonly name = 'MigrationError'
@@ -18,4 +19,46 @@ export async function migrateToLatest(db: Db): Promise<MigrationResult[]> {
     })
   }
   return results
+}
+
+/** The role the services connect as: no UPDATE or DELETE on audit events, no DDL. */
+export const SERVICE_ROLE = 'radstream_app'
+
+/**
+ * `url` as the services' role: the same server and database, user radstream_app with `password`
+ * (none: the server's trust or peer rules decide).
+ */
+export function serviceRoleUrl(url: string, password: string | undefined): string {
+  const service = new URL(url)
+  service.username = SERVICE_ROLE
+  service.password = password ?? ''
+  return service.toString()
+}
+
+export interface DatabaseMigration {
+  /** Where to migrate, as a role that may create tables and roles (the database's owner). */
+  readonly url: string
+  /** Set on the services' role when given. */
+  readonly appPassword?: string | undefined
+  readonly log: (message: string) => void
+}
+
+/**
+ * Creates the database when missing, applies pending migrations (each logged), and sets the
+ * services' password; returns the migrations applied.
+ */
+export async function migrateDatabase({ url, appPassword, log }: DatabaseMigration): Promise<MigrationResult[]> {
+  await ensureDatabaseExists(url)
+  const db = createDb({ url, poolSize: 1, applicationName: 'radstream-migrate' })
+  try {
+    const results = await migrateToLatest(db)
+    for (const result of results) log(`migration ${result.migrationName}: ${result.status}`)
+    if (appPassword !== undefined) {
+      await sql`alter role ${sql.id(SERVICE_ROLE)} password ${sql.lit(appPassword)}`.execute(db)
+      log(`${SERVICE_ROLE}: password set`)
+    }
+    return results
+  } finally {
+    await db.destroy()
+  }
 }

@@ -1,4 +1,4 @@
-import { createDb, migrateToLatest } from '@radstream/db'
+import { migrateDatabase } from '@radstream/db'
 import { createKafka, ensureTopic, verifyKafkaAccess } from '@radstream/kafka'
 import type { Settings } from '@radstream/config'
 import { ensureLocalCluster } from './kafka-broker'
@@ -30,15 +30,13 @@ export function localClusterPorts(settings: Settings): number[] | undefined {
 export async function ensureStack({ settings, log }: StackOptions): Promise<void> {
   const local = localClusterPorts(settings)
   await Promise.all([
-    ensurePostgres(settings.database.url, log).then(async () => {
-      const db = createDb({ url: settings.database.url, poolSize: 1, applicationName: 'radstream-migrate' })
-      try {
-        const applied = await migrateToLatest(db)
-        for (const result of applied) log(`migration ${result.migrationName}: ${result.status}`)
-      } finally {
-        await db.destroy()
-      }
-    }),
+    ensurePostgres(settings.database.url, log).then(() =>
+      migrateDatabase({
+        url: settings.database.url,
+        appPassword: settings.database.appPassword?.reveal(),
+        log,
+      }),
+    ),
     (async () => {
       if (local) await ensureLocalCluster({ ports: local, partitions: settings.kafka.partitions, log })
       await verifyKafkaAccess(settings.kafka)

@@ -91,12 +91,9 @@ export async function deleteExpired(
     if (count < chunk) break
   }
   for (;;) {
-    const result = await sql`
-      delete from audit_events where id in (
-        select id from audit_events
-        where occurred_at < now() - make_interval(days => (select retention_days from audit_settings))
-        order by chain_seq limit ${chunk})`.execute(db)
-    const count = Number(result.numAffectedRows ?? 0)
+    // Through the migrations' function: the service role may not delete audit events itself.
+    const { rows } = await sql<{ count: number }>`select purge_expired_audit_events(${chunk}) as count`.execute(db)
+    const count = rows[0]?.count ?? 0
     removed.auditEvents += count
     if (count < chunk) break
   }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { loadSettings } from '@radstream/config'
+import { SERVICE_ROLE, serviceRoleUrl } from '@radstream/db'
 import { ensureStack } from '@radstream/stack'
 import type { ServiceName } from './service'
 
@@ -25,8 +26,13 @@ export async function runUp(): Promise<void> {
     for (const child of children.values()) child.kill('SIGTERM')
   }
 
+  // Migrated as DATABASE_URL's role; the services run as the least-privileged one.
+  const env = {
+    ...process.env,
+    DATABASE_URL: serviceRoleUrl(settings.database.url, settings.database.appPassword?.reveal()),
+  }
   for (const name of SERVICES) {
-    const child = spawn(process.execPath, [...process.execArgv, ENTRY, name], { stdio: 'inherit', env: process.env })
+    const child = spawn(process.execPath, [...process.execArgv, ENTRY, name], { stdio: 'inherit', env })
     children.set(name, child)
     child.on('exit', (code, signal) => {
       children.delete(name)
@@ -39,7 +45,7 @@ export async function runUp(): Promise<void> {
   const { collector, sessionizer, api } = settings
   console.error(
     [
-      `radstream up, ${FORM}:`,
+      `radstream up, ${FORM}, services connecting to PostgreSQL as ${SERVICE_ROLE}:`,
       `  collector udp/${collector.port} (metrics http://${collector.metricsHost}:${collector.metricsPort}/metrics)`,
       `  sessionizer (metrics http://${sessionizer.metricsHost}:${sessionizer.metricsPort}/metrics)`,
       `  api http://${api.host}:${api.port}/graphql, /api/v1/audit-log, /metrics`,
