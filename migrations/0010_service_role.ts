@@ -4,6 +4,7 @@ import { sql, type Kysely } from 'kysely'
 // the retention sweep removes expired audit events through a function that runs as the migrating
 // role, since radstream_app has no DELETE on audit_events and must not get one. The function
 // deletes only the oldest events past the retention (the append-only trigger refuses the rest).
+// It may read which migrations ran.
 // Later migrations that add tables grant radstream_app what it needs on them, table by table.
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -24,6 +25,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     begin
       alter role radstream_app login;
       grant execute on function purge_expired_audit_events(integer) to radstream_app;
+      -- So that a service (and radstream doctor) can tell whether the schema is current.
+      grant select on kysely_migration to radstream_app;
     exception when insufficient_privilege then
       raise notice 'radstream_app not given login: the migrating role may not alter it';
     end

@@ -8,10 +8,24 @@ export class MigrationError extends Error {
   readonly code = 'RADSTREAM_MIGRATION_FAILED'
 }
 
+const migratorOf = (db: Db) => new Migrator({ db, provider: { getMigrations: async () => migrations } })
+
+/** The migrations this code has and the database has not, and those the database has that this code does not. */
+export async function migrationStatus(db: Db): Promise<{ pending: string[]; unknown: string[] }> {
+  const known = await migratorOf(db).getMigrations()
+  const { rows } = await sql<{ name: string }>`select name from kysely_migration`
+    .execute(db)
+    .catch(() => ({ rows: [] as { name: string }[] }))
+  const names = new Set(known.map((m) => m.name))
+  return {
+    pending: known.filter((m) => m.executedAt === undefined).map((m) => m.name),
+    unknown: rows.map((r) => r.name).filter((name) => !names.has(name)),
+  }
+}
+
 /** Applies every pending migration in order; throws naming the migration that failed. */
 export async function migrateToLatest(db: Db): Promise<MigrationResult[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
-  const { error, results = [] } = await migrator.migrateToLatest()
+  const { error, results = [] } = await migratorOf(db).migrateToLatest()
   if (error) {
     const failed = results.find((r) => r.status === 'Error')
     throw new MigrationError(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${String(error)}`, {

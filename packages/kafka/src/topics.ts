@@ -89,6 +89,26 @@ async function ledTopicState(admin: Admin, topic: string): Promise<TopicState | 
   }
 }
 
+/** A topic as the cluster reports it: missing, without a leader somewhere, or its state. */
+export type TopicInspection =
+  | { readonly found: 'missing'; readonly brokers: number }
+  | { readonly found: 'leaderless'; readonly brokers: number }
+  | { readonly found: 'led'; readonly brokers: number; readonly state: TopicState }
+
+/** Looks at a topic without creating or changing anything. */
+export async function inspectTopic(kafka: Kafka, topic: string): Promise<TopicInspection> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const brokers = (await admin.describeCluster()).brokers.length
+    if (!(await admin.listTopics()).includes(topic)) return { found: 'missing', brokers }
+    const state = await ledTopicState(admin, topic)
+    return state ? { found: 'led', brokers, state } : { found: 'leaderless', brokers }
+  } finally {
+    await admin.disconnect()
+  }
+}
+
 /**
  * Creates the topic when missing, replicated as `options.replication` says (see resolveReplication),
  * and waits until it has a leader for every partition. An existing topic is left as it is, but a

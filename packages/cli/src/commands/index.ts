@@ -35,12 +35,16 @@ export const commands: Readonly<Record<string, Command>> = {
     async () => (await import('./session')).runSession,
   ),
   client: lazy(
-    'create|list|revoke OAuth API clients (client credentials)',
+    'create|list|rotate|revoke OAuth API clients (client credentials)',
     async () => (await import('./client')).runClient,
   ),
   audit: lazy(
     'verify [--from --to]: recompute the audit hash chain and report the first broken link',
     async () => (await import('./audit')).runAudit,
+  ),
+  doctor: lazy(
+    'check configuration, Kafka topics, PostgreSQL (migrations, role, NAS, clock) and the UDP buffer [--json]',
+    async () => (await import('./doctor')).runDoctor,
   ),
   stack: lazy(
     'up|down: start (idempotently) or stop the local Kafka broker and PostgreSQL database',
