@@ -9,6 +9,7 @@ import * as sessionTruth from './0007_session_truth'
 import * as sessionLifecycle from './0008_session_lifecycle'
 import * as apiClientRotation from './0009_api_client_rotation'
 import * as serviceRole from './0010_service_role'
+import * as usage from './0011_usage'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0008_session_lifecycle': sessionLifecycle,
   '0009_api_client_rotation': apiClientRotation,
   '0010_service_role': serviceRole,
+  '0011_usage': usage,
 }

@@ -6,6 +6,16 @@ import type { Database } from './schema'
 // int8 (bigint) and numeric stay text by default; that is what the row types say.
 export type Db = Kysely<Database>
 
+const DATE_OID = 1082
+
+/** A date stays its YYYY-MM-DD text: pg would make it a Date at local midnight, a day off east of UTC. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === DATE_OID
+      ? (value: string) => value
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+}
+
 export interface DatabaseOptions {
   readonly url: string
   readonly poolSize?: number
@@ -34,6 +44,7 @@ export function createDb(options: DatabaseOptions): Db {
     // (the sessionizer's supersession probes: ~10 ms of work, 1 s of compiling). Options given in
     // DATABASE_URL come after and win.
     options: ['-c jit=off', config.options].filter(Boolean).join(' '),
+    types,
     max: options.poolSize ?? 10,
     application_name: options.applicationName ?? 'radstream',
   })

@@ -148,6 +148,61 @@ export interface AuditEventTable {
   hash: Generated<string>
 }
 
+/** bigint columns kysely reads as strings (pg's int8). */
+type Int8 = ColumnType<string, string | number | bigint, string | number | bigint>
+/** date columns, as YYYY-MM-DD text both ways (see connection.ts). */
+type DateOnly = string
+
+export interface SessionUsagePointTable {
+  session_id: Int8
+  session_time: Int8
+  input_octets: Numeric64
+  output_octets: Numeric64
+}
+
+/** A session's traffic and time in one UTC day, as its counter reports say. */
+export interface SessionUsageDayTable {
+  session_id: Int8
+  day: DateOnly
+  user_id: Int8
+  input_octets: Numeric64
+  output_octets: Numeric64
+  session_time: Int8
+  sessions: number
+}
+
+interface UsageRollup {
+  user_id: Int8
+  input_octets: Numeric64
+  output_octets: Numeric64
+  session_time: Int8
+  sessions: number
+}
+
+export interface UsageDailyTable extends UsageRollup {
+  day: DateOnly
+}
+
+export interface UsageMonthlyTable extends UsageRollup {
+  /** The first day of the month. */
+  month: DateOnly
+}
+
+/** A monthly octet limit for one user, or for every user of a realm (user@realm). */
+export interface UsageQuotaTable {
+  id: Generated<string>
+  user_id: Int8 | null
+  realm: string | null
+  monthly_octets: Numeric64
+}
+
+export interface QuotaCrossingTable {
+  user_id: Int8
+  month: DateOnly
+  monthly_octets: Numeric64
+  crossed_at: Generated<Date>
+}
+
 export interface Database {
   nas_clients: NasClientTable
   users: UserTable
@@ -158,6 +213,12 @@ export interface Database {
   realm_assignments: RealmAssignmentTable
   api_clients: ApiClientTable
   api_settings: ApiSettingTable
+  session_usage_points: SessionUsagePointTable
+  session_usage_days: SessionUsageDayTable
+  usage_daily: UsageDailyTable
+  usage_monthly: UsageMonthlyTable
+  usage_quotas: UsageQuotaTable
+  quota_crossings: QuotaCrossingTable
 }
 
 export type NasClientRow = Selectable<NasClientTable>

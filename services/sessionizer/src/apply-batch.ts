@@ -13,6 +13,7 @@ import {
   upsertSessions,
 } from './session-store'
 import { closeSupersededSessions } from './supersession'
+import { updateUsage } from './usage-store'
 
 type Tx = Transaction<Database>
 
@@ -78,7 +79,8 @@ export async function closeSupersededAfterCommit(tx: Tx, sessionKeys: readonly s
 /**
  * Applies a batch of records in the caller's transaction. Session packets are folded per session
  * in memory and written in one statement; an Accounting-On/Off splits the batch, so packets before
- * it are written before it closes the NAS's sessions, as in arrival order.
+ * it are written before it closes the NAS's sessions, as in arrival order. Usage rollups follow
+ * the sessions written, in the same transaction.
  */
 export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): Promise<BatchOutcome> {
   let drafts = new Map<string, SessionDraft>()
@@ -86,6 +88,7 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
   let stopped = new Set<string>()
   const events: NewAuditEvent[] = []
   const sessionKeys = new Set<string>()
+  const sessionRecords: AccountingRecord[] = []
 
   const flush = async () => {
     if (drafts.size === 0) return
@@ -99,6 +102,7 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
   for (const record of records) {
     const status = record.accounting.statusType
     if (isSessionPacket(record)) {
+      sessionRecords.push(record)
       const draft = draftFromRecord(record)
       const earlier = drafts.get(draft.session_key)
       drafts.set(draft.session_key, earlier ? mergeDrafts(earlier, draft) : draft)
@@ -123,6 +127,7 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
     // Failed, tunnel and vendor status types stay in Kafka as events; they change no session.
   }
   await flush()
+  events.push(...(await updateUsage(tx, sessionRecords, [...sessionKeys])))
   await insertAuditEvents(tx, events)
   const isReopen = (e: NewAuditEvent) => e.eventKey.startsWith('session.reopened@')
   await notifySessionEvents(tx, {

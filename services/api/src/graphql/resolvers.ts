@@ -6,6 +6,7 @@ import { isAdmin, resellerScope, type Principal } from '../auth/principal'
 import { ApiError } from '../errors'
 import { DateTimeScalar } from './date-time'
 import { apiClientOperations } from './api-clients'
+import { usageOperations, type Granularity, type UsageOrder } from './usage'
 import { dynamicAuthorizationResolvers } from './dynamic-authorization'
 import { mutations, type NasRegistration } from './mutations'
 import { encodeCursor } from './cursor'
@@ -53,6 +54,7 @@ interface HistoryArgs {
 export function buildResolvers(db: Db, dynamicAuthorization: DynamicAuthorizationSettings): IResolvers {
   const dae = dynamicAuthorizationResolvers(db, dynamicAuthorization)
   const clients = apiClientOperations(db)
+  const usage = usageOperations(db)
   return {
     DateTime: DateTimeScalar,
     // Computed only when asked for: most clients never page.
@@ -102,6 +104,20 @@ export function buildResolvers(db: Db, dynamicAuthorization: DynamicAuthorizatio
         async (_root: unknown, { ip, at }: { ip: string; at: Date }, ctx: GraphqlContext, info: GraphQLResolveInfo) =>
           whoHadIp(db, ip, at, resellerScope(ctx.principal), requestedRecordFields(info)),
       ),
+      usage: guarded(
+        async (
+          _root: unknown,
+          args: { userId: number; from: Date; to: Date; granularity?: Granularity | null },
+          ctx: GraphqlContext,
+        ) => usage.usage(ctx, args.userId, args.from, args.to, args.granularity ?? 'DAY'),
+      ),
+      topUsers: guarded(
+        async (_root: unknown, args: { by: UsageOrder; period: string; first?: number | null }, ctx: GraphqlContext) =>
+          usage.topUsers(ctx, args.by, args.period, args.first),
+      ),
+      usersOverQuota: guarded(async (_root: unknown, args: { month?: string | null }, ctx: GraphqlContext) =>
+        usage.usersOverQuota(ctx, args.month),
+      ),
       apiClients: guarded(async (_root: unknown, args: { includeRevoked?: boolean | null }, ctx: GraphqlContext) => {
         requireAdmin(ctx)
         return clients.list(args.includeRevoked ?? false)
@@ -132,6 +148,22 @@ export function buildResolvers(db: Db, dynamicAuthorization: DynamicAuthorizatio
         requireAdmin(ctx)
         return mutations.removeNas({ db, ...ctx }, ip)
       }),
+      setUsageQuota: guarded(
+        async (
+          _root: unknown,
+          args: { userId?: number | null; realm?: string | null; monthlyOctets: string },
+          ctx: GraphqlContext,
+        ) => {
+          requireAdmin(ctx)
+          return usage.setQuota(ctx, args, args.monthlyOctets)
+        },
+      ),
+      removeUsageQuota: guarded(
+        async (_root: unknown, args: { userId?: number | null; realm?: string | null }, ctx: GraphqlContext) => {
+          requireAdmin(ctx)
+          return usage.removeQuota(ctx, args)
+        },
+      ),
       rotateApiClientSecret: guarded(
         async (_root: unknown, args: { clientId: string; graceSeconds?: number | null }, ctx: GraphqlContext) => {
           requireAdmin(ctx)

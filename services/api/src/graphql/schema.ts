@@ -45,6 +45,57 @@ export const schema = /* GraphQL */ `
     reseller: String
   }
 
+  enum UsageGranularity {
+    DAY
+    MONTH
+  }
+
+  enum UsageOrder {
+    OCTETS
+    TIME
+  }
+
+  "Usage in one UTC day or month: octets as decimal text (64-bit), time in seconds."
+  type UsagePeriod {
+    "The first instant of the day or month (UTC)."
+    start: DateTime!
+    inputOctets: String!
+    outputOctets: String!
+    totalOctets: String!
+    sessionTime: Float!
+    "Sessions that started in the period."
+    sessions: Int!
+  }
+
+  type UserUsage {
+    user: User!
+    inputOctets: String!
+    outputOctets: String!
+    totalOctets: String!
+    sessionTime: Float!
+    sessions: Int!
+  }
+
+  type UserOverQuota {
+    user: User!
+    "The quota that applies: the user's own, else its realm's."
+    monthlyOctets: String!
+    "When the sessionizer saw the user pass it (and wrote the audit event); null for a quota set after."
+    crossedAt: DateTime
+    inputOctets: String!
+    outputOctets: String!
+    totalOctets: String!
+    sessionTime: Float!
+    sessions: Int!
+  }
+
+  "A monthly octet limit of one user or of every user of a realm."
+  type UsageQuota {
+    userId: Int
+    realm: String
+    monthlyOctets: String!
+  }
+
   type Reseller {
     id: Int!
     name: String!
@@ -169,6 +220,16 @@ export const schema = /* GraphQL */ `
     whoHadIp(ip: String!, at: DateTime!): [ConnectionRecord!]!
     "The API's clients, oldest first (admin scope)."
     apiClients(includeRevoked: Boolean = false): [ApiClient!]!
+    """
+    A user's traffic, time and sessions in every UTC day or month that [from, to) touches, oldest
+    first, zeros included (at most 366 days or 120 months). Unknown user, or another reseller's:
+    404 USER_NOT_FOUND.
+    """
+    usage(userId: Int!, from: DateTime!, to: DateTime!, granularity: UsageGranularity = DAY): [UsagePeriod!]!
+    "The heaviest users of a day (period YYYY-MM-DD) or month (YYYY-MM); first: 10 by default, at most 1000."
+    topUsers(by: UsageOrder!, period: String!, first: Int): [UserUsage!]!
+    "Users at or past their monthly quota in a month (YYYY-MM; default this month, UTC)."
+    usersOverQuota(month: String): [UserOverQuota!]!
   }
 
   type Mutation {
@@ -189,6 +250,9 @@ export const schema = /* GraphQL */ `
       interimInterval: Int
     ): Nas!
     removeNas(ip: String!): Boolean!
+    "A monthly octet quota for one user (userId) or every user of a realm; a user's own wins."
+    setUsageQuota(userId: Int, realm: String, monthlyOctets: String!): UsageQuota!
+    removeUsageQuota(userId: Int, realm: String): Boolean!
     """
     A new secret for an active client; the old one keeps working for graceSeconds (default 86400,
     0: it stops at once). Tokens already issued run until they expire. Unknown or revoked client:
