@@ -43,3 +43,24 @@ export async function insertAuditEvents(db: Executor, events: readonly NewAuditE
       ${column((e) => JSON.stringify(e.fields))}::jsonb[], ${column((e) => e.requestId ?? '')}::text[])
     on conflict (event_key) do nothing`.execute(db as Db)
 }
+
+/** to_char's format for audit timestamps: ISO-8601 UTC with microseconds. */
+export const AUDIT_TIMESTAMP_FORMAT = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`
+
+/**
+ * The instant before which every audit event that will ever exist is already committed: the
+ * earliest start of any transaction now writing (an event's timestamp is taken inside its
+ * transaction, so it cannot be earlier), capped by the clock read before looking. Read in its own
+ * statements, before the page's, so that the page's snapshot sees everything below it.
+ */
+export async function auditFinalHorizon(db: Db): Promise<string> {
+  const clock = await sql<{
+    t: string
+  }>`select to_char(clock_timestamp() at time zone 'UTC', ${sql.raw(AUDIT_TIMESTAMP_FORMAT)}) as t`.execute(db)
+  const writers = await sql<{ t: string | null }>`
+    select to_char(min(xact_start) at time zone 'UTC', ${sql.raw(AUDIT_TIMESTAMP_FORMAT)}) as t
+    from pg_stat_activity where backend_xid is not null and pid <> pg_backend_pid()`.execute(db)
+  const now = clock.rows[0]!.t
+  const oldestWriter = writers.rows[0]?.t
+  return oldestWriter && oldestWriter < now ? oldestWriter : now
+}

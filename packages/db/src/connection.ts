@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
+import Cursor from 'pg-cursor'
 import { parse, toClientConfig } from 'pg-connection-string'
 import type { Database } from './schema'
 
@@ -54,5 +55,6 @@ export function createDb(options: DatabaseOptions): Db {
   // The same for a connection checked out but between queries (inside a transaction, say): its
   // next query fails and the pool destroys it on release, instead of the process dying here.
   pool.on('connect', (client) => client.on('error', (error) => options.onIdleError?.(error)))
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  // The cursor lets exports stream rows (query.stream()) with PostgreSQL's pace, not all at once.
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool, cursor: Cursor }) })
 }

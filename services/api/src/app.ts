@@ -8,6 +8,7 @@ import fastifyMetrics from 'fastify-metrics'
 import { loadSettings, type DynamicAuthorizationSettings, type Logger, type Settings } from '@radstream/config'
 import type { Db } from '@radstream/db'
 import { auditLogRoute } from './audit-log/route'
+import { exportRoutes } from './export/route'
 import { createAuthenticator } from './auth/authenticate'
 import { tokenRoute } from './auth/token-route'
 import type { FailureLimits } from './auth/failure-throttle'
@@ -150,6 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   await app.register(healthRoutes, { db: deps.db, kafkaReachable: deps.kafkaReachable })
   await app.register(auditLogRoute, { db: deps.db, authenticate, cursorKey: deps.tokenSigningKey, metrics })
+  await app.register(exportRoutes, { db: deps.db, authenticate })
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   await app.register(tokenRoute, {
     db: deps.db,

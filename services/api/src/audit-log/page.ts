@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { AuditFieldChange, Db } from '@radstream/db'
+import { AUDIT_TIMESTAMP_FORMAT as MICROS, auditFinalHorizon, type AuditFieldChange, type Db } from '@radstream/db'
 import type { AuditCursor } from './cursor'
 import type { AuditLogRequest } from './params'
 
@@ -25,26 +25,6 @@ export interface AuditLogPage {
   readonly next: AuditCursor | undefined
 }
 
-const MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`
-
-/**
- * The instant before which every audit event that will ever exist is already committed: the
- * earliest start of any transaction now writing (an event's timestamp is taken inside its
- * transaction, so it cannot be earlier), capped by the clock read before looking. Read in its own
- * statements, before the page's, so that the page's snapshot sees everything below it.
- */
-async function finalHorizon(db: Db): Promise<string> {
-  const clock = await sql<{
-    t: string
-  }>`select to_char(clock_timestamp() at time zone 'UTC', ${sql.raw(MICROS)}) as t`.execute(db)
-  const writers = await sql<{ t: string | null }>`
-    select to_char(min(xact_start) at time zone 'UTC', ${sql.raw(MICROS)}) as t
-    from pg_stat_activity where backend_xid is not null and pid <> pg_backend_pid()`.execute(db)
-  const now = clock.rows[0]!.t
-  const oldestWriter = writers.rows[0]?.t
-  return oldestWriter && oldestWriter < now ? oldestWriter : now
-}
-
 /**
  * One page of the audit log in (occurred_at, chain_seq) order. chain_seq follows commit order (the
  * chain's lock is held to commit) and only events below the final horizon are served, so paging
@@ -53,7 +33,7 @@ async function finalHorizon(db: Db): Promise<string> {
  */
 export async function auditLogPage(db: Db, request: AuditLogRequest): Promise<AuditLogPage> {
   if (Date.parse(request.startDate) >= Date.parse(request.endDate)) return { items: [], next: undefined }
-  const horizon = await finalHorizon(db)
+  const horizon = await auditFinalHorizon(db)
   const after = request.after
   const rows = await sql<AuditLogItem & { at: string; seq: string }>`
     select id::text as id,

@@ -21,7 +21,7 @@ export interface AuditLogRequest {
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/
 const DAY_MS = 86_400_000
 
-function instant(parameter: string, text: string): { text: string; ms: number } {
+export function instant(parameter: string, text: string): { text: string; ms: number } {
   const ms = Date.parse(text)
   if (!ISO_INSTANT.test(text) || Number.isNaN(ms)) {
     throw badParameter(parameter, `must be an ISO instant such as 2022-11-08T14:53:43Z, got ${JSON.stringify(text)}`)
