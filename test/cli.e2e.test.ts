@@ -1,15 +1,21 @@
 import { execFile, spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
-import { hostname, userInfo } from 'node:os'
+import { mkdtemp, readFile } from 'node:fs/promises'
+import { hostname, tmpdir, userInfo } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { gunzipSync } from 'node:zlib'
+import { parse as parseCsv } from 'csv-parse/sync'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
 import { sql } from 'kysely'
 import { createDb, type Db } from '@radstream/db'
+import { exportColumns } from '@radstream/export'
+import { applyBatch } from '@radstream/sessionizer'
 import { freePort } from '@radstream/stack'
 import { cliEnv, runCli } from './support/cli'
 import { radclient } from './support/radclient'
+import { accountingRecord, at } from './support/records'
 import { waitFor } from './support/wait-for'
 
 const run = promisify(execFile)
@@ -116,6 +122,46 @@ describe('radstream CLI', () => {
     ])
     expect(JSON.stringify(events)).not.toContain('"s"') // never a secret
     expect(JSON.stringify(events)).not.toContain(rotation.client_secret)
+  })
+
+  it('export should write sessions as CSV to a file, gzipped NDJSON to another, and name a bad flag', async () => {
+    const run = Date.now().toString(36)
+    await db.transaction().execute((tx) =>
+      applyBatch(
+        tx,
+        [0, 1, 2].map((i) =>
+          accountingRecord([
+            ['User-Name', `exported-${i}-${run}`],
+            ['Acct-Session-Id', `exported-${i}-${run}`],
+            ['NAS-IP-Address', '198.51.100.92'],
+            ['Acct-Status-Type', 1],
+            ['Event-Timestamp', at('2014-07-01T12:00:00Z') + i],
+          ]),
+        ),
+      ),
+    )
+    const dir = await mkdtemp(join(tmpdir(), 'radstream-export-'))
+    const window = ['--from', '2014-07-01T12:00:00Z', '--to', '2014-07-01T12:00:03Z']
+    const csv = await runCli(['export', 'sessions', ...window, '--format', 'csv', '--output', `${dir}/s.csv`])
+    expect(csv.code, csv.stderr).toBe(0)
+    expect(csv.stderr).toMatch(/^export sessions: 3 rows in \d+\.\d s to .*s\.csv$/m)
+    const rows = parseCsv(await readFile(`${dir}/s.csv`), { columns: true }) as Record<string, string>[]
+    expect(rows.map((r) => r.session_id)).toEqual([0, 1, 2].map((i) => `exported-${i}-${run}`))
+    expect(Object.keys(rows[0]!)).toEqual(exportColumns('sessions'))
+    const gz = await runCli(['export', 'sessions', ...window, '--output', `${dir}/s.ndjson.gz`])
+    expect(gz.code, gz.stderr).toBe(0)
+    const lines = gunzipSync(await readFile(`${dir}/s.ndjson.gz`))
+      .toString()
+      .trimEnd()
+      .split('\n')
+    expect(lines.map((line) => (JSON.parse(line) as { username: string }).username)).toEqual(
+      rows.map((r) => r.username),
+    )
+    const bad = await runCli(['export', 'sessions', '--from', 'yesterday', '--to', '2014-07-02T00:00:00Z'])
+    expect([bad.code, bad.stderr.trim()]).toEqual([
+      1,
+      'radstream export: --from "yesterday": expected an ISO instant such as 2025-03-01T00:00:00Z',
+    ])
   })
 
   it('nas add should refuse a malformed address with a message naming it', async () => {

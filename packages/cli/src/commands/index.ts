@@ -42,6 +42,10 @@ export const commands: Readonly<Record<string, Command>> = {
     'verify [--from --to]: recompute the audit hash chain and report the first broken link',
     async () => (await import('./audit')).runAudit,
   ),
+  export: lazy(
+    'sessions|audit --from --to [--format ndjson|csv] [--output f] [--gzip]: stream rows for billing or a SIEM',
+    async () => (await import('./export')).runExport,
+  ),
   doctor: lazy(
     'check configuration, Kafka topics, PostgreSQL (migrations, role, NAS, clock) and the UDP buffer [--json]',
     async () => (await import('./doctor')).runDoctor,
