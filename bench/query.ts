@@ -90,7 +90,27 @@ async function seed(): Promise<void> {
   console.error(`query: seeded in ${((Date.now() - started) / 1000).toFixed(0)} s`)
 }
 
+/** The usage rollups the sessionizer would have built from these sessions: one row per user and day, and month. */
+async function seedUsage(): Promise<void> {
+  const { rows } = await sql<{ n: string }>`select count(*) as n from usage_daily`.execute(db)
+  if (Number(rows[0]!.n) > 0) return
+  const started = Date.now()
+  for (const [table, period] of [
+    ['usage_daily', 'day'],
+    ['usage_monthly', 'month'],
+  ] as const) {
+    await sql`
+      insert into ${sql.table(table)} (user_id, ${sql.id(period)}, input_octets, output_octets, session_time, sessions)
+      select user_id, date_trunc(${period}, start_time at time zone 'UTC')::date, sum(input_octets), sum(output_octets),
+        sum(session_time), count(*)
+      from sessions where user_id is not null group by 1, 2`.execute(db)
+  }
+  await sql`analyze usage_daily, usage_monthly`.execute(db)
+  console.error(`query: usage rollups seeded in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+}
+
 await seed()
+await seedUsage()
 const admin = await createApiClient(db, {
   name: `bench-admin-${Date.now()}`,
   scopes: ['admin', 'auditor'],
@@ -160,6 +180,46 @@ const scenarios: [string, () => Promise<() => Promise<Response>> | (() => Promis
       graphql('query($ip: String!, $at: DateTime!) { whoHadIp(ip: $ip, at: $at) { id sessionId } }', {
         ip: `10.${random(150)}.${random(256)}.${random(256)}`,
         at: new Date(Date.now() - random(365) * 86_400_000).toISOString(),
+      }),
+  ],
+  [
+    'usage, 31 days (user with 100k sessions)',
+    () => {
+      const from = new Date(Date.now() - (31 + random(300)) * 86_400_000)
+      return graphql(
+        'query($u: Int!, $f: DateTime!, $t: DateTime!) { usage(userId: $u, from: $f, to: $t) { start totalOctets sessionTime sessions } }',
+        {
+          u: 1 + random(HEAVY_USERS),
+          f: from.toISOString(),
+          t: new Date(from.getTime() + 31 * 86_400_000).toISOString(),
+        },
+      )
+    },
+  ],
+  [
+    'usage, 12 months (light user)',
+    () =>
+      graphql(
+        'query($u: Int!, $f: DateTime!, $t: DateTime!) { usage(userId: $u, from: $f, to: $t, granularity: MONTH) { start totalOctets } }',
+        {
+          u: HEAVY_USERS + 1 + random(LIGHT_USERS),
+          f: new Date(Date.now() - 365 * 86_400_000).toISOString(),
+          t: new Date().toISOString(),
+        },
+      ),
+  ],
+  [
+    'topUsers by octets, a day (10)',
+    () =>
+      graphql('query($p: String!) { topUsers(by: OCTETS, period: $p) { user { username } totalOctets } }', {
+        p: new Date(Date.now() - random(360) * 86_400_000).toISOString().slice(0, 10),
+      }),
+  ],
+  [
+    'topUsers by time, a month (10)',
+    () =>
+      graphql('query($p: String!) { topUsers(by: TIME, period: $p) { user { username } sessionTime } }', {
+        p: new Date(Date.now() - random(11) * 30 * 86_400_000).toISOString().slice(0, 7),
       }),
   ],
   [
