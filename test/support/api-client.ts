@@ -37,3 +37,18 @@ export async function accessToken(baseUrl: string, credentials: ApiCredentials):
     throw new Error(`token endpoint answered ${response.status}: ${JSON.stringify(body)}`)
   return body.access_token
 }
+
+/** A GraphQL request over HTTP as `token`; the status and the parsed body. */
+export async function graphqlAs(
+  baseUrl: string,
+  token: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<{ status: number; body: Record<string, any> }> {
+  const response = await fetch(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  })
+  return { status: response.status, body: (await response.json()) as Record<string, any> }
+}

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest'
 import { createDb, type Db } from '@radstream/db'
 import { listeningApi } from '../../../test/support/api-app'
-import { accessToken, newApiClient, type ApiCredentials } from '../../../test/support/api-client'
+import { accessToken, graphqlAs, newApiClient, type ApiCredentials } from '../../../test/support/api-client'
 
 let db: Db
 let app: FastifyInstance
@@ -12,14 +12,7 @@ let admin: ApiCredentials
 
 type Json = Record<string, any>
 
-async function graphql(token: string, query: string, variables: Json = {}) {
-  const response = await fetch(`${base}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  })
-  return { status: response.status, body: (await response.json()) as Json }
-}
+const graphql = (token: string, query: string, variables: Json = {}) => graphqlAs(base, token, query, variables)
 
 async function tokenStatus(clientId: string, clientSecret: string): Promise<number> {
   const response = await fetch(`${base}/api/v1/oauth/token`, {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createDb, ensureReseller, type Db } from '@radstream/db'
 import { applyBatch } from '@radstream/sessionizer'
 import { listeningApi } from '../../../test/support/api-app'
-import { accessToken, newApiClient } from '../../../test/support/api-client'
+import { accessToken, graphqlAs, newApiClient } from '../../../test/support/api-client'
 import { accountingRecord, at } from '../../../test/support/records'
 
 type Json = Record<string, any>
@@ -16,14 +16,7 @@ const run = Date.now().toString(36)
 const u = (name: string) => `${name}-${run}`
 const ids: Record<string, number> = {}
 
-async function graphql(token: string, query: string, variables: Json = {}) {
-  const response = await fetch(`${base}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  })
-  return { status: response.status, body: (await response.json()) as Json }
-}
+const graphql = (token: string, query: string, variables: Json = {}) => graphqlAs(base, token, query, variables)
 
 /** One session of `user`: Start at `start`, Stop `seconds` later with these totals. */
 function session(user: string, id: string, start: string, seconds: number, input: number, output: number) {

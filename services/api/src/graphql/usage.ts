@@ -15,6 +15,10 @@ interface Context {
 /** Periods one usage query may span: a year of days, ten years of months. */
 const MAX_PERIODS: Record<Granularity, number> = { DAY: 366, MONTH: 120 }
 const MAX_TOP = 1000
+const ROLLUPS = {
+  DAY: { table: 'usage_daily', column: 'day' },
+  MONTH: { table: 'usage_monthly', column: 'month' },
+} as const
 
 const badInput = (message: string) => new ApiError('BAD_USER_INPUT', message)
 
@@ -77,22 +81,13 @@ export function usageOperations(db: Db) {
       const user = await findUser(db, { id: userId }, resellerScope(ctx.principal))
       if (!user) throw new ApiError('USER_NOT_FOUND', 'User not found')
       const starts = periodStarts(from, to, granularity)
-      const rows =
-        granularity === 'DAY'
-          ? await db
-              .selectFrom('usage_daily')
-              .select(['day as period', 'input_octets', 'output_octets', 'session_time', 'sessions'])
-              .where('user_id', '=', String(userId))
-              .where('day', '>=', starts[0]!)
-              .where('day', '<=', starts.at(-1)!)
-              .execute()
-          : await db
-              .selectFrom('usage_monthly')
-              .select(['month as period', 'input_octets', 'output_octets', 'session_time', 'sessions'])
-              .where('user_id', '=', String(userId))
-              .where('month', '>=', starts[0]!)
-              .where('month', '<=', starts.at(-1)!)
-              .execute()
+      const { table, column } = ROLLUPS[granularity]
+      const { rows } = await sql<RollupRow & { period: string }>`
+        select ${sql.ref(column)}::text as period, input_octets::text, output_octets::text, session_time::text, sessions
+        from ${sql.table(table)}
+        where user_id = ${userId} and ${sql.ref(column)} between ${starts[0]!}::date and ${starts.at(-1)!}::date`.execute(
+        db,
+      )
       const byPeriod = new Map(rows.map((row) => [row.period, row]))
       const none: RollupRow = { input_octets: '0', output_octets: '0', session_time: '0', sessions: 0 }
       return starts.map((start) => ({ start: new Date(`${start}T00:00:00Z`), ...amounts(byPeriod.get(start) ?? none) }))
@@ -103,17 +98,16 @@ export function usageOperations(db: Db) {
       const { granularity, start } = parsePeriod(period, 'period')
       const limit = first ?? 10
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TOP) throw badInput(`first: from 1 to ${MAX_TOP}`)
-      const table = granularity === 'DAY' ? sql`usage_daily` : sql`usage_monthly`
-      const column = granularity === 'DAY' ? sql`day` : sql`month`
+      const { table, column } = ROLLUPS[granularity]
       const order = by === 'OCTETS' ? sql`(r.input_octets + r.output_octets) desc` : sql`r.session_time desc`
       const reseller = resellerScope(ctx.principal)
       const { rows } = await sql<RollupRow & { id: number; username: string; reseller: string | null }>`
         select u.id, u.username, rs.name as reseller, r.input_octets::text, r.output_octets::text,
           r.session_time::text, r.sessions
-        from ${table} r
+        from ${sql.table(table)} r
         join users u on u.id = r.user_id
         left join resellers rs on rs.id = u.reseller_id
-        where r.${column} = ${start}::date
+        where ${sql.ref(`r.${column}`)} = ${start}::date
           ${reseller === undefined ? sql`` : sql`and u.reseller_id = ${reseller}`}
         order by ${order}, u.id
         limit ${limit}`.execute(db)
