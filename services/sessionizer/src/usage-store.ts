@@ -84,10 +84,12 @@ async function applyDeltas(tx: Tx, table: 'usage_daily' | 'usage_monthly', delta
       session_time = t.session_time + excluded.session_time,
       sessions = t.sessions + excluded.sessions`.execute(tx)
   // A period a session's share left (its start moved across midnight, say) keeps no empty row:
-  // the rollups are the same whatever order got them there.
+  // the rollups are the same whatever order got them there. Only a decrease can empty one.
+  const shrunk = rows.filter((d) => d.inputOctets < 0n || d.outputOctets < 0n || d.sessionTime < 0n || d.sessions < 0)
+  if (shrunk.length === 0) return
   await sql`
     delete from ${sql.table(table)}
-    where (user_id, ${sql.id(period)}) in (${sql.join(rows.map((d) => sql`(${d.userId}::bigint, ${d.period}::date)`))})
+    where (user_id, ${sql.id(period)}) in (${sql.join(shrunk.map((d) => sql`(${d.userId}::bigint, ${d.period}::date)`))})
       and input_octets = 0 and output_octets = 0 and session_time = 0 and sessions = 0`.execute(tx)
 }
 
@@ -215,7 +217,8 @@ export async function updateUsage(
       join users u on u.id = m.user_id
       left join usage_quotas uq on uq.user_id = m.user_id
       left join usage_quotas rq on rq.realm = nullif(lower(split_part(u.username, '@', 2)), '')
-      where (m.user_id, m.month) in (${sql.join(grown.map((d) => sql`(${d.userId}::bigint, ${d.period}::date)`))})
+      where exists (select 1 from usage_quotas)
+        and (m.user_id, m.month) in (${sql.join(grown.map((d) => sql`(${d.userId}::bigint, ${d.period}::date)`))})
     ), crossed as (
       insert into quota_crossings (user_id, month, monthly_octets)
       select user_id, month, quota from candidates where quota is not null and total >= quota
