@@ -307,7 +307,7 @@ export async function runClusterFaults(options: ClusterRunOptions): Promise<Clus
       return {
         check: check!,
         unanswered,
-        rowsUnlike: unlike.sessions + unlike.users + unlike.auditEvents,
+        rowsUnlike: unlike.sessions + unlike.users + unlike.usage + unlike.auditEvents,
         sessions: reference.sessions.length,
         faults,
       }

@@ -45,8 +45,15 @@ export async function referenceContent(
 type Content = Awaited<ReturnType<typeof databaseContent>>
 
 /** Rows present on one side only, or present on both with any field different. */
-function differing(actual: readonly unknown[], reference: readonly unknown[], key: string): number {
-  const keyed = (rows: readonly unknown[]) => new Map(rows.map((row) => [(row as Record<string, unknown>)[key], row]))
+type Row = Record<string, unknown>
+
+function differing(
+  actual: readonly unknown[],
+  reference: readonly unknown[],
+  key: string | ((row: Row) => string),
+): number {
+  const keyOf = typeof key === 'string' ? (row: Row) => row[key] : key
+  const keyed = (rows: readonly unknown[]) => new Map(rows.map((row) => [keyOf(row as Row), row]))
   const a = keyed(actual)
   const b = keyed(reference)
   let n = 0
@@ -55,12 +62,17 @@ function differing(actual: readonly unknown[], reference: readonly unknown[], ke
   return n
 }
 
-/** How many sessions, users and audit events differ between a faulted run and its reference. */
+/** How many sessions, users, usage rollup rows and audit events differ between a faulted run and its reference. */
 export async function differences(db: Db, reference: Content) {
   const actual = await databaseContent(db)
   return {
     sessions: differing(actual.sessions, reference.sessions, 'session_key'),
     users: differing(actual.users, reference.users, 'username'),
+    usage: differing(
+      [...actual.daily, ...actual.monthly],
+      [...reference.daily, ...reference.monthly],
+      (row) => `${String(row.username)} ${String(row.day ?? `month ${String(row.month)}`)}`,
+    ),
     auditEvents: differing(actual.auditEvents, reference.auditEvents, 'event_key'),
   }
 }
