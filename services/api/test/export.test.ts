@@ -12,7 +12,7 @@ import { listeningApi } from '../../../test/support/api-app'
 import { accessToken, newApiClient } from '../../../test/support/api-client'
 import { accountingRecord, at } from '../../../test/support/records'
 import { freePort } from '@radstream/stack'
-import { CLI_BIN, cliEnv } from '../../../test/support/cli'
+import { CLI_BIN, cliEnv, runCli } from '../../../test/support/cli'
 import { scratchDatabase } from '../../../test/support/scratch-database'
 import { waitFor } from '../../../test/support/wait-for'
 
@@ -158,11 +158,13 @@ describe('a million-row export', () => {
   let big: Db
   let api: ChildProcess
   let bigBase: string
+  let bigUrl: string
   let token: string
 
   beforeAll(async () => {
     const scratch = await scratchDatabase('export_million')
     big = scratch.db
+    bigUrl = scratch.url
     await sql`
       insert into sessions (session_key, username, session_id, nas_ip_address, start_time, update_time, stop_time,
         session_time, input_octets, output_octets, connect_info_start, closed_by, terminate_cause)
@@ -220,6 +222,16 @@ describe('a million-row export', () => {
     // 1M rows are ~170 MB of CSV: an API that held them would grow by far more than this.
     expect(peak - baseline).toBeLessThan(80e6)
   }, 180_000)
+
+  it('radstream export should write the same million rows, saying how far it is every 2 s', async () => {
+    const result = await runCli(
+      ['export', 'sessions', '--from', '2013-01-01T00:00:00Z', '--to', '2014-01-01T00:00:00Z', '--output', '/dev/null'],
+      { DATABASE_URL: bigUrl },
+    )
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toMatch(/^export sessions: \d+ rows \(\d+ rows\/s\)$/m)
+    expect(result.stderr).toMatch(new RegExp(`^export sessions: ${ROWS} rows in \\d+\\.\\d s to /dev/null$`, 'm'))
+  }, 120_000)
 
   it('should close the cursor and free its connection when the client goes away mid-stream', async () => {
     const active = async () => {
