@@ -93,7 +93,8 @@ export async function* exportRows(db: Db, request: ExportRequest): AsyncGenerato
       const reseller = request.resellerId
       query = query.where(sql<boolean>`user_id in (select id from users where reseller_id = ${reseller})`)
     }
-    yield* query.orderBy('start_time').orderBy('id').stream(FETCH_ROWS)
+    // Qualified: the bare names are the output columns (text), which would sort "1001" before "228".
+    yield* query.orderBy('sessions.start_time').orderBy('sessions.id').stream(FETCH_ROWS)
     return
   }
   const horizon = await auditFinalHorizon(db)
@@ -102,7 +103,7 @@ export async function* exportRows(db: Db, request: ExportRequest): AsyncGenerato
     .select(selections)
     .where('occurred_at', '>=', request.from)
     .where(sql<boolean>`occurred_at < least(${request.to}::timestamptz, ${horizon}::timestamptz)`)
-    .orderBy('occurred_at')
-    .orderBy('chain_seq')
+    .orderBy('audit_events.occurred_at')
+    .orderBy('audit_events.chain_seq')
     .stream(FETCH_ROWS)
 }
