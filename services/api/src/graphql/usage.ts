@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { initiatedEvent, insertAuditEvents, type Db } from '@radstream/db'
+import { effectiveMonthlyQuota, initiatedEvent, insertAuditEvents, type Db } from '@radstream/db'
 import { apiInitiator, resellerScope, type Principal } from '../auth/principal'
 import { ApiError } from '../errors'
 import { findUser } from './queries'
@@ -131,10 +131,7 @@ export function usageOperations(db: Db) {
         join users u on u.id = m.user_id
         left join resellers rs on rs.id = u.reseller_id
         cross join lateral (
-          select coalesce(
-            (select monthly_octets from usage_quotas where user_id = u.id),
-            (select monthly_octets from usage_quotas where realm = nullif(lower(split_part(u.username, '@', 2)), ''))
-          ) as monthly_octets
+          select ${effectiveMonthlyQuota(sql.ref('u.id'), sql.ref('u.username'))} as monthly_octets
         ) q
         left join quota_crossings c on c.user_id = u.id and c.month = m.month
         where m.month = ${start}::date and q.monthly_octets is not null
