@@ -13,7 +13,7 @@ import {
   upsertSessions,
 } from './session-store'
 import { closeSupersededSessions } from './supersession'
-import { updateUsage } from './usage-store'
+import { updateUsage, type KeyedRecord } from './usage-store'
 
 type Tx = Transaction<Database>
 
@@ -88,7 +88,7 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
   let stopped = new Set<string>()
   const events: NewAuditEvent[] = []
   const sessionKeys = new Set<string>()
-  const sessionRecords: AccountingRecord[] = []
+  const sessionRecords: KeyedRecord[] = []
 
   const flush = async () => {
     if (drafts.size === 0) return
@@ -102,8 +102,8 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
   for (const record of records) {
     const status = record.accounting.statusType
     if (isSessionPacket(record)) {
-      sessionRecords.push(record)
       const draft = draftFromRecord(record)
+      sessionRecords.push({ key: draft.session_key, record })
       const earlier = drafts.get(draft.session_key)
       drafts.set(draft.session_key, earlier ? mergeDrafts(earlier, draft) : draft)
       if (status === AcctStatusType.Start && !starts.has(draft.session_key)) starts.set(draft.session_key, draft)

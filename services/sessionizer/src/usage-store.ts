@@ -1,8 +1,7 @@
 import { sql, type Transaction } from 'kysely'
-import type { Database, NewAuditEvent } from '@radstream/db'
+import { effectiveMonthlyQuota, type Database, type NewAuditEvent } from '@radstream/db'
 import type { AccountingRecord } from '@radstream/events'
 import { AcctStatusType } from '@radstream/radius'
-import { sessionKey } from './session-key'
 import { splitUsageByDay, type DayShare } from './usage-split'
 
 type Tx = Transaction<Database>
@@ -26,14 +25,20 @@ interface Delta {
   sessions: number
 }
 
+/** A session packet with the key applyBatch already gave its session. */
+export interface KeyedRecord {
+  readonly key: string
+  readonly record: AccountingRecord
+}
+
 /** Counter reports of a run of records: Interim-Updates and Stops that carry both octet counts. */
-function reportsOf(records: readonly AccountingRecord[]) {
-  return records.flatMap((record) => {
+function reportsOf(records: readonly KeyedRecord[]) {
+  return records.flatMap(({ key, record }) => {
     const a = record.accounting
     const reports = a.statusType === AcctStatusType.InterimUpdate || a.statusType === AcctStatusType.Stop
     if (!reports || a.sessionTime === undefined || a.inputOctets === undefined || a.outputOctets === undefined)
       return []
-    return [{ key: sessionKey(record), sessionTime: a.sessionTime, input: a.inputOctets, output: a.outputOctets }]
+    return [{ key, sessionTime: a.sessionTime, input: a.inputOctets, output: a.outputOctets }]
   })
 }
 
@@ -118,7 +123,7 @@ function quotaExceeded(crossing: { user_id: string; username: string; month: str
  */
 export async function updateUsage(
   tx: Tx,
-  records: readonly AccountingRecord[],
+  records: readonly KeyedRecord[],
   sessionKeys: readonly string[],
 ): Promise<NewAuditEvent[]> {
   if (sessionKeys.length === 0) return []
@@ -212,11 +217,9 @@ export async function updateUsage(
   const crossings = await sql<{ user_id: string; username: string; month: string; total: string; quota: string }>`
     with candidates as (
       select m.user_id, u.username, m.month, m.input_octets + m.output_octets as total,
-        coalesce(uq.monthly_octets, rq.monthly_octets) as quota
+        ${effectiveMonthlyQuota(sql.ref('u.id'), sql.ref('u.username'))} as quota
       from usage_monthly m
       join users u on u.id = m.user_id
-      left join usage_quotas uq on uq.user_id = m.user_id
-      left join usage_quotas rq on rq.realm = nullif(lower(split_part(u.username, '@', 2)), '')
       where exists (select 1 from usage_quotas)
         and (m.user_id, m.month) in (${sql.join(grown.map((d) => sql`(${d.userId}::bigint, ${d.period}::date)`))})
     ), crossed as (
