@@ -1,2 +1,3 @@
 export * from './encode'
 export * from './export-rows'
+export * from './export-stream'

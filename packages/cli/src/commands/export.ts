@@ -1,17 +1,9 @@
 import { createWriteStream } from 'node:fs'
-import { Readable, type Writable } from 'node:stream'
+import type { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
 import { createGzip } from 'node:zlib'
-import {
-  EXPORT_FORMATS,
-  EXPORT_KINDS,
-  encodeExport,
-  exportColumns,
-  exportRows,
-  type ExportFormat,
-  type ExportKind,
-} from '@radstream/export'
+import { EXPORT_FORMATS, EXPORT_KINDS, exportStream, type ExportFormat, type ExportKind } from '@radstream/export'
 import { UsageError, withDb } from './shared'
 
 const USAGE = [
@@ -67,15 +59,7 @@ export async function runExport(args: readonly string[]): Promise<void> {
     process.stderr.write(`export ${kind}: ${count} rows (${rate} rows/s)\n`)
   }
   await withDb(async (db) => {
-    const source = Readable.from(
-      encodeExport(
-        exportRows(db, { kind: kind as ExportKind, from, to }),
-        exportColumns(kind as ExportKind),
-        format,
-        progress,
-      ),
-      { objectMode: false },
-    )
+    const source = exportStream(db, { kind: kind as ExportKind, from, to }, format, progress)
     const sink: Writable = values.output ? createWriteStream(values.output) : process.stdout
     await (gzip ? pipeline(source, createGzip(), sink) : pipeline(source, sink))
   }, 'radstream-export')

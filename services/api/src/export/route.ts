@@ -1,4 +1,4 @@
-import { Readable, pipeline } from 'node:stream'
+import { pipeline } from 'node:stream'
 import { createGzip } from 'node:zlib'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
@@ -6,9 +6,8 @@ import type { ApiScope, Db } from '@radstream/db'
 import {
   EXPORT_CONTENT_TYPES,
   EXPORT_FORMATS,
-  encodeExport,
   exportColumns,
-  exportRows,
+  exportStream,
   type ExportFormat,
   type ExportKind,
 } from '@radstream/export'
@@ -83,8 +82,7 @@ function sendExport(request: FastifyRequest, reply: FastifyReply, db: Db, kind: 
     Date.now(),
   )
   const resellerId = kind === 'sessions' ? resellerScope(principal) : undefined
-  const rows = exportRows(db, { kind, from: query.from, to: query.to, resellerId })
-  const body = Readable.from(encodeExport(rows, exportColumns(kind), query.format), { objectMode: false })
+  const body = exportStream(db, { kind, from: query.from, to: query.to, resellerId }, query.format)
   const name = `radstream-${kind}-${query.from.toISOString()}-${query.to.toISOString()}.${query.format}`
   reply
     .header('content-type', EXPORT_CONTENT_TYPES[query.format])
