@@ -84,9 +84,11 @@ export async function findApiClient(db: Db, clientId: string): Promise<ApiClient
     .executeTakeFirst()
 }
 
-export async function listApiClients(db: Db) {
-  return db
-    .selectFrom('api_clients')
+/** Every API client, oldest first; or only the one with `only.id`. */
+export async function listApiClients(db: Db, only: { id?: string } = {}) {
+  let query = db.selectFrom('api_clients')
+  if (only.id !== undefined) query = query.where('api_clients.id', '=', only.id)
+  return query
     .leftJoin('resellers', 'resellers.id', 'api_clients.reseller_id')
     .select([
       'api_clients.id',

@@ -54,7 +54,7 @@ export function apiClientOperations(db: Db) {
     async revoke(ctx: Context, clientId: string) {
       if (!(await revokeAuditedApiClient(db, apiInitiator(ctx.principal, ctx.requestId), clientId)))
         throw clientNotFound(clientId)
-      const revoked = (await listApiClients(db)).find((c) => c.id === clientId)
+      const [revoked] = await listApiClients(db, { id: clientId })
       return apiClientView(revoked!)
     },
   }
