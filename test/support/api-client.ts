@@ -21,9 +21,9 @@ export function newApiClient(
   })
 }
 
-/** An access token from the real token endpoint (client credentials, form body). */
-export async function accessToken(baseUrl: string, credentials: ApiCredentials): Promise<string> {
-  const response = await fetch(`${baseUrl}/api/v1/oauth/token`, {
+/** A request to the real token endpoint (client credentials, form body), answered as it is. */
+export function requestToken(baseUrl: string, credentials: ApiCredentials): Promise<Response> {
+  return fetch(`${baseUrl}/api/v1/oauth/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
@@ -32,6 +32,11 @@ export async function accessToken(baseUrl: string, credentials: ApiCredentials):
       client_secret: credentials.clientSecret,
     }),
   })
+}
+
+/** An access token from the real token endpoint. */
+export async function accessToken(baseUrl: string, credentials: ApiCredentials): Promise<string> {
+  const response = await requestToken(baseUrl, credentials)
   const body = (await response.json()) as { access_token?: string }
   if (response.status !== 200 || !body.access_token)
     throw new Error(`token endpoint answered ${response.status}: ${JSON.stringify(body)}`)

@@ -2,7 +2,13 @@ import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest'
 import { createDb, type Db } from '@radstream/db'
 import { listeningApi } from '../../../test/support/api-app'
-import { accessToken, graphqlAs, newApiClient, type ApiCredentials } from '../../../test/support/api-client'
+import {
+  accessToken,
+  graphqlAs,
+  newApiClient,
+  requestToken,
+  type ApiCredentials,
+} from '../../../test/support/api-client'
 
 let db: Db
 let app: FastifyInstance
@@ -14,14 +20,8 @@ type Json = Record<string, any>
 
 const graphql = (token: string, query: string, variables: Json = {}) => graphqlAs(base, token, query, variables)
 
-async function tokenStatus(clientId: string, clientSecret: string): Promise<number> {
-  const response = await fetch(`${base}/api/v1/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
-  })
-  return response.status
-}
+const tokenStatus = async (clientId: string, clientSecret: string) =>
+  (await requestToken(base, { clientId, clientSecret })).status
 
 const ROTATE = `mutation ($id: ID!, $grace: Int) {
   rotateApiClientSecret(clientId: $id, graceSeconds: $grace) { clientId clientSecret previousSecretValidUntil }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest'
 import { createDb, type Db } from '@radstream/db'
 import { listeningApi } from '../../../test/support/api-app'
-import { accessToken, newApiClient } from '../../../test/support/api-client'
+import { accessToken, newApiClient, requestToken } from '../../../test/support/api-client'
 import { metricSum } from '../../../test/support/metrics'
 
 let db: Db
@@ -24,13 +24,7 @@ async function graphql(token: string, query: string) {
   return response.status
 }
 
-function tokenRequest(clientId: string, clientSecret: string) {
-  return fetch(`${base}/api/v1/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
-  })
-}
+const tokenRequest = (clientId: string, clientSecret: string) => requestToken(base, { clientId, clientSecret })
 
 /** A graphql-transport-ws connection; resolves with whether it was acknowledged. */
 async function connect(token: string) {
