@@ -27,7 +27,7 @@ function pinoLogCreator(logger: Logger): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       const { message, ...extra } = log
-      const entry = { namespace, level: levelNames[level] ?? 'info', message, extra }
+      const entry = { level: levelNames[level] ?? 'info', message, extra }
       logger[kafkaLogLevel(entry)]({ kafka: { namespace, ...extra } }, message)
     }
 }

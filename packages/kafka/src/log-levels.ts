@@ -4,7 +4,6 @@ export type LogLevelName = 'error' | 'warn' | 'info' | 'debug'
 
 /** One kafkajs log entry, as its logCreator gets it. */
 export interface KafkaLogEntry {
-  readonly namespace: string
   readonly level: LogLevelName
   readonly message: string
   readonly extra: Readonly<Record<string, unknown>>

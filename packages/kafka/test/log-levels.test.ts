@@ -36,7 +36,7 @@ describe("kafkajs's log in radstream's", () => {
 
   it('should keep errors kafkajs does not retry, and make announced retries warnings', () => {
     const entry = (level: 'error' | 'warn', message: string, extra: Record<string, unknown> = {}) =>
-      kafkaLogLevel({ namespace: 'Connection', level, message, extra })
+      kafkaLogLevel({ level, message, extra })
     expect(entry('error', 'Response Metadata(key: 3, version: 6)', { error: 'Not authorized to access topics' })).toBe(
       'error',
     )

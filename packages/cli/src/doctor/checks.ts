@@ -24,7 +24,7 @@ const MIN_SECRET_LENGTH = 16
 const MAX_CLOCK_SKEW_MS = 2000
 
 /** One topic: there, led, as many partitions as configured, replicated so an ack survives a broker. */
-export async function topicFindings(
+async function topicFindings(
   kafka: Kafka,
   check: string,
   topic: string,
