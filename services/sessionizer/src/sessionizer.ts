@@ -69,23 +69,24 @@ async function inTransaction<T>(db: Db, work: (tx: Transaction<Database>) => Pro
 }
 
 /**
- * Repeats `job` every `intervalMs` until stopped; a failed run is logged and tried next time.
- * `outcome` hears of each run.
+ * Repeats the maintenance job `sweep` every `intervalMs` until stopped; a failed run is logged and
+ * tried next time. Each run is counted by its outcome.
  */
 function every(
+  sweep: 'stale' | 'retention' | 'audit_verify',
   intervalMs: number,
   job: () => Promise<void>,
   log: Logger,
-  outcome: (result: 'ok' | 'failed') => void,
+  metrics: SessionizerMetrics,
 ): () => Promise<void> {
   let running: Promise<void> | undefined
   const timer = setInterval(() => {
     running ??= job()
       .then(
-        () => outcome('ok'),
+        () => metrics.sweeps.inc({ sweep, outcome: 'ok' }),
         (error: unknown) => {
-          outcome('failed')
-          log.error({ err: error }, 'maintenance job failed')
+          metrics.sweeps.inc({ sweep, outcome: 'failed' })
+          log.error({ err: error, sweep }, 'maintenance job failed')
         },
       )
       .finally(() => (running = undefined))
@@ -299,6 +300,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
   let consumer = await startConsumer()
   const stopSweeps = [
     every(
+      'stale',
       config.staleSweepIntervalMs,
       async () => {
         const closed = await closeStaleSessions(db, {
@@ -312,9 +314,10 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         }
       },
       log,
-      (outcome) => metrics.sweeps.inc({ sweep: 'stale', outcome }),
+      metrics,
     ),
     every(
+      'retention',
       config.retentionSweepIntervalMs,
       async () => {
         const removed = await deleteExpired(db, config.retentionDays)
@@ -324,9 +327,10 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
           log.info({ ...removed, retentionDays: config.retentionDays }, 'expired rows removed')
       },
       log,
-      (outcome) => metrics.sweeps.inc({ sweep: 'retention', outcome }),
+      metrics,
     ),
     every(
+      'audit_verify',
       config.auditVerifyIntervalMs,
       async () => {
         const { checked, broken } = await auditChain.check()
@@ -341,7 +345,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
           )
       },
       log,
-      (outcome) => metrics.sweeps.inc({ sweep: 'audit_verify', outcome }),
+      metrics,
     ),
   ]
   const ops = await startOpsServer(config.metricsHost, config.metricsPort, {
