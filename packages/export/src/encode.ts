@@ -4,6 +4,9 @@ export type ExportRow = Readonly<Record<string, unknown>>
 export const EXPORT_FORMATS = ['ndjson', 'csv'] as const
 export type ExportFormat = (typeof EXPORT_FORMATS)[number]
 
+export const isExportFormat = (text: string | undefined): text is ExportFormat =>
+  (EXPORT_FORMATS as readonly (string | undefined)[]).includes(text)
+
 /** The media type each format is served as. */
 export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
   ndjson: 'application/x-ndjson; charset=utf-8',

@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
 import { createGzip } from 'node:zlib'
-import { EXPORT_FORMATS, EXPORT_KINDS, exportStream, type ExportFormat, type ExportKind } from '@radstream/export'
+import { EXPORT_KINDS, exportStream, isExportFormat, type ExportKind } from '@radstream/export'
 import { UsageError, withDb } from './shared'
 
 const USAGE = [
@@ -42,9 +42,8 @@ export async function runExport(args: readonly string[]): Promise<void> {
   const from = instantFlag('from', values.from)
   const to = instantFlag('to', values.to)
   if (to <= from) throw new UsageError('--to: must be after --from')
-  if (!(EXPORT_FORMATS as readonly string[]).includes(values.format!))
-    throw new UsageError(`--format ${JSON.stringify(values.format)}: expected ndjson or csv`)
-  const format = values.format as ExportFormat
+  const format = values.format
+  if (!isExportFormat(format)) throw new UsageError(`--format ${JSON.stringify(format)}: expected ndjson or csv`)
   const gzip = values.gzip || (values.output?.endsWith('.gz') ?? false)
 
   const started = Date.now()

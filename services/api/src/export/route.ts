@@ -5,10 +5,9 @@ import Type from 'typebox'
 import type { ApiScope, Db } from '@radstream/db'
 import {
   EXPORT_CONTENT_TYPES,
-  EXPORT_FORMATS,
   exportColumns,
   exportStream,
-  type ExportFormat,
+  isExportFormat,
   type ExportKind,
 } from '@radstream/export'
 import type { Authenticate } from '../auth/authenticate'
@@ -43,11 +42,10 @@ function parseExportQuery(query: ExportQuery, historyDays: number | undefined, n
   const to = instant('to', query.to)
   if (to.ms <= from.ms) throw badParameter('to', 'must be after from')
   const format = query.format ?? 'ndjson'
-  if (!(EXPORT_FORMATS as readonly string[]).includes(format))
-    throw badParameter('format', `must be ndjson or csv, got ${JSON.stringify(format)}`)
+  if (!isExportFormat(format)) throw badParameter('format', `must be ndjson or csv, got ${JSON.stringify(format)}`)
   if (historyDays !== undefined && from.ms < now - historyDays * DAY_MS)
     throw badParameter('from', `is before the ${historyDays} days of history this client may read`)
-  return { from: new Date(from.ms), to: new Date(to.ms), format: format as ExportFormat }
+  return { from: new Date(from.ms), to: new Date(to.ms), format }
 }
 
 const EXPORTS: readonly {
