@@ -2,7 +2,8 @@ import { encodeRecord, recordKey, type AccountingRecord } from '@radstream/event
 import { createKafka } from '@radstream/kafka'
 import { accountingRecord } from './records'
 
-function prng(seed: number): () => number {
+/** A deterministic generator of numbers in [0, 1), so a seeded workload is the same each run. */
+export function prng(seed: number): () => number {
   let state = seed >>> 0
   return () => {
     state = (state * 1664525 + 1013904223) >>> 0

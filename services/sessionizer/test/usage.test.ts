@@ -6,14 +6,7 @@ import { applyBatch } from '../src'
 import { usageContent } from '../../../test/support/database-content'
 import { accountingRecord, at } from '../../../test/support/records'
 import { scratchDatabase } from '../../../test/support/scratch-database'
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0
-    return state / 4294967296
-  }
-}
+import { prng } from '../../../test/support/workload'
 
 const GIGA = 1n << 32n
 
