@@ -162,15 +162,7 @@ export function usageOperations(db: Db) {
           .onConflict((oc) => oc.column(scope.column).doUpdateSet({ monthly_octets: octets }))
           .execute()
         await insertAuditEvents(tx, [
-          initiatedEvent(apiInitiator(ctx.principal, ctx.requestId), {
-            key: `quota.set.${scope.column}.${scope.value}`,
-            operation: before ? 'UPDATE' : 'CREATE',
-            entityType: scope.column === 'user_id' ? 'USER' : 'RESELLER',
-            entityId: String(scope.value),
-            entityName: scope.name,
-            description: `Monthly quota of ${scope.name} set to ${octets} octets`,
-            fields: [{ name: 'monthlyOctets', oldValue: before?.monthly_octets ?? null, newValue: octets }],
-          }),
+          quotaEvent(ctx, scope, before ? 'UPDATE' : 'CREATE', before?.monthly_octets ?? null, octets),
         ])
         return {
           userId: scope.column === 'user_id' ? scope.value : null,
@@ -190,21 +182,35 @@ export function usageOperations(db: Db) {
           .returning('monthly_octets')
           .executeTakeFirst()
         if (!removed) return false
-        await insertAuditEvents(tx, [
-          initiatedEvent(apiInitiator(ctx.principal, ctx.requestId), {
-            key: `quota.removed.${scope.column}.${scope.value}`,
-            operation: 'DELETE',
-            entityType: scope.column === 'user_id' ? 'USER' : 'RESELLER',
-            entityId: String(scope.value),
-            entityName: scope.name,
-            description: `Monthly quota of ${scope.name} removed`,
-            fields: [{ name: 'monthlyOctets', oldValue: removed.monthly_octets, newValue: null }],
-          }),
-        ])
+        await insertAuditEvents(tx, [quotaEvent(ctx, scope, 'DELETE', removed.monthly_octets, null)])
         return true
       })
     },
   }
+}
+
+type QuotaScope = Awaited<ReturnType<typeof quotaScope>>
+
+/** A quota set, changed or removed: the audit event, with the API client as initiator. */
+function quotaEvent(
+  ctx: Context,
+  scope: QuotaScope,
+  operation: 'CREATE' | 'UPDATE' | 'DELETE',
+  oldValue: string | null,
+  newValue: string | null,
+) {
+  return initiatedEvent(apiInitiator(ctx.principal, ctx.requestId), {
+    key: `quota.${operation === 'DELETE' ? 'removed' : 'set'}.${scope.column}.${scope.value}`,
+    operation,
+    entityType: scope.column === 'user_id' ? 'USER' : 'RESELLER',
+    entityId: String(scope.value),
+    entityName: scope.name,
+    description:
+      newValue === null
+        ? `Monthly quota of ${scope.name} removed`
+        : `Monthly quota of ${scope.name} set to ${newValue} octets`,
+    fields: [{ name: 'monthlyOctets', oldValue, newValue }],
+  })
 }
 
 /** Whose quota: exactly one of a user (who must exist) and a realm (the part after @). */
