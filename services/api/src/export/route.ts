@@ -3,13 +3,7 @@ import { createGzip } from 'node:zlib'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import type { ApiScope, Db } from '@radstream/db'
-import {
-  EXPORT_CONTENT_TYPES,
-  exportColumns,
-  exportStream,
-  isExportFormat,
-  type ExportKind,
-} from '@radstream/export'
+import { EXPORT_CONTENT_TYPES, exportColumns, exportStream, isExportFormat, type ExportKind } from '@radstream/export'
 import type { Authenticate } from '../auth/authenticate'
 import { resellerScope } from '../auth/principal'
 import { instant } from '../audit-log/params'
