@@ -10,6 +10,7 @@ import * as sessionLifecycle from './0008_session_lifecycle'
 import * as apiClientRotation from './0009_api_client_rotation'
 import * as serviceRole from './0010_service_role'
 import * as usage from './0011_usage'
+import * as sessionActivity from './0012_session_activity'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0009_api_client_rotation': apiClientRotation,
   '0010_service_role': serviceRole,
   '0011_usage': usage,
+  '0012_session_activity': sessionActivity,
 }

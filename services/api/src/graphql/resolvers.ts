@@ -6,6 +6,7 @@ import { isAdmin, resellerScope, type Principal } from '../auth/principal'
 import { ApiError } from '../errors'
 import { DateTimeScalar } from './date-time'
 import { apiClientOperations } from './api-clients'
+import { onlineSessionCount, sessionTimeline, terminateCauses } from './activity'
 import { usageOperations, type Granularity, type UsageOrder } from './usage'
 import { dynamicAuthorizationResolvers } from './dynamic-authorization'
 import { mutations, type NasRegistration } from './mutations'
@@ -114,6 +115,25 @@ export function buildResolvers(db: Db, dynamicAuthorization: DynamicAuthorizatio
       topUsers: guarded(
         async (_root: unknown, args: { by: UsageOrder; period: string; first?: number | null }, ctx: GraphqlContext) =>
           usage.topUsers(ctx, args.by, args.period, args.first),
+      ),
+      sessionTimeline: guarded(
+        async (
+          _root: unknown,
+          args: { from: Date; to: Date; stepSeconds?: number | null; nasIpAddress?: string | null },
+          ctx: GraphqlContext,
+        ) =>
+          sessionTimeline(
+            db,
+            { from: args.from, to: args.to, stepSeconds: args.stepSeconds ?? 300 },
+            { nasIpAddress: args.nasIpAddress, resellerId: resellerScope(ctx.principal) },
+          ),
+      ),
+      terminateCauses: guarded(
+        async (_root: unknown, args: { from: Date; to: Date; nasIpAddress?: string | null }, ctx: GraphqlContext) =>
+          terminateCauses(db, args, { nasIpAddress: args.nasIpAddress, resellerId: resellerScope(ctx.principal) }),
+      ),
+      onlineSessionCount: guarded(async (_root: unknown, args: { nasIpAddress?: string | null }, ctx: GraphqlContext) =>
+        onlineSessionCount(db, { nasIpAddress: args.nasIpAddress, resellerId: resellerScope(ctx.principal) }),
       ),
       usersOverQuota: guarded(async (_root: unknown, args: { month?: string | null }, ctx: GraphqlContext) =>
         usage.usersOverQuota(ctx, args.month),

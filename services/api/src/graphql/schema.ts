@@ -192,6 +192,24 @@ export const schema = /* GraphQL */ `
     vendorAttributes: [VendorAttributeInput!]
   }
 
+  "One step of a session timeline."
+  type SessionTimelineStep {
+    "The step's first instant."
+    at: DateTime!
+    "Sessions open at that instant."
+    concurrent: Int!
+    "Sessions that started within the step."
+    started: Int!
+    "Sessions that stopped within the step."
+    stopped: Int!
+  }
+
+  "Sessions stopped with one Acct-Terminate-Cause ('unknown': the NAS gave none)."
+  type TerminateCauseCount {
+    cause: String!
+    sessions: Int!
+  }
+
   enum SessionEventType {
     STARTED
     STOPPED
@@ -228,6 +246,20 @@ export const schema = /* GraphQL */ `
     usage(userId: Int!, from: DateTime!, to: DateTime!, granularity: UsageGranularity = DAY): [UsagePeriod!]!
     "The heaviest users of a day (period YYYY-MM-DD) or month (YYYY-MM); first: 10 by default, at most 1000."
     topUsers(by: UsageOrder!, period: String!, first: Int): [UserUsage!]!
+    """
+    Sessions over [from, to) (at most 7 days) in steps of stepSeconds (at least 60, at most 1440
+    steps): open at each step's start, started and stopped within it; optionally of one NAS.
+    """
+    sessionTimeline(
+      from: DateTime!
+      to: DateTime!
+      stepSeconds: Int = 300
+      nasIpAddress: String
+    ): [SessionTimelineStep!]!
+    "Sessions stopped in [from, to) (at most 7 days) by terminate cause, most first; optionally of one NAS."
+    terminateCauses(from: DateTime!, to: DateTime!, nasIpAddress: String): [TerminateCauseCount!]!
+    "How many sessions are open now; optionally of one NAS."
+    onlineSessionCount(nasIpAddress: String): Int!
     "Users at or past their monthly quota in a month (YYYY-MM; default this month, UTC)."
     usersOverQuota(month: String): [UserOverQuota!]!
   }
