@@ -413,6 +413,18 @@ describe('authentication', () => {
     })
     expect(wrong.status).toBe(401)
     expect(await wrong.json()).toMatchObject({ error: 'invalid_client' })
+    // Credentials in the body: no Basic challenge, which would open a browser's password dialog.
+    expect(wrong.headers.get('www-authenticate')).toBeNull()
+    const wrongBasic = await fetch(`${base}/api/v1/oauth/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${adminClient.clientId}:wrong`).toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials',
+    })
+    expect(wrongBasic.status).toBe(401)
+    expect(wrongBasic.headers.get('www-authenticate')).toBe('Basic realm="radstream"')
     const grant = await fetch(`${base}/api/v1/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -20,7 +20,6 @@ interface TokenRequestBody {
 
 /** RFC 6749 section 5.2 error response. */
 function oauthError(reply: FastifyReply, status: number, error: string, description: string) {
-  if (status === 401) reply.header('www-authenticate', 'Basic realm="radstream"')
   return reply.code(status).header('cache-control', 'no-store').send({ error, error_description: description })
 }
 
@@ -70,6 +69,11 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
     if (!client) {
       metrics.token('invalid_client')
       throttle.recordFailure(credentials.id, request.ip)
+      // RFC 6749 5.2: a client that authenticated with HTTP Basic is challenged again. One that sent
+      // its credentials in the body is not: a Basic challenge makes a browser open its own password
+      // dialog over the console's sign-in form.
+      if (/^basic /i.test(request.headers.authorization ?? ''))
+        reply.header('www-authenticate', 'Basic realm="radstream"')
       return oauthError(reply, 401, 'invalid_client', 'unknown client or wrong secret')
     }
     throttle.recordSuccess(credentials.id, request.ip)
