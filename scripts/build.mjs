@@ -1,8 +1,10 @@
 // Compiles the radstream command (every service and the CLI) into one ES module, dist/radstream.js:
 // the workspace packages inlined, the npm dependencies left to node_modules. Production runs this,
-// with no TypeScript loader in the process; tsx stays for tests and development.
+// with no TypeScript loader in the process; tsx stays for tests and development. Then builds the
+// operator console (vite) into dist/console, which the API serves at /console.
 // usage: node scripts/build.mjs [outdir]
 import { build } from 'esbuild'
+import { build as buildConsole } from 'vite'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -36,3 +38,7 @@ const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum
 process.stderr.write(
   `radstream: built ${outdir}/radstream.js (${Math.round(bytes / 1024)} KiB) in ${Date.now() - started} ms\n`,
 )
+
+const consoleStarted = Date.now()
+await buildConsole({ configFile: `${root}packages/console/vite.config.ts`, build: { outDir: `${outdir}/console` } })
+process.stderr.write(`radstream: built ${outdir}/console in ${Date.now() - consoleStarted} ms\n`)

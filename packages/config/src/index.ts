@@ -1,3 +1,4 @@
 export * from './env'
 export * from './logger'
 export * from './settings'
+export * from './paths'

@@ -1,3 +1,4 @@
+import { CONSOLE_BUILD_DIR } from './paths'
 import { ConfigError, EnvReader, type Env, type Secret } from './env'
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/radstream'
@@ -118,6 +119,8 @@ export interface ApiSettings {
   readonly tokenFailuresPerClientAndAddress: number
   readonly tokenFailuresPerAddress: number
   readonly tokenFailureWindowSeconds: number
+  /** The built console (index.html and assets/), served at /console. */
+  readonly consoleDir: string
 }
 
 /** Disconnect- and CoA-Requests (RFC 5176) that the API and the CLI send to a NAS. */
@@ -198,6 +201,7 @@ export function loadSettings(env: Env = process.env): Settings {
       }),
       tokenFailuresPerAddress: read.integer('AUTH_FAILURES_PER_ADDRESS', 30, { min: 1, max: 100_000 }),
       tokenFailureWindowSeconds: read.integer('AUTH_FAILURE_WINDOW_SECONDS', 60, { min: 1, max: 3600 }),
+      consoleDir: read.string('CONSOLE_DIR', CONSOLE_BUILD_DIR),
     },
     dynamicAuthorization: {
       timeoutMs: read.integer('DAE_TIMEOUT_MS', 1000, { min: 50, max: 10_000 }),

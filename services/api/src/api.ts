@@ -37,6 +37,7 @@ export async function startApi(settings: Settings, logger: Logger): Promise<Runn
     dynamicAuthorization: settings.dynamicAuthorization,
     tokenFailureLimits: failureLimits(settings),
     databaseUrl: settings.database.url,
+    consoleDir: settings.api.consoleDir,
   })
   await app.listen({ host: settings.api.host, port: settings.api.port })
   const address = app.server.address()

@@ -9,6 +9,7 @@ import { loadSettings, type DynamicAuthorizationSettings, type Logger, type Sett
 import type { Db } from '@radstream/db'
 import { auditLogRoute } from './audit-log/route'
 import { exportRoutes } from './export/route'
+import { consoleRoute } from './console-route'
 import { createAuthenticator } from './auth/authenticate'
 import { tokenRoute } from './auth/token-route'
 import type { FailureLimits } from './auth/failure-throttle'
@@ -36,6 +37,8 @@ export interface AppDeps {
   readonly dynamicAuthorization?: DynamicAuthorizationSettings
   /** Where the sessionEvents subscription LISTENs; without it the subscription stays silent. */
   readonly databaseUrl?: string
+  /** The built console to serve at /console; unset: no console. */
+  readonly consoleDir?: string
 }
 
 /** The token endpoint's throttle, from the API settings. */
@@ -152,6 +155,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db: deps.db, kafkaReachable: deps.kafkaReachable })
   await app.register(auditLogRoute, { db: deps.db, authenticate, cursorKey: deps.tokenSigningKey, metrics })
   await app.register(exportRoutes, { db: deps.db, authenticate })
+  if (deps.consoleDir) await app.register(consoleRoute, { dir: deps.consoleDir })
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   await app.register(tokenRoute, {
     db: deps.db,
