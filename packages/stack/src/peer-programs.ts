@@ -15,6 +15,7 @@ export async function ensurePeerPrograms(log: (message: string) => void): Promis
     { present: () => commandExists('openvpn'), debianPackage: 'openvpn' },
     { present: async () => existsSync(OPENVPN_RADIUS_PLUGIN), debianPackage: 'openvpn-auth-radius' },
     { present: () => commandExists('promtool'), debianPackage: 'prometheus' },
+    { present: async () => existsSync(CHROMIUM), debianPackage: 'chromium' },
   ]
   const missing: string[] = []
   for (const tool of tools) if (!(await tool.present())) missing.push(tool.debianPackage)
@@ -23,3 +24,6 @@ export async function ensurePeerPrograms(log: (message: string) => void): Promis
 
 /** Where Debian's openvpn-auth-radius puts the plugin. */
 export const OPENVPN_RADIUS_PLUGIN = '/usr/lib/openvpn/radiusplugin.so'
+
+/** Where Debian's chromium puts the browser. */
+export const CHROMIUM = '/usr/bin/chromium'
