@@ -223,6 +223,45 @@ const scenarios: [string, () => Promise<() => Promise<Response>> | (() => Promis
       }),
   ],
   [
+    'sessionTimeline, last 24 h by minute',
+    () => {
+      const to = new Date(Math.floor(Date.now() / 60_000) * 60_000)
+      return graphql(
+        'query($f: DateTime!, $t: DateTime!) { sessionTimeline(from: $f, to: $t, stepSeconds: 60) { at concurrent started stopped } }',
+        { f: new Date(to.getTime() - 86_400_000).toISOString(), t: to.toISOString() },
+      )
+    },
+  ],
+  [
+    'sessionTimeline, last 24 h, one NAS',
+    () => {
+      const to = new Date(Math.floor(Date.now() / 60_000) * 60_000)
+      return graphql(
+        'query($f: DateTime!, $t: DateTime!, $n: String) { sessionTimeline(from: $f, to: $t, stepSeconds: 300, nasIpAddress: $n) { at concurrent } }',
+        { f: new Date(to.getTime() - 86_400_000).toISOString(), t: to.toISOString(), n: `198.18.0.${1 + random(200)}` },
+      )
+    },
+  ],
+  [
+    'sessionTimeline, a day a week ago',
+    () => {
+      const to = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 6 * 86_400_000)
+      return graphql(
+        'query($f: DateTime!, $t: DateTime!) { sessionTimeline(from: $f, to: $t, stepSeconds: 300) { at concurrent } }',
+        { f: new Date(to.getTime() - 86_400_000).toISOString(), t: to.toISOString() },
+      )
+    },
+  ],
+  [
+    'terminateCauses, last 24 h',
+    () =>
+      graphql('query($f: DateTime!, $t: DateTime!) { terminateCauses(from: $f, to: $t) { cause sessions } }', {
+        f: new Date(Date.now() - 86_400_000).toISOString(),
+        t: new Date().toISOString(),
+      }),
+  ],
+  ['onlineSessionCount', () => graphql('{ onlineSessionCount }', {})],
+  [
     'audit-log page (size 100, random window)',
     () => {
       const start = Date.now() - 79 * 86_400_000 + random(78 * 86_400_000)

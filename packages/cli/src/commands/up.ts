@@ -49,6 +49,7 @@ export async function runUp(): Promise<void> {
       `  collector udp/${collector.port} (metrics http://${collector.metricsHost}:${collector.metricsPort}/metrics)`,
       `  sessionizer (metrics http://${sessionizer.metricsHost}:${sessionizer.metricsPort}/metrics)`,
       `  api http://${api.host}:${api.port}/graphql, /api/v1/audit-log, /metrics`,
+      `  console http://${api.host === '0.0.0.0' ? '127.0.0.1' : api.host}:${api.port}/console (sign in with a client from: npx radstream client create --name ops --scope admin)`,
       '  Ctrl-C to stop',
     ].join('\n'),
   )
