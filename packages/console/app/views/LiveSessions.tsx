@@ -13,6 +13,9 @@ const ONLINE = `query ($nas: String, $userId: Int, $first: Int, $after: String) 
   onlineSessionCount(nasIpAddress: $nas)
 }`
 const USER_ID = `query ($username: String!) { userByName(username: $username) { id } }`
+const COUNT = `query ($nas: String) { onlineSessionCount(nasIpAddress: $nas) }`
+/** The count follows the events, and is asked again this often: an event racing the first count is not counted twice for long. */
+const RECOUNT_MS = 30_000
 
 interface Filter {
   readonly nas: string
@@ -105,6 +108,16 @@ export function LiveSessions() {
       stop()
     }
   }, [filter, position])
+
+  useEffect(() => {
+    const timer = setInterval(() => {
+      graphql<{ onlineSessionCount: number }>(COUNT, { nas: filter.nas || null }).then(
+        ({ onlineSessionCount }) => setPage((current) => current && { ...current, count: onlineSessionCount }),
+        () => undefined,
+      )
+    }, RECOUNT_MS)
+    return () => clearInterval(timer)
+  }, [filter])
 
   const submit = (event: Event) => {
     event.preventDefault()
