@@ -215,6 +215,10 @@ describe('radstream CLI', () => {
       )
       const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`)
       expect(health.status).toBe(200)
+      // The console, built by the setup, is served by the API that up runs.
+      const page = await fetch(`http://127.0.0.1:${httpPort}/console`)
+      expect(page.status).toBe(200)
+      expect(await page.text()).toContain('<title>radstream console</title>')
       // Migrated as the test database's superuser; the services connect as the least-privileged role.
       const { rows } = await sql<{ usename: string; application_name: string }>`
         select distinct usename, application_name from pg_stat_activity
@@ -232,6 +236,7 @@ describe('radstream CLI', () => {
     }
     expect(await exited, output).toBe(0)
     expect(output).toContain(`radstream up, compiled (${entry}), services connecting to PostgreSQL as radstream_app`)
+    expect(output).toContain(`console http://127.0.0.1:${httpPort}/console`)
     expect(output).toContain('collector stopped')
     expect(output).toContain('sessionizer stopped')
     const errors = output
