@@ -8,15 +8,27 @@ import { fileURLToPath } from 'node:url'
  * cluster (bench/cluster.ts). Extra arguments go to
  * each benchmark; run one alone with `npx tsx bench/ingest.ts ...` or `npx tsx bench/query.ts ...`.
  */
-const runs: [string, string[]][] = [
-  ['ingest.ts', ['--max', '--duration', '60']],
-  ['ingest.ts', ['--rate', '5000', '--duration', '30']],
-  ['ingest.ts', ['--rate', '2500', '--duration', '30']],
-  ['query.ts', []],
-  // One broker against the local 3-node cluster, alternating, at a rate both sustain and as fast as it goes.
-  ['cluster.ts', ['--rate', '2500', '--duration', '30']],
-  ['cluster.ts', ['--max', '--duration', '30']],
-]
+const compare = process.argv.indexOf('--compare')
+const runs: [string, string[]][] =
+  compare === -1 ? everyBenchmark() : [[comparison(process.argv[compare + 1]), process.argv.slice(compare + 2)]]
+
+/** `--compare freeradius`: radstream and FreeRADIUS side by side (bench/compare-freeradius.ts) instead. */
+function comparison(peer: string | undefined): string {
+  if (peer !== 'freeradius') throw new Error(`--compare: the one peer is freeradius, got ${peer ?? 'nothing'}`)
+  return 'compare-freeradius.ts'
+}
+
+function everyBenchmark(): [string, string[]][] {
+  return [
+    ['ingest.ts', ['--max', '--duration', '60']],
+    ['ingest.ts', ['--rate', '5000', '--duration', '30']],
+    ['ingest.ts', ['--rate', '2500', '--duration', '30']],
+    ['query.ts', []],
+    // One broker against the local 3-node cluster, alternating, at a rate both sustain and as fast as it goes.
+    ['cluster.ts', ['--rate', '2500', '--duration', '30']],
+    ['cluster.ts', ['--max', '--duration', '30']],
+  ]
+}
 
 for (const [script, args] of runs) {
   console.log(`\n== bench/${script} ${args.join(' ')}`)

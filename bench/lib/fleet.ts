@@ -10,6 +10,8 @@ export interface FleetOptions {
   readonly rate: number
   readonly sessionsPerNas: number
   readonly interimsPerSession: number
+  /** Distinct User-Names per NAS (default 500). */
+  readonly usersPerNas?: number
   readonly retransmitMs: number
   /** Keep every answered datagram (for replaying them into a reference database). */
   readonly keepAnswered?: boolean
@@ -45,6 +47,7 @@ export class Fleet {
           window: options.window,
           sessions: options.sessionsPerNas,
           interimsPerSession: options.interimsPerSession,
+          users: options.usersPerNas ?? 500,
           retransmitMs: options.retransmitMs,
           keepAnswered: options.keepAnswered ?? false,
           mayStart,
@@ -112,5 +115,14 @@ export class Fleet {
 
   warmupLatencies(): number[] {
     return this.nas.flatMap((nas) => nas.warmupLatenciesMs)
+  }
+}
+
+/** Resolves once every session of the fleet has had all its packets answered, or rejects after `timeoutMs`. */
+export async function allAnswered(fleet: Fleet, packets: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (fleet.acked < packets) {
+    if (Date.now() > deadline) throw new Error(`only ${fleet.acked} of ${packets} packets answered in ${timeoutMs / 1000} s`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }

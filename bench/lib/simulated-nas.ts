@@ -10,6 +10,8 @@ export interface NasOptions {
   readonly window: number
   readonly sessions: number
   readonly interimsPerSession: number
+  /** Distinct User-Names the NAS's sessions cycle through. */
+  readonly users: number
   readonly retransmitMs: number
   /** Keep every answered datagram in `answered`, in the order of the answers. */
   readonly keepAnswered: boolean
@@ -101,7 +103,7 @@ export class SimulatedNas {
       identifier,
       secret: this.options.secret,
       attributes: [
-        ['User-Name', `user-${this.options.index}-${session % 500}`],
+        ['User-Name', `user-${this.options.index}-${session % this.options.users}`],
         ['Acct-Session-Id', this.sessionId(session)],
         ['Acct-Status-Type', status],
         ['NAS-IP-Address', this.nasAddress],

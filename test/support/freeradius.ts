@@ -9,12 +9,24 @@ export interface RunningFreeradius {
   stop(): Promise<void>
 }
 
+export interface FreeradiusOptions {
+  /** -X: every request printed (the tests read it), single-threaded; off: -f, as deployed. */
+  readonly debug?: boolean
+  /** The thread pool: the tests' two threads, or Debian's stock pool (5 to 32) for benchmarks. */
+  readonly stockThreadPool?: boolean
+}
+
 /**
- * Runs Debian's FreeRADIUS 3.2 in the foreground (-X) on a configuration of the test's own:
- * `body` (clients, modules, listeners, virtual servers) after the settings every instance shares.
+ * Runs Debian's FreeRADIUS 3.2 in the foreground on a configuration of the caller's own: `body`
+ * (clients, modules, listeners, virtual servers) after the settings every instance shares.
  * Resolves once it is ready to process requests; throws with its output if it cannot start.
  */
-export async function startFreeradius(name: string, body: (dir: string) => string): Promise<RunningFreeradius> {
+export async function startFreeradius(
+  name: string,
+  body: (dir: string) => string,
+  options: FreeradiusOptions = {},
+): Promise<RunningFreeradius> {
+  const { debug = true, stockThreadPool = false } = options
   const dir = mkdtempSync(join(tmpdir(), `radstream-${name}-`))
   writeFileSync(
     join(dir, 'radiusd.conf'),
@@ -39,16 +51,13 @@ security {
   allow_core_dumps = no
 }
 thread pool {
-  start_servers = 1
-  max_servers = 2
-  min_spare_servers = 1
-  max_spare_servers = 2
+${stockThreadPool ? '  start_servers = 5\n  max_servers = 32\n  min_spare_servers = 3\n  max_spare_servers = 10' : '  start_servers = 1\n  max_servers = 2\n  min_spare_servers = 1\n  max_spare_servers = 2'}
 }
 ${body(dir)}
 `,
   )
   writeFileSync(join(dir, 'dictionary'), '')
-  const { child, output } = await spawnUntilReady('freeradius', ['-X', '-d', dir], {
+  const { child, output } = await spawnUntilReady('freeradius', [debug ? '-X' : '-f', '-d', dir], {
     ready: 'Ready to process requests',
     timeoutMs: 15_000,
   })

@@ -27,3 +27,17 @@ export const OPENVPN_RADIUS_PLUGIN = '/usr/lib/openvpn/radiusplugin.so'
 
 /** Where Debian's chromium puts the browser. */
 export const CHROMIUM = '/usr/bin/chromium'
+
+/** Where Debian's freeradius-postgresql puts rlm_sql's PostgreSQL driver. */
+export const FREERADIUS_POSTGRESQL_DRIVER = '/usr/lib/freeradius/rlm_sql_postgresql.so'
+
+/**
+ * FreeRADIUS with rlm_sql's PostgreSQL driver, for the benchmark that runs it side by side with
+ * radstream (`npm run bench -- --compare freeradius`); installed when missing.
+ */
+export async function ensureFreeradiusWithSql(log: (message: string) => void): Promise<void> {
+  const missing: string[] = []
+  if (!(await commandExists('freeradius'))) missing.push('freeradius')
+  if (!existsSync(FREERADIUS_POSTGRESQL_DRIVER)) missing.push('freeradius-postgresql')
+  if (missing.length > 0) await aptInstall(missing, log)
+}
