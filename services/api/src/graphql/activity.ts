@@ -82,7 +82,9 @@ export async function sessionTimeline(
       union all
       select s.stop_time, false from sessions s where s.stop_time >= ${from} and ${where}
     ), indexed as (
-      select started, at < ${to} as in_window, extract(epoch from at - ${from}::timestamptz) / ${stepSeconds} as position
+      -- date_part's double precision, not extract's numeric: a quarter of the time over 100,000 marks.
+      select started, at < ${to} as in_window,
+        (date_part('epoch', at) - date_part('epoch', ${from}::timestamptz)) / ${stepSeconds} as position
       from marks
     )
     select started, least(ceil(position), ${steps + 1})::int as after_index,
