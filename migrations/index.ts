@@ -11,6 +11,7 @@ import * as apiClientRotation from './0009_api_client_rotation'
 import * as serviceRole from './0010_service_role'
 import * as usage from './0011_usage'
 import * as sessionActivity from './0012_session_activity'
+import * as auditAppend from './0013_audit_append'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0010_service_role': serviceRole,
   '0011_usage': usage,
   '0012_session_activity': sessionActivity,
+  '0013_audit_append': auditAppend,
 }

@@ -32,16 +32,16 @@ type Executor = Pick<Db, 'executeQuery'>
 export async function insertAuditEvents(db: Executor, events: readonly NewAuditEvent[]): Promise<void> {
   if (events.length === 0) return
   const column = <T>(pick: (e: NewAuditEvent) => T) => events.map(pick)
+  // One chain step for the batch (migration 0013): events already in the chain are left out.
   await sql`
-    insert into audit_events
-      (event_key, initiator_type, initiator_id, operation, entity_type, entity_id, entity_name, description, fields, request_id)
-    select * from unnest(
+    select append_audit_events(
       ${column((e) => e.eventKey)}::text[], ${column((e) => e.initiatorType)}::text[],
       ${column((e) => e.initiatorId)}::text[], ${column((e) => e.operation)}::text[],
       ${column((e) => e.entityType)}::text[], ${column((e) => e.entityId)}::text[],
       ${column((e) => e.entityName)}::text[], ${column((e) => e.description)}::text[],
-      ${column((e) => JSON.stringify(e.fields))}::jsonb[], ${column((e) => e.requestId ?? '')}::text[])
-    on conflict (event_key) do nothing`.execute(db as Db)
+      ${column((e) => JSON.stringify(e.fields))}::jsonb[], ${column((e) => e.requestId ?? '')}::text[])`.execute(
+    db as Db,
+  )
 }
 
 /** to_char's format for audit timestamps: ISO-8601 UTC with microseconds. */

@@ -339,6 +339,41 @@ describe('tamper evidence', () => {
     )
   })
 
+  it('should append a batch as one chain step: replays and repeats left out, no chain_seq skipped, only through the function', async () => {
+    const seqs = async () =>
+      (
+        await sql<{ seq: string; key: string }>`select chain_seq::text as seq, event_key as key from audit_events
+          where initiator_id = 'batch@example.com' order by chain_seq`.execute(db)
+      ).rows
+    const [first, second, third] = [
+      event('batch@example.com', 1),
+      event('batch@example.com', 2),
+      event('batch@example.com', 3),
+    ]
+    await insertAuditEvents(db, [first, second, first])
+    // A replayed batch, with one new event between two old ones, as the role the services use.
+    await db.transaction().execute(async (tx) => {
+      await sql`set local role radstream_app`.execute(tx)
+      await insertAuditEvents(tx, [second, third, first])
+    })
+    const rows = await seqs()
+    expect(rows.map((r) => r.key)).toEqual([first.eventKey, second.eventKey, third.eventKey])
+    // Consecutive: the batch's left-out events took no position.
+    expect(rows.map((r) => BigInt(r.seq) - BigInt(rows[0]!.seq))).toEqual([0n, 1n, 2n])
+    const { rows: head } = await sql<{ seq: string }>`select max(chain_seq)::text as seq from audit_events`.execute(db)
+    expect(head[0]!.seq).toBe(rows[2]!.seq)
+    // No way into the chain beside the function for the services' role.
+    await expect(
+      db.transaction().execute(async (tx) => {
+        await sql`set local role radstream_app`.execute(tx)
+        await sql`insert into audit_events (event_key, initiator_type, operation, entity_type, entity_id, description)
+          values ('forged', 'USER', 'UPDATE', 'SESSION', '1', 'x')`.execute(tx)
+      }),
+    ).rejects.toThrow(/permission denied/)
+    const report = await verify()
+    expect(report.code, report.stderr).toBe(0)
+  })
+
   it('radstream audit verify should pass an intact chain and name the first event a superuser changed', async () => {
     await insertAuditEvents(db, [
       event('tamper@example.com', 1),
