@@ -40,7 +40,7 @@ const run = Date.now().toString(36)
 const log = (message: string) => console.error(`compare: ${message}`)
 
 /** A fleet of NAS_COUNT NAS, WINDOW requests in flight each, as fast as the answers come. */
-function fleetFor(port: number, round: string, firstNas: number, rate = Number.POSITIVE_INFINITY) {
+function fleetFor(port: number, round: string, firstNas: number, rate = Number.POSITIVE_INFINITY, sessions = SESSIONS) {
   return new Fleet({
     run: `${run}-${round}`,
     port,
@@ -48,7 +48,7 @@ function fleetFor(port: number, round: string, firstNas: number, rate = Number.P
     nasCount: NAS_COUNT,
     window: WINDOW,
     rate,
-    sessionsPerNas: Math.ceil(SESSIONS / NAS_COUNT),
+    sessionsPerNas: Math.ceil(sessions / NAS_COUNT),
     interimsPerSession: 0,
     usersPerNas: Math.ceil(Number(values.users) / NAS_COUNT),
     retransmitMs: 1000,
@@ -134,6 +134,9 @@ client bench {
   secret = ${SECRET}
 }
 modules {
+  # tolower, md5 and the like, which queries.conf and acct_unique use, as in the stock configuration.
+  expr {
+  }
 ${modules(dir)}
 }
 ${ACCT_UNIQUE}
@@ -151,7 +154,7 @@ server default {
   }
 }
 `,
-    { debug: false, stockThreadPool: true },
+    { debug: process.env.BENCH_FREERADIUS_DEBUG === '1', stockThreadPool: true },
   )
 }
 
@@ -286,9 +289,12 @@ try {
   const capacity = median((r) => r.radstream.ackedPerSecond)
   const latencyRate = Math.round(capacity * Number(values['latency-at']))
   log(`radstream at ${latencyRate} packets/s (${values['latency-at']} of its capacity) for its ack latency`)
-  const paced = fleetFor(settings.collector.port, 'latency', 40 * NAS_COUNT, latencyRate)
+  const latencySeconds = Number(values['latency-seconds'])
+  // Sessions enough for the whole run and its 2 s warm-up, with room to spare.
+  const pacedSessions = Math.ceil((latencyRate * (latencySeconds + 2) * 1.5) / 2)
+  const paced = fleetFor(settings.collector.port, 'latency', 40 * NAS_COUNT, latencyRate, pacedSessions)
   await paced.start(2000)
-  await new Promise((resolve) => setTimeout(resolve, Number(values['latency-seconds']) * 1000))
+  await new Promise((resolve) => setTimeout(resolve, latencySeconds * 1000))
   await paced.stop(10_000)
   const pacedLatency = summarize(paced.latencies())
   const collectorRss = Math.max(...results.map((r) => r.radstream.peakRssMb.collector ?? 0))

@@ -1,3 +1,4 @@
+import { decodeRecord, RecordSchemaError, type AccountingRecord } from '@radstream/events'
 import { createKafka } from '@radstream/kafka'
 
 /** How many records the topic holds in all, from Kafka's own offsets. */
@@ -12,27 +13,37 @@ export async function recordCount(brokers: string, topic: string): Promise<numbe
   }
 }
 
-/** The first record of the topic (read from the beginning, every partition) whose value `wanted` accepts. */
-export async function findRecord<T>(
+/**
+ * The first accounting record of the topic (read from the beginning, every partition) that `wanted`
+ * accepts, decoded as the sessionizer decodes it (binary v2 or JSON v1).
+ */
+export async function findRecord(
   brokers: string,
   topic: string,
-  wanted: (value: T) => boolean,
+  wanted: (value: AccountingRecord) => boolean,
   timeoutMs = 15_000,
-): Promise<T> {
+): Promise<AccountingRecord> {
   const consumer = createKafka({ brokers: brokers.split(','), clientId: 'radstream-test' }).consumer({
     groupId: `radstream-test-reader-${Date.now()}-${Math.random().toString(36).slice(2)}`,
   })
   await consumer.connect()
   try {
     await consumer.subscribe({ topic, fromBeginning: true })
-    return await new Promise<T>((resolve, reject) => {
+    return await new Promise<AccountingRecord>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`no record of ${topic} matched within ${timeoutMs} ms`)),
         timeoutMs,
       )
       void consumer.run({
         eachMessage: async ({ message }) => {
-          const value = JSON.parse(message.value!.toString()) as T
+          let value: AccountingRecord
+          try {
+            value = decodeRecord(message.value)
+          } catch (error) {
+            // An undecodable packet's record, which the sessionizer dead-letters: not one of these.
+            if (error instanceof RecordSchemaError) return
+            throw error
+          }
           if (wanted(value)) {
             clearTimeout(timer)
             resolve(value)

@@ -80,7 +80,15 @@ export interface CollectorSettings {
   readonly metricsPort: number
   /** SO_RCVBUF of the accounting socket; the kernel caps it at net.core.rmem_max. */
   readonly receiveBufferBytes: number
+  /**
+   * The Kafka record value: binary (schema v2, the packet behind a small header) or json (v1).
+   * Sessionizers read both; json is for consumers of the topic that read only v1.
+   */
+  readonly recordFormat: RecordFormat
 }
+
+export const RECORD_FORMATS = ['binary', 'json'] as const
+export type RecordFormat = (typeof RECORD_FORMATS)[number]
 
 export interface SessionizerSettings {
   readonly groupId: string
@@ -171,6 +179,7 @@ export function loadSettings(env: Env = process.env): Settings {
       metricsHost: read.string('COLLECTOR_METRICS_HOST', '0.0.0.0'),
       metricsPort: read.port('COLLECTOR_METRICS_PORT', 9813),
       receiveBufferBytes: read.integer('RADIUS_RECV_BUFFER_BYTES', 8 * 1024 * 1024, { min: 65_536, max: 1 << 30 }),
+      recordFormat: read.oneOf('KAFKA_RECORD_FORMAT', 'binary', RECORD_FORMATS),
     },
     sessionizer: {
       groupId: read.string('SESSIONIZER_GROUP_ID', defaultGroupId(topic)),

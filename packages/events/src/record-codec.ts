@@ -1,21 +1,25 @@
 import { Compile } from 'typebox/compile'
 import { AccountingRecordSchema, type AccountingRecord } from './accounting-record'
+import { decodeBinaryRecord, isBinaryRecord } from './binary-record'
+import { RecordSchemaError } from './record-schema-error'
 import { UNDECODABLE_SCHEMA, type UndecodableRecord } from './undecodable-record'
+
+export { RecordSchemaError }
 
 const validator = Compile(AccountingRecordSchema)
 
-export class RecordSchemaError extends Error {
-  override readonly name = 'RecordSchemaError'
-  readonly code = 'RADSTREAM_RECORD_SCHEMA'
-}
-
+/** A record as JSON: schema v1 (the collector with KAFKA_RECORD_FORMAT=json) and undecodable packets. */
 export function encodeRecord(record: AccountingRecord | UndecodableRecord): Buffer {
   return Buffer.from(JSON.stringify(record))
 }
 
-/** Parses and validates a Kafka record value; the sessionizer trusts nothing it did not check. */
+/**
+ * Parses and validates a Kafka record value, v2 (binary) or v1 (JSON), into the same record; the
+ * sessionizer trusts nothing it did not check.
+ */
 export function decodeRecord(value: Buffer | null): AccountingRecord {
   if (value === null) throw new RecordSchemaError('record has no value')
+  if (isBinaryRecord(value)) return decodeBinaryRecord(value)
   let parsed: unknown
   try {
     parsed = JSON.parse(value.toString('utf8'))

@@ -34,7 +34,7 @@ export const MAX_EVENT_TIME_AFTER_ARRIVAL_SECONDS = 86_400
  * Acct-Delay-Time (RFC 2866 5.2), else the arrival itself, as FreeRADIUS ignores a delay that
  * would put the event before the epoch.
  */
-function eventTimeOf(attributes: AccountingAttributes, arrival: Arrival): Date {
+export function eventTimeOf(attributes: AccountingAttributes, arrival: Arrival): Date {
   const arrivedAt = arrival.receivedAt.getTime()
   const { eventTimestamp, delayTime } = attributes
   if (eventTimestamp !== undefined) {
@@ -76,7 +76,7 @@ export function recordFromPacket(
     receivedAt: arrival.receivedAt.toISOString(),
     eventTime: eventTimeOf(attributes, arrival).toISOString(),
     source: { address: arrival.address, port: arrival.port },
-    nasAddress: attributes.nasIpAddress ?? attributes.nasIpv6Address ?? arrival.address,
+    nasAddress: nasAddressOf(attributes, arrival.address),
     packet: { identifier: packet.identifier, raw: packet.raw.toString('base64') },
     accounting: {
       ...plain,
@@ -93,7 +93,17 @@ export function recordFromPacket(
   }
 }
 
+/** The address that identifies the NAS: NAS-IP-Address, else NAS-IPv6-Address, else the packet's source. */
+export function nasAddressOf(
+  attributes: Pick<AccountingAttributes, 'nasIpAddress' | 'nasIpv6Address'>,
+  source: string,
+) {
+  return attributes.nasIpAddress ?? attributes.nasIpv6Address ?? source
+}
+
 /** Kafka key: all packets of one session go to one partition, in order. */
 export function recordKey(record: Pick<AccountingRecord, 'nasAddress' | 'accounting'>): string {
-  return `${record.nasAddress}|${record.accounting.sessionId}`
+  return accountingKey(record.nasAddress, record.accounting.sessionId)
 }
+
+export const accountingKey = (nasAddress: string, sessionId: string) => `${nasAddress}|${sessionId}`

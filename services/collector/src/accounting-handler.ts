@@ -13,14 +13,19 @@ import {
   type RadiusPacket,
 } from '@radstream/radius'
 import {
+  accountingKey,
+  encodeBinaryRecord,
   encodeRecord,
+  eventTimeOf,
+  nasAddressOf,
   recordFromPacket,
   recordKey,
   undecodableKey,
   undecodableRecord,
+  type Arrival,
   type IgnoredTimeAttribute,
 } from '@radstream/events'
-import type { Logger } from '@radstream/config'
+import type { Logger, RecordFormat } from '@radstream/config'
 import type { DropCounter } from './drop-counter'
 import type { KafkaWritability } from './kafka-writability'
 import type { CollectorMetrics } from './metrics'
@@ -41,6 +46,25 @@ export interface AccountingHandlerDeps {
   readonly kafka: KafkaWritability
   readonly metrics: CollectorMetrics
   readonly logger: Logger
+  readonly recordFormat: RecordFormat
+}
+
+/**
+ * The Kafka record of a decodable Accounting-Request. Binary (v2) carries the packet as it came:
+ * the collector decodes only what the key and its own checks need, and the sessionizer the rest.
+ */
+function accountingRecord(packet: RadiusPacket, arrival: Arrival, format: RecordFormat) {
+  const attributes = readAccountingRequest(packet)
+  if (format === 'json') {
+    const record = recordFromPacket(packet, attributes, arrival)
+    return { key: recordKey(record), value: encodeRecord(record) }
+  }
+  // Read for its side effect: an ignored time attribute is counted here, where it arrived.
+  eventTimeOf(attributes, arrival)
+  return {
+    key: accountingKey(nasAddressOf(attributes, arrival.address), attributes.sessionId),
+    value: encodeBinaryRecord(packet.raw, arrival),
+  }
 }
 
 function emptyResponse(request: RadiusPacket, attributes: { type: number; value: Buffer }[] = []): Buffer {
@@ -85,7 +109,7 @@ async function recordAccountingRequest(
   if (!verifyAccountingRequestAuthenticator(packet, nas.secret)) return drops.drop('bad_authenticator', source)
   if (!verifyMessageAuthenticator(packet, nas.secret)) return drops.drop('bad_message_authenticator', source)
 
-  const arrival = {
+  const arrival: Arrival = {
     receivedAt: datagram.receivedAt,
     address: datagram.address,
     port: datagram.port,
@@ -93,8 +117,7 @@ async function recordAccountingRequest(
   }
   let outgoing
   try {
-    const record = recordFromPacket(packet, readAccountingRequest(packet), arrival)
-    outgoing = { key: recordKey(record), value: encodeRecord(record) }
+    outgoing = accountingRecord(packet, arrival, deps.recordFormat)
   } catch (error) {
     if (!(error instanceof RadiusDecodeError)) throw error
     // Signed by the NAS, so not noise: FreeRADIUS would record it, and unanswered the NAS would

@@ -88,7 +88,15 @@ export async function startCollector(settings: Settings, logger: Logger): Promis
 
   const drops = new DropCounter(log, metrics)
   const duplicates = new DuplicateCache(config.duplicateTtlMs, DUPLICATE_CACHE_ENTRIES)
-  const deps = { registry, sink, drops, kafka: kafkaState, metrics, logger: log }
+  const deps = {
+    registry,
+    sink,
+    drops,
+    kafka: kafkaState,
+    metrics,
+    logger: log,
+    recordFormat: settings.collector.recordFormat,
+  }
   const socket = await bindSocket(config.host, config.port, config.receiveBufferBytes, log)
   const inFlight = new Set<Promise<void>>()
   let accepting = true

@@ -77,7 +77,7 @@ describe('collector', () => {
     )
     expect(sent.answered, sent.output).toBe(true)
     expect(await counter(collector, 'radstream_collector_time_attributes_ignored_total')).toBe(ignoredBefore + 1)
-    const record = await findRecord<{ eventTime: string; accounting: { sessionId: string; delayTime: number } }>(
+    const record = await findRecord(
       settings.kafka.brokers.join(','),
       settings.kafka.topic,
       (value) => value.accounting.sessionId === 'delay-max',
