@@ -15,7 +15,12 @@ describe('docs', () => {
   })
 
   it('every relative link in the README and docs should name a file that exists', () => {
-    const pages = ['README.md', ...readdirSync(new URL('../docs', import.meta.url)).map((p) => `docs/${p}`)]
+    const pages = [
+      'README.md',
+      ...readdirSync(new URL('../docs', import.meta.url))
+        .filter((p) => p.endsWith('.md'))
+        .map((p) => `docs/${p}`),
+    ]
     const broken: string[] = []
     for (const page of pages) {
       const base = new URL(`../${page}`, import.meta.url)
