@@ -53,8 +53,12 @@ export async function runUp(): Promise<void> {
       '  Ctrl-C to stop',
     ].join('\n'),
   )
-  // The children get Ctrl-C's SIGINT from the terminal themselves; SIGTERM must be passed on.
-  process.on('SIGINT', () => stopAll(0))
+  // The children get Ctrl-C's SIGINT from the terminal themselves (they are in its process group):
+  // a SIGTERM from here as well would be their second signal, which stops them without draining.
+  // SIGTERM, sent to this process alone, must be passed on.
+  process.on('SIGINT', () => {
+    stopping = true
+  })
   process.on('SIGTERM', () => stopAll(0))
   await new Promise<void>((resolve) => {
     const check = setInterval(() => {

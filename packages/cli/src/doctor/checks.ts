@@ -130,15 +130,19 @@ export async function kafkaFindings(settings: Settings): Promise<Finding[]> {
   ]
 }
 
+const APPEND_AUDIT_EVENTS =
+  'append_audit_events(text[], text[], text[], text[], text[], text[], text[], text[], jsonb[], text[])'
+
 /** The privileges the services' role needs, and the ones it must not have. */
 const NEEDED = [
   ['sessions', 'INSERT'],
   ['sessions', 'UPDATE'],
-  ['audit_events', 'INSERT'],
   ['nas_clients', 'SELECT'],
   ['api_clients', 'UPDATE'],
 ] as const
 const FORBIDDEN = [
+  // Events enter the chain only through append_audit_events (migration 0013).
+  ['audit_events', 'INSERT'],
   ['audit_events', 'UPDATE'],
   ['audit_events', 'DELETE'],
 ] as const
@@ -191,6 +195,9 @@ export async function postgresFindings(db: Db): Promise<Finding[]> {
     (await sql<{ has: boolean }>`select has_table_privilege(${table}, ${kind}) as has`.execute(db)).rows[0]!.has
   const missing: string[] = []
   for (const [table, kind] of NEEDED) if (!(await privilege(table, kind))) missing.push(`${kind} on ${table}`)
+  const appends = await sql<{ has: boolean }>`
+    select has_function_privilege(${APPEND_AUDIT_EVENTS}, 'EXECUTE') as has`.execute(db)
+  if (!appends.rows[0]!.has) missing.push(`EXECUTE on ${APPEND_AUDIT_EVENTS}`)
   const excess: string[] = []
   for (const [table, kind] of FORBIDDEN) if (await privilege(table, kind)) excess.push(`${kind} on ${table}`)
   if (missing.length > 0) {
