@@ -1,7 +1,7 @@
-import { isIP } from 'node:net'
 import { sql, type RawBuilder } from 'kysely'
 import type { Db } from '@radstream/db'
 import { ApiError } from '../errors'
+import { ofNas, ofReseller } from './queries'
 
 /** One step of a timeline: sessions open at its first instant, and those started and stopped within it. */
 export interface TimelineStep {
@@ -31,16 +31,9 @@ const badInput = (message: string) => new ApiError('BAD_USER_INPUT', message)
 
 /** The confinement of every activity query, as SQL on the sessions table aliased `s`. */
 function scope(filter: ActivityFilter): RawBuilder<boolean> {
-  const conditions: RawBuilder<boolean>[] = []
-  if (filter.nasIpAddress) {
-    if (isIP(filter.nasIpAddress) === 0) throw badInput('nasIpAddress: not an IP address')
-    conditions.push(sql<boolean>`s.nas_ip_address = ${filter.nasIpAddress}::inet`)
-  }
-  if (filter.resellerId !== undefined)
-    conditions.push(
-      sql<boolean>`exists (select 1 from users where users.id = s.user_id and users.reseller_id = ${filter.resellerId})`,
-    )
-  return conditions.length === 0 ? sql<boolean>`true` : sql<boolean>`${sql.join(conditions, sql` and `)}`
+  const conditions = [ofReseller(filter.resellerId, 's')]
+  if (filter.nasIpAddress) conditions.push(ofNas(filter.nasIpAddress, 's'))
+  return sql<boolean>`${sql.join(conditions, sql` and `)}`
 }
 
 function checkWindow(from: Date, to: Date): void {

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { sql, type ExpressionBuilder, type RawBuilder, type SelectQueryBuilder } from 'kysely'
+import { sql, type RawBuilder, type SelectQueryBuilder } from 'kysely'
 import type { Database, Db } from '@radstream/db'
 import { ApiError } from '../errors'
 import { decodeCursor } from './cursor'
@@ -98,18 +98,19 @@ function newestFirst(query: SessionQuery, page: Page): SessionQuery {
   return paged
 }
 
-/** Confines a query on sessions to the users of one reseller. */
-function ofReseller(resellerId: number | undefined) {
-  return (eb: ExpressionBuilder<Database, 'sessions'>) =>
-    resellerId === undefined
-      ? eb.val(true)
-      : eb.exists(
-          eb
-            .selectFrom('users')
-            .select('users.id')
-            .whereRef('users.id', '=', 'sessions.user_id')
-            .where('users.reseller_id', '=', resellerId),
-        )
+/**
+ * The sessions a reseller may see, those of its users, as SQL on a sessions row (`row`: the table,
+ * or its alias in the query); undefined, an admin: every session.
+ */
+export function ofReseller(resellerId: number | undefined, row = 'sessions'): RawBuilder<boolean> {
+  if (resellerId === undefined) return sql<boolean>`true`
+  return sql<boolean>`exists (select 1 from users where users.id = ${sql.ref(`${row}.user_id`)} and users.reseller_id = ${resellerId})`
+}
+
+/** The sessions of one NAS, as SQL on a sessions row; a text that is no IP address is bad input. */
+export function ofNas(nasIpAddress: string, row = 'sessions'): RawBuilder<boolean> {
+  if (isIP(nasIpAddress) === 0) throw new ApiError('BAD_USER_INPUT', 'nasIpAddress: not an IP address')
+  return sql<boolean>`${sql.ref(`${row}.nas_ip_address`)} = ${nasIpAddress}::inet`
 }
 
 /** A user, or undefined when there is none the caller may see (a reseller sees only its own). */
@@ -152,10 +153,7 @@ export async function onlineSessions(
     .selectFrom('sessions')
     .where('sessions.stop_time', 'is', null)
     .where(ofReseller(filter.resellerId))
-  if (filter.nasIpAddress) {
-    if (isIP(filter.nasIpAddress) === 0) throw new ApiError('BAD_USER_INPUT', 'nasIpAddress: not an IP address')
-    query = query.where(sql<boolean>`sessions.nas_ip_address = ${filter.nasIpAddress}::inet`)
-  }
+  if (filter.nasIpAddress) query = query.where(ofNas(filter.nasIpAddress))
   if (filter.userId !== null && filter.userId !== undefined) query = query.where('sessions.user_id', '=', filter.userId)
   return selectRecord(newestFirst(query, page), fields).execute()
 }
