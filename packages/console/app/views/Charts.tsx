@@ -41,7 +41,7 @@ const COLORS = {
   fill: 'rgba(47,111,222,0.35)',
 }
 
-const timeSeries = (series: { label: string; stroke: string; stepped?: boolean }[]): ChartOptions => ({
+const timeSeries = (series: { label: string; stroke: string }[]): ChartOptions => ({
   scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max, 1) * 1.1] } },
   axes: [{}, { size: 60 }],
   series: [

@@ -26,19 +26,24 @@ interface PageState {
   readonly rows: readonly Session[]
   /** Sessions open now under the NAS filter (the user filter is not counted). */
   readonly count: number
-  /** The cursors of the pages before this one; empty: the first page, where new sessions appear. */
-  readonly before: readonly (string | null)[]
+  /** The next page's cursor; null: this is the last page. */
   readonly after: string | null
 }
 
+/** Where the page is: its cursor, and those of the pages before it (none: the first page, where new sessions appear). */
+interface Position {
+  readonly after: string | null
+  readonly before: readonly (string | null)[]
+}
+
 /** A session event applied to the page on screen: a start joins the first page, a stop leaves. */
-function applyEvent(page: PageState, event: SessionEvent, filter: Filter): PageState {
+function applyEvent(page: PageState, event: SessionEvent, filter: Filter, firstPage: boolean): PageState {
   const matches = !filter.username || event.session.username === filter.username
   const present = page.rows.some((row) => row.id === event.session.id)
   if (event.type === 'STARTED') {
     if (present) return page
     const count = page.count + 1
-    if (!matches || page.before.length > 0) return { ...page, count }
+    if (!matches || !firstPage) return { ...page, count }
     return { ...page, count, rows: [event.session, ...page.rows].slice(0, PAGE) }
   }
   return { ...page, count: Math.max(page.count - 1, 0), rows: page.rows.filter((row) => row.id !== event.session.id) }
@@ -52,10 +57,7 @@ function applyEvent(page: PageState, event: SessionEvent, filter: Filter): PageS
 export function LiveSessions() {
   const [filter, setFilter] = useState<Filter>({ nas: '', username: '' })
   const [draft, setDraft] = useState<Filter>(filter)
-  const [position, setPosition] = useState<{ after: string | null; before: readonly (string | null)[] }>({
-    after: null,
-    before: [],
-  })
+  const [position, setPosition] = useState<Position>({ after: null, before: [] })
   const [page, setPage] = useState<PageState | null>(null)
   const [error, setError] = useState<unknown>(null)
   const [liveState, setLiveState] = useState<'connecting' | 'live' | 'reconnecting'>('connecting')
@@ -64,6 +66,7 @@ export function LiveSessions() {
 
   useEffect(() => {
     // Events that arrive while the page loads wait, then apply to it: none falls between.
+    const firstPage = position.before.length === 0
     pending.current = []
     setPage(null)
     setError(null)
@@ -72,7 +75,7 @@ export function LiveSessions() {
       filter.nas || undefined,
       (event) => {
         if (pending.current) pending.current.push(event)
-        else setPage((current) => current && applyEvent(current, event, filter))
+        else setPage((current) => current && applyEvent(current, event, filter, firstPage))
       },
       setLiveState,
     )
@@ -93,10 +96,9 @@ export function LiveSessions() {
         let loaded: PageState = {
           rows: data.getOnlineSessions,
           count: data.onlineSessionCount,
-          before: position.before,
           after: data.getOnlineSessions.length === PAGE ? data.getOnlineSessions[PAGE - 1]!.cursor : null,
         }
-        for (const event of pending.current ?? []) loaded = applyEvent(loaded, event, filter)
+        for (const event of pending.current ?? []) loaded = applyEvent(loaded, event, filter, firstPage)
         pending.current = null
         setPage(loaded)
       } catch (failure) {
@@ -167,20 +169,20 @@ export function LiveSessions() {
       ) : (
         <SessionTable sessions={page.rows} now={now} caption="Online sessions" />
       )}
-      {page && (page.before.length > 0 || page.after) && (
+      {page && (position.before.length > 0 || page.after) && (
         <nav class="pager" aria-label="Pages">
           <button
             type="button"
-            disabled={page.before.length === 0}
-            onClick={() => setPosition({ after: page.before.at(-1) ?? null, before: page.before.slice(0, -1) })}
+            disabled={position.before.length === 0}
+            onClick={() => setPosition({ after: position.before.at(-1) ?? null, before: position.before.slice(0, -1) })}
           >
             Newer
           </button>
-          <span>page {page.before.length + 1}</span>
+          <span>page {position.before.length + 1}</span>
           <button
             type="button"
             disabled={!page.after}
-            onClick={() => setPosition({ after: page.after, before: [...page.before, position.after] })}
+            onClick={() => setPosition({ after: page.after, before: [...position.before, position.after] })}
           >
             Older
           </button>
