@@ -155,6 +155,7 @@ server default {
   }
 }
 `,
+    // BENCH_FREERADIUS_DEBUG=1 runs it with -X, to see why a configuration does not load (not for figures).
     { debug: process.env.BENCH_FREERADIUS_DEBUG === '1', stockThreadPool: true },
   )
 }

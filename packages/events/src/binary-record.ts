@@ -4,8 +4,6 @@ import type { AccountingRecord } from './accounting-record'
 import { recordFromPacket, type Arrival } from './record-from-packet'
 import { RecordSchemaError } from './record-schema-error'
 
-export const BINARY_ACCOUNTING_SCHEMA = 'radstream.accounting.v2'
-
 /** The first octet of a v2 value: no JSON text starts with it, so a reader tells v2 from v1 ('{') by it. */
 const MAGIC = 0x00
 const VERSION = 2
