@@ -48,11 +48,16 @@ async function signedIn(
   const pageErrors = collectPageErrors(page)
   context.on('close', () => errors.push(...pageErrors))
   await page.goto(`${base}${path}`)
+  await submitSignIn(page, credentials)
+  await page.getByRole('button', { name: 'Sign out' }).waitFor()
+  return { context, page }
+}
+
+/** Fills the sign-in form on screen and sends it. */
+async function submitSignIn(page: Page, credentials: ApiCredentials): Promise<void> {
   await page.getByLabel('Client id').fill(credentials.clientId)
   await page.getByLabel('Client secret').fill(credentials.clientSecret)
   await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.getByRole('button', { name: 'Sign out' }).waitFor()
-  return { context, page }
 }
 
 /** A datetime-local value for an instant, in the page's own zone (as a viewer would type it). */
@@ -154,9 +159,7 @@ describe('operator console in Chromium', () => {
     const page = await context.newPage()
     const pageErrors = collectPageErrors(page)
     await page.goto(`${base}/console`)
-    await page.getByLabel('Client id').fill(clients.admin.clientId)
-    await page.getByLabel('Client secret').fill('not-the-secret')
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await submitSignIn(page, { clientId: clients.admin.clientId, clientSecret: 'not-the-secret' })
     await expect.poll(() => page.getByRole('alert').textContent()).toBe('Unknown client id or wrong secret.')
     await screenshot(page, 'sign-in')
     // The browser itself logs the refused request; nothing else may be printed.
@@ -331,9 +334,7 @@ describe('operator console in Chromium', () => {
       .waitFor()
     expect(await page.locator('main').textContent()).not.toContain(u('ann'))
     await page.goto(`${base}/console/users/${u('ann')}`)
-    await page.getByLabel('Client id').fill(clients.globex.clientId)
-    await page.getByLabel('Client secret').fill(clients.globex.clientSecret)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await submitSignIn(page, clients.globex)
     await page.getByText(`No user ${u('ann')} that this client may see.`).waitFor()
     await page.getByRole('link', { name: 'Who had this IP' }).click()
     await page.getByLabel('IP address').fill(ACME_IP)
@@ -353,15 +354,11 @@ describe('operator console in Chromium', () => {
     const pageErrors = collectPageErrors(page)
     await page.clock.install()
     await page.goto(`${base}/console/ip`)
-    await page.getByLabel('Client id').fill(clients.admin.clientId)
-    await page.getByLabel('Client secret').fill(clients.admin.clientSecret)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await submitSignIn(page, clients.admin)
     await page.getByRole('heading', { name: 'Who had this IP' }).waitFor()
     await page.clock.fastForward('01:00:00')
     await page.getByText('Your session expired: sign in again.').waitFor()
-    await page.getByLabel('Client secret').fill(clients.admin.clientSecret)
-    await page.getByLabel('Client id').fill(clients.admin.clientId)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await submitSignIn(page, clients.admin)
     await page.getByRole('heading', { name: 'Who had this IP' }).waitFor()
     errors.push(...pageErrors)
     await context.close()
