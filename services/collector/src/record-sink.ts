@@ -96,27 +96,21 @@ export class KafkaRecordSink implements RecordSink {
     this.timer = undefined
     if (this.inFlight || this.waiting.length === 0) return
     const batch = this.waiting.splice(0, this.options.maxBatch)
-    this.inFlight = this.sendByPartition(batch).finally(() => {
+    this.inFlight = this.sendBatch(batch).finally(() => {
       this.inFlight = undefined
       this.sendNext()
     })
   }
 
   /**
-   * One produce request per partition, sent together. kafkajs retries a request that spans
-   * partitions only to the brokers that have not answered yet: when a failed partition's new
-   * leader is a broker that already answered for another partition, its records are never sent
-   * and the send still resolves (seen here as acknowledged packets missing from Kafka after a
-   * partition leader was killed). A request for one partition cannot fall into that gap.
+   * The batch in one send: kafkajs makes one produce request per leader broker. It resolves only
+   * for partitions the broker acknowledged: kafkajs retries a failed request only to brokers that
+   * have not answered yet, so when a failed partition's new leader had already answered for
+   * another partition, the failed partition's records are never sent again and the send still
+   * resolves (seen here after a partition leader was killed). Its answer then lacks that
+   * partition, and those records are refused: unanswered, the NAS sends them again.
    */
-  private async sendByPartition(batch: readonly Waiting[]): Promise<void> {
-    const byPartition = new Map<number, Waiting[]>()
-    for (const waiting of batch) {
-      const partition = this.partitionOf(waiting.record.key)
-      const group = byPartition.get(partition)
-      if (group) group.push(waiting)
-      else byPartition.set(partition, [waiting])
-    }
+  private async sendBatch(batch: readonly Waiting[]): Promise<void> {
     let producer: Producer
     try {
       producer = await this.connected()
@@ -125,22 +119,29 @@ export class KafkaRecordSink implements RecordSink {
       batch.forEach((w) => w.reject(error))
       return
     }
-    const outcomes = await Promise.allSettled(
-      [...byPartition].map(async ([partition, group]) => {
-        try {
-          await producer.send({
-            topic: this.options.topic,
-            acks: -1,
-            messages: group.map((w) => ({ key: w.record.key, value: w.record.value, partition })),
-          })
-        } catch (error) {
-          group.forEach((w) => w.reject(error))
-          throw error
-        }
-        group.forEach((w) => w.resolve())
-      }),
-    )
-    if (outcomes.some((outcome) => outcome.status === 'rejected')) {
+    const partitions = batch.map((w) => this.partitionOf(w.record.key))
+    let acknowledged: ReadonlySet<number>
+    try {
+      const answer = await producer.send({
+        topic: this.options.topic,
+        acks: -1,
+        messages: batch.map((w, i) => ({ key: w.record.key, value: w.record.value, partition: partitions[i] })),
+      })
+      acknowledged = new Set(answer.filter((p) => p.errorCode === 0).map((p) => p.partition))
+    } catch (error) {
+      batch.forEach((w) => w.reject(error))
+      this.discardProducer()
+      this.writability.failed()
+      return
+    }
+    let refused = false
+    batch.forEach((w, i) => {
+      const partition = partitions[i]!
+      if (acknowledged.has(partition)) return w.resolve()
+      refused = true
+      w.reject(new Error(`Kafka's answer did not acknowledge partition ${partition} of ${this.options.topic}`))
+    })
+    if (refused) {
       this.discardProducer()
       this.writability.failed()
     } else {
