@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { AUDIT_CHAIN_LOCK } from '../../../migrations/0004_audit_chain'
 import type { Db } from './connection'
 import type { AuditFieldChange } from './schema'
 
@@ -42,6 +43,16 @@ export async function insertAuditEvents(db: Executor, events: readonly NewAuditE
       ${column((e) => JSON.stringify(e.fields))}::jsonb[], ${column((e) => e.requestId ?? '')}::text[])`.execute(
     db as Db,
   )
+}
+
+/**
+ * Takes the audit chain's lock (append_audit_events takes it too) for the rest of the caller's
+ * transaction. Transactions that take it run the rest one after another, each after the one before
+ * has committed: so, under READ COMMITTED, each of their statements sees every row the earlier ones
+ * wrote.
+ */
+export async function lockAuditChain(db: Executor): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${sql.raw(String(AUDIT_CHAIN_LOCK))})`.execute(db as Db)
 }
 
 /** to_char's format for audit timestamps: ISO-8601 UTC with microseconds. */

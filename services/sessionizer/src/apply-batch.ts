@@ -1,5 +1,11 @@
 import type { Transaction } from 'kysely'
-import { insertAuditEvents, notifySessionEvents, type Database, type NewAuditEvent } from '@radstream/db'
+import {
+  insertAuditEvents,
+  lockAuditChain,
+  notifySessionEvents,
+  type Database,
+  type NewAuditEvent,
+} from '@radstream/db'
 import type { AccountingRecord } from '@radstream/events'
 import { AcctStatusType } from '@radstream/radius'
 import { nasAccountingEvent, sessionEvents, userFirstSeen } from './audit-events'
@@ -49,6 +55,11 @@ async function writeSessions(
   const reopened = await openSessions(tx, [...staleBefore.keys()])
   const open = rows.filter((d) => d.closed_by === null).map((d) => d.session_key)
   const closedByNas = await closeSessionsEndedByNasEvents(tx, open)
+  // Batches of other partitions written at the same time (another group member, or SESSIONIZER_
+  // PARTITIONS_CONCURRENTLY) cannot see each other's rows, so each could leave an older holder of an
+  // address open. Under the chain lock, which the batch takes anyway for its audit events, the
+  // later of two runs its pass after the other has committed, and sees its rows.
+  await lockAuditChain(tx)
   const superseded = await closeSupersededSessions(
     tx,
     rows.map((d) => d.session_key),
@@ -61,19 +72,6 @@ async function writeSessions(
   events.push(...superseded.map(sessionEvents.superseded))
   events.push(...reopened.map((session) => sessionEvents.reopened(session, staleBefore.get(session.session_key)!)))
   return events
-}
-
-/**
- * The supersession pass again, once the batch that wrote these sessions has committed: batches of
- * other partitions written at the same time (another group member, or SESSIONIZER_PARTITIONS_
- * CONCURRENTLY) cannot see each other's rows, so both may leave an older holder of an address open.
- * Of two such batches the later to commit sees the other's rows here, and closes it.
- */
-export async function closeSupersededAfterCommit(tx: Tx, sessionKeys: readonly string[]): Promise<number> {
-  const events = (await closeSupersededSessions(tx, sessionKeys)).map(sessionEvents.superseded)
-  await insertAuditEvents(tx, events)
-  await notifySessionEvents(tx, { started: [], stopped: events.map((e) => e.entityId) })
-  return events.length
 }
 
 /**

@@ -14,7 +14,7 @@ import {
 } from '@radstream/kafka'
 import type { AddressInfo } from 'node:net'
 import { startOpsServer } from '@radstream/ops'
-import { applyBatch, closeSupersededAfterCommit } from './apply-batch'
+import { applyBatch } from './apply-batch'
 import { deadLettered } from './audit-events'
 import { AssignmentWatch } from './assignment-watch'
 import { AuditChainWatch } from './audit-chain-watch'
@@ -216,10 +216,6 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
           outcome.refused.map(({ entry, reason }) => deadLettered(where(entry.message.offset), reason)),
         ),
       )
-    }
-    // Before the offsets: a crash in between replays the batch, and with it this pass.
-    if (outcome.sessionKeys.length > 0) {
-      await inTransaction(db, (tx) => closeSupersededAfterCommit(tx, outcome.sessionKeys))
     }
     const next = (BigInt(batch.lastOffset()) + 1n).toString()
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
