@@ -17,6 +17,7 @@ import {
   openSessions,
   staleClosedSessions,
   upsertSessions,
+  type WrittenSession,
 } from './session-store'
 import { closeSupersededSessions } from './supersession'
 import { updateUsage, type KeyedRecord } from './usage-store'
@@ -40,7 +41,7 @@ async function writeSessions(
   drafts: Map<string, SessionDraft>,
   starts: Map<string, SessionDraft>,
   stopped: Set<string>,
-): Promise<NewAuditEvent[]> {
+): Promise<{ events: NewAuditEvent[]; written: WrittenSession[] }> {
   const usernames = [...new Set([...drafts.values()].flatMap((d) => (d.username === null ? [] : [d.username])))]
   const users = await ensureUsers(tx, usernames)
   const rows = [...drafts.values()].map((d) => ({
@@ -51,7 +52,7 @@ async function writeSessions(
     tx,
     rows.map((d) => d.session_key),
   )
-  await upsertSessions(tx, rows)
+  const written = await upsertSessions(tx, rows)
   const reopened = await openSessions(tx, [...staleBefore.keys()])
   const open = rows.filter((d) => d.closed_by === null).map((d) => d.session_key)
   const closedByNas = await closeSessionsEndedByNasEvents(tx, open)
@@ -71,7 +72,7 @@ async function writeSessions(
   events.push(...closedByNas.map(sessionEvents.closedByNas))
   events.push(...superseded.map(sessionEvents.superseded))
   events.push(...reopened.map((session) => sessionEvents.reopened(session, staleBefore.get(session.session_key)!)))
-  return events
+  return { events, written }
 }
 
 /**
@@ -85,13 +86,15 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
   let starts = new Map<string, SessionDraft>()
   let stopped = new Set<string>()
   const events: NewAuditEvent[] = []
-  const sessionKeys = new Set<string>()
+  // Each session as its last write left it (a later flush of the batch writes it again).
+  const written = new Map<string, WrittenSession>()
   const sessionRecords: KeyedRecord[] = []
 
   const flush = async () => {
     if (drafts.size === 0) return
-    events.push(...(await writeSessions(tx, drafts, starts, stopped)))
-    for (const key of drafts.keys()) sessionKeys.add(key)
+    const flushed = await writeSessions(tx, drafts, starts, stopped)
+    events.push(...flushed.events)
+    for (const session of flushed.written) written.set(session.session_key, session)
     drafts = new Map()
     starts = new Map()
     stopped = new Set()
@@ -125,7 +128,7 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
     // Failed, tunnel and vendor status types stay in Kafka as events; they change no session.
   }
   await flush()
-  events.push(...(await updateUsage(tx, sessionRecords, [...sessionKeys])))
+  events.push(...(await updateUsage(tx, sessionRecords, [...written.values()])))
   await insertAuditEvents(tx, events)
   const isReopen = (e: NewAuditEvent) => e.eventKey.startsWith('session.reopened@')
   await notifySessionEvents(tx, {
@@ -134,5 +137,5 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
       .filter((e) => e.entityType === 'SESSION' && e.operation === 'UPDATE' && !isReopen(e))
       .map((e) => e.entityId),
   })
-  return { sessionKeys: [...sessionKeys], auditEvents: events.length }
+  return { sessionKeys: [...written.keys()], auditEvents: events.length }
 }

@@ -127,24 +127,36 @@ const updates = sql.join(
   sql.raw(', '),
 )
 
+/** What the usage rollups read of a session the batch wrote, as it stands after the write. */
+export interface WrittenSession {
+  readonly id: string
+  readonly session_key: string
+  readonly user_id: number | null
+  readonly start_time: Date
+  readonly session_time: string | null
+}
+
 /**
  * Writes many session drafts in one statement (one array parameter per column, so the statement
- * stays the same size whatever the batch) with the merge rules of session-draft.ts.
+ * stays the same size whatever the batch) with the merge rules of session-draft.ts. Returns the
+ * columns the usage rollups need, which saves them reading the rows again.
  */
 export async function upsertSessions(
   tx: Tx,
   drafts: readonly (SessionDraft & { user_id: number | null })[],
-): Promise<void> {
-  if (drafts.length === 0) return
+): Promise<WrittenSession[]> {
+  if (drafts.length === 0) return []
   const arrays = COLUMNS.map(
     ([name, type]) => sql`${drafts.map((d) => cell(d[name as ColumnName]))}::${sql.raw(type)}[]`,
   )
   const columns = sql.raw(COLUMNS.map(([name]) => name).join(', '))
-  await sql`
+  const result = await sql<WrittenSession>`
     insert into sessions (${columns})
     select ${sql.raw(COLUMNS.map(([name]) => (name.endsWith('_prefix') ? `cidr(${name})` : name)).join(', '))}
     from unnest(${sql.join(arrays)}) as draft(${columns})
-    on conflict (session_key) do update set ${updates}`.execute(tx)
+    on conflict (session_key) do update set ${updates}
+    returning id, session_key, user_id, start_time, session_time`.execute(tx)
+  return result.rows
 }
 
 /** The batch's sessions closed as stale, with the time they were closed at: they may reopen. */

@@ -19,7 +19,19 @@ export interface DayShare {
 const DAY_MS = 86_400_000
 const COUNTER_WRAP = 1n << 32n
 
-const dayOf = (ms: number) => new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10)
+// Formatting a date is most of a split's cost, and a batch's sessions share a few days.
+const dayNames = new Map<number, string>()
+
+function dayOf(ms: number): string {
+  const day = Math.floor(ms / DAY_MS)
+  let name = dayNames.get(day)
+  if (name === undefined) {
+    if (dayNames.size >= 4096) dayNames.clear()
+    name = new Date(day * DAY_MS).toISOString().slice(0, 10)
+    dayNames.set(day, name)
+  }
+  return name
+}
 
 /**
  * Splits `total` over [fromMs, toMs] by the time each UTC day overlaps it: floor of the share

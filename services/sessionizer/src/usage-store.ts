@@ -2,7 +2,8 @@ import { sql, type Transaction } from 'kysely'
 import { effectiveMonthlyQuota, type Database, type NewAuditEvent } from '@radstream/db'
 import type { AccountingRecord } from '@radstream/events'
 import { AcctStatusType } from '@radstream/radius'
-import { splitUsageByDay, type DayShare } from './usage-split'
+import type { WrittenSession } from './session-store'
+import { splitUsageByDay, type DayShare, type UsagePoint } from './usage-split'
 
 type Tx = Transaction<Database>
 
@@ -31,8 +32,17 @@ export interface KeyedRecord {
   readonly record: AccountingRecord
 }
 
+/** One counter report of a session, keyed by the session's key. */
+interface Report {
+  readonly key: string
+  readonly sessionTime: number
+  /** The 64-bit octet totals, in decimal. */
+  readonly input: string
+  readonly output: string
+}
+
 /** Counter reports of a run of records: Interim-Updates and Stops that carry both octet counts. */
-function reportsOf(records: readonly KeyedRecord[]) {
+function reportsOf(records: readonly KeyedRecord[]): Report[] {
   return records.flatMap(({ key, record }) => {
     const a = record.accounting
     const reports = a.statusType === AcctStatusType.InterimUpdate || a.statusType === AcctStatusType.Stop
@@ -68,22 +78,21 @@ function addShares(deltas: Map<string, Delta>, shares: readonly Share[], sign: 1
 const isZero = (d: Delta) => d.inputOctets === 0n && d.outputOctets === 0n && d.sessionTime === 0n && d.sessions === 0
 
 /** Applies deltas to a rollup, in (user, period) order so that concurrent batches lock rows alike. */
-async function applyDeltas(tx: Tx, table: 'usage_daily' | 'usage_monthly', deltas: Delta[]): Promise<void> {
-  const rows = deltas
+async function applyDeltas(tx: Tx, table: 'usage_daily' | 'usage_monthly', deltas: Iterable<Delta>): Promise<void> {
+  const rows = [...deltas]
     .filter((d) => !isZero(d))
     .sort((a, b) => (a.userId === b.userId ? a.period.localeCompare(b.period) : Number(a.userId) - Number(b.userId)))
   if (rows.length === 0) return
-  const period = table === 'usage_daily' ? 'day' : 'month'
-  const values = sql.join(
-    rows.map(
-      (d) =>
-        sql`(${d.userId}::bigint, ${d.period}::date, ${d.inputOctets.toString()}::numeric, ${d.outputOctets.toString()}::numeric, ${d.sessionTime.toString()}::bigint, ${d.sessions}::integer)`,
-    ),
-  )
+  const period = sql.id(table === 'usage_daily' ? 'day' : 'month')
+  const column = <T>(pick: (d: Delta) => T) => rows.map(pick)
+  // Array parameters and unnest, which keeps rows in array order: the statement is the same
+  // whatever the batch, and PostgreSQL parses and plans a few parameters, not six a row.
   await sql`
-    insert into ${sql.table(table)} as t (user_id, ${sql.id(period)}, input_octets, output_octets, session_time, sessions)
-    values ${values}
-    on conflict (user_id, ${sql.id(period)}) do update set
+    insert into ${sql.table(table)} as t (user_id, ${period}, input_octets, output_octets, session_time, sessions)
+    select * from unnest(${column((d) => d.userId)}::bigint[], ${column((d) => d.period)}::date[],
+      ${column((d) => d.inputOctets.toString())}::numeric[], ${column((d) => d.outputOctets.toString())}::numeric[],
+      ${column((d) => d.sessionTime.toString())}::bigint[], ${column((d) => d.sessions)}::integer[])
+    on conflict (user_id, ${period}) do update set
       input_octets = t.input_octets + excluded.input_octets,
       output_octets = t.output_octets + excluded.output_octets,
       session_time = t.session_time + excluded.session_time,
@@ -93,9 +102,10 @@ async function applyDeltas(tx: Tx, table: 'usage_daily' | 'usage_monthly', delta
   const shrunk = rows.filter((d) => d.inputOctets < 0n || d.outputOctets < 0n || d.sessionTime < 0n || d.sessions < 0)
   if (shrunk.length === 0) return
   await sql`
-    delete from ${sql.table(table)}
-    where (user_id, ${sql.id(period)}) in (${sql.join(shrunk.map((d) => sql`(${d.userId}::bigint, ${d.period}::date)`))})
-      and input_octets = 0 and output_octets = 0 and session_time = 0 and sessions = 0`.execute(tx)
+    delete from ${sql.table(table)} t
+    using unnest(${shrunk.map((d) => d.userId)}::bigint[], ${shrunk.map((d) => d.period)}::date[]) as v(user_id, period)
+    where t.user_id = v.user_id and t.${period} = v.period
+      and t.input_octets = 0 and t.output_octets = 0 and t.session_time = 0 and t.sessions = 0`.execute(tx)
 }
 
 /** The audit event of a user passing their monthly quota: once per user and month. */
@@ -114,103 +124,154 @@ function quotaExceeded(crossing: { user_id: string; username: string; month: str
   } satisfies NewAuditEvent
 }
 
-/**
- * Keeps usage in step with the sessions a batch wrote: stores the batch's counter reports, splits
- * each touched session's usage by day afresh from all its reports, and moves the daily and monthly
- * rollups by the difference from its previous split. A replay adds no report and changes no split,
- * so it changes nothing; reports in any order give the same splits. Users who pass their monthly
- * quota get one audit event per month.
- */
-export async function updateUsage(
-  tx: Tx,
-  records: readonly KeyedRecord[],
-  sessionKeys: readonly string[],
-): Promise<NewAuditEvent[]> {
-  if (sessionKeys.length === 0) return []
-  const sessions = await tx
-    .selectFrom('sessions')
-    .select(['id', 'session_key', 'user_id', 'start_time', 'session_time'])
-    .where('session_key', 'in', [...sessionKeys])
-    .execute()
-  const idOf = new Map(sessions.map((s) => [s.session_key, String(s.id)]))
-  const reports = reportsOf(records).filter((r) => idOf.has(r.key))
-  if (reports.length > 0) {
-    // One report per session and Acct-Session-Time; two that disagree keep the greater counters.
-    const values = sql.join(
-      reports.map(
-        (r) => sql`(${idOf.get(r.key)}::bigint, ${r.sessionTime}::bigint, ${r.input}::numeric, ${r.output}::numeric)`,
-      ),
-    )
-    await sql`
-      insert into session_usage_points as p (session_id, session_time, input_octets, output_octets)
-      select distinct on (1, 2) * from (values ${values}) v order by 1, 2, 3 desc, 4 desc
-      on conflict (session_id, session_time) do update set
-        input_octets = greatest(p.input_octets, excluded.input_octets),
-        output_octets = greatest(p.output_octets, excluded.output_octets)`.execute(tx)
-  }
+/** A session's share of one day, as session_usage_days keeps it. */
+interface DayRow extends Share {
+  readonly sessionId: string
+}
 
-  const ids = sessions.map((s) => String(s.id))
-  const points = await tx
-    .selectFrom('session_usage_points')
-    .select(['session_id', 'session_time', 'input_octets', 'output_octets'])
-    .where('session_id', 'in', ids)
-    .execute()
-  const pointsOf = new Map<string, { sessionTime: number; inputOctets: bigint; outputOctets: bigint }[]>()
-  for (const p of points) {
-    const list = pointsOf.get(String(p.session_id)) ?? []
+const sameShare = (a: DayRow, b: DayRow) =>
+  a.userId === b.userId &&
+  a.inputOctets === b.inputOctets &&
+  a.outputOctets === b.outputOctets &&
+  a.sessionTime === b.sessionTime &&
+  a.sessions === b.sessions
+
+/** Stores counter reports: one per session and Acct-Session-Time; two that disagree keep the greater counters. */
+async function storeReports(tx: Tx, reports: readonly { sessionId: string; report: Report }[]): Promise<void> {
+  if (reports.length === 0) return
+  await sql`
+    insert into session_usage_points as p (session_id, session_time, input_octets, output_octets)
+    select distinct on (1, 2) * from unnest(${reports.map((r) => r.sessionId)}::bigint[],
+      ${reports.map((r) => r.report.sessionTime)}::bigint[], ${reports.map((r) => r.report.input)}::numeric[],
+      ${reports.map((r) => r.report.output)}::numeric[])
+    order by 1, 2, 3 desc, 4 desc
+    on conflict (session_id, session_time) do update set
+      input_octets = greatest(p.input_octets, excluded.input_octets),
+      output_octets = greatest(p.output_octets, excluded.output_octets)`.execute(tx)
+}
+
+/** Each session's split by day, from its start, time and every report it has. */
+async function freshSplits(tx: Tx, sessions: readonly WrittenSession[]): Promise<DayRow[]> {
+  const points = await sql<{ session_id: string; session_time: string; input_octets: string; output_octets: string }>`
+    select session_id, session_time, input_octets, output_octets from session_usage_points
+    where session_id = any(${sessions.map((s) => s.id)}::bigint[])`.execute(tx)
+  const pointsOf = new Map<string, UsagePoint[]>()
+  for (const p of points.rows) {
+    const list = pointsOf.get(p.session_id) ?? []
     list.push({
       sessionTime: Number(p.session_time),
       inputOctets: BigInt(p.input_octets),
       outputOctets: BigInt(p.output_octets),
     })
-    pointsOf.set(String(p.session_id), list)
+    pointsOf.set(p.session_id, list)
   }
-  const fresh = new Map<string, Share[]>()
-  for (const s of sessions) {
-    if (s.user_id === null) continue
-    const shares = splitUsageByDay(
-      s.start_time.getTime(),
-      Number(s.session_time ?? 0),
-      pointsOf.get(String(s.id)) ?? [],
-    ).map((d: DayShare) => ({ ...d, userId: String(s.user_id), sessionTime: BigInt(d.sessionTime) }))
-    fresh.set(String(s.id), shares)
+  return sessions.flatMap((s) =>
+    splitUsageByDay(s.start_time.getTime(), Number(s.session_time ?? 0), pointsOf.get(s.id) ?? []).map(
+      (d: DayShare) => ({ ...d, sessionId: s.id, userId: String(s.user_id), sessionTime: BigInt(d.sessionTime) }),
+    ),
+  )
+}
+
+/** The day rows these sessions had before the batch, by session and day. */
+async function previousSplits(tx: Tx, sessions: readonly WrittenSession[]): Promise<Map<string, DayRow>> {
+  const rows = await sql<{
+    session_id: string
+    day: string
+    user_id: string
+    input_octets: string
+    output_octets: string
+    session_time: string
+    sessions: number
+  }>`select session_id, to_char(day, 'YYYY-MM-DD') as day, user_id, input_octets, output_octets, session_time, sessions
+    from session_usage_days where session_id = any(${sessions.map((s) => s.id)}::bigint[])`.execute(tx)
+  return new Map(
+    rows.rows.map((p) => [
+      `${p.session_id}/${p.day}`,
+      {
+        sessionId: p.session_id,
+        userId: p.user_id,
+        day: p.day,
+        inputOctets: BigInt(p.input_octets),
+        outputOctets: BigInt(p.output_octets),
+        sessionTime: BigInt(p.session_time),
+        sessions: p.sessions,
+      },
+    ]),
+  )
+}
+
+/** Writes the day rows that changed and deletes those a session's split no longer has. */
+async function writeSplits(tx: Tx, changed: readonly DayRow[], vanished: readonly DayRow[]): Promise<void> {
+  if (changed.length > 0) {
+    const column = <T>(pick: (d: DayRow) => T) => changed.map(pick)
+    await sql`
+      insert into session_usage_days (session_id, day, user_id, input_octets, output_octets, session_time, sessions)
+      select * from unnest(${column((d) => d.sessionId)}::bigint[], ${column((d) => d.day)}::date[],
+        ${column((d) => d.userId)}::bigint[], ${column((d) => d.inputOctets.toString())}::numeric[],
+        ${column((d) => d.outputOctets.toString())}::numeric[], ${column((d) => d.sessionTime.toString())}::bigint[],
+        ${column((d) => d.sessions)}::integer[])
+      on conflict (session_id, day) do update set user_id = excluded.user_id, input_octets = excluded.input_octets,
+        output_octets = excluded.output_octets, session_time = excluded.session_time, sessions = excluded.sessions`.execute(
+      tx,
+    )
   }
-  const previous = await tx.selectFrom('session_usage_days').selectAll().where('session_id', 'in', ids).execute()
-  const before = previous.map((p) => ({
-    userId: String(p.user_id),
-    day: p.day,
-    inputOctets: BigInt(p.input_octets),
-    outputOctets: BigInt(p.output_octets),
-    sessionTime: BigInt(p.session_time),
-    sessions: p.sessions,
-  }))
-  const after = [...fresh.values()].flat()
+  if (vanished.length > 0) {
+    await sql`
+      delete from session_usage_days d
+      using unnest(${vanished.map((d) => d.sessionId)}::bigint[], ${vanished.map((d) => d.day)}::date[]) as v(session_id, day)
+      where d.session_id = v.session_id and d.day = v.day`.execute(tx)
+  }
+}
+
+/**
+ * Keeps usage in step with the sessions a batch wrote: stores the batch's counter reports, splits
+ * each touched session's usage by day afresh from all its reports, writes the days whose share
+ * changed and moves the daily and monthly rollups by the difference. A replay adds no report and
+ * changes no split, so it changes nothing; reports in any order give the same splits. Users who
+ * pass their monthly quota get one audit event per month.
+ */
+export async function updateUsage(
+  tx: Tx,
+  records: readonly KeyedRecord[],
+  sessions: readonly WrittenSession[],
+): Promise<NewAuditEvent[]> {
+  if (sessions.length === 0) return []
+  const idOf = new Map(sessions.map((s) => [s.session_key, s.id]))
+  await storeReports(
+    tx,
+    reportsOf(records).flatMap((report) => {
+      const sessionId = idOf.get(report.key)
+      return sessionId === undefined ? [] : [{ sessionId, report }]
+    }),
+  )
+  // A session's user, once known, stays: one without has no days yet (its reports are kept for when it has).
+  const withUser = sessions.filter((s) => s.user_id !== null)
+  if (withUser.length === 0) return []
+  const fresh = await freshSplits(tx, withUser)
+  const before = await previousSplits(tx, withUser)
+  const changed: DayRow[] = []
   const daily = new Map<string, Delta>()
   const monthly = new Map<string, Delta>()
-  for (const [deltas, byMonth] of [
-    [daily, false],
-    [monthly, true],
-  ] as const) {
-    addShares(deltas, before, -1n, byMonth)
-    addShares(deltas, after, 1n, byMonth)
+  const move = (rows: readonly Share[], sign: 1n | -1n) => {
+    addShares(daily, rows, sign, false)
+    addShares(monthly, rows, sign, true)
   }
-  if ([...daily.values()].every(isZero)) return []
+  for (const row of fresh) {
+    const key = `${row.sessionId}/${row.day}`
+    const old = before.get(key)
+    before.delete(key)
+    if (old && sameShare(old, row)) continue
+    changed.push(row)
+    move([row], 1n)
+    if (old) move([old], -1n)
+  }
+  const vanished = [...before.values()]
+  move(vanished, -1n)
+  if (changed.length === 0 && vanished.length === 0) return []
 
-  await tx.deleteFrom('session_usage_days').where('session_id', 'in', ids).execute()
-  const rows = [...fresh].flatMap(([sessionId, shares]) =>
-    shares.map((s) => ({
-      session_id: sessionId,
-      day: s.day,
-      user_id: s.userId,
-      input_octets: s.inputOctets.toString(),
-      output_octets: s.outputOctets.toString(),
-      session_time: s.sessionTime.toString(),
-      sessions: s.sessions,
-    })),
-  )
-  if (rows.length > 0) await tx.insertInto('session_usage_days').values(rows).execute()
-  await applyDeltas(tx, 'usage_daily', [...daily.values()])
-  await applyDeltas(tx, 'usage_monthly', [...monthly.values()])
+  await writeSplits(tx, changed, vanished)
+  await applyDeltas(tx, 'usage_daily', daily.values())
+  await applyDeltas(tx, 'usage_monthly', monthly.values())
 
   const grown = [...monthly.values()].filter((d) => d.inputOctets + d.outputOctets > 0n)
   if (grown.length === 0) return []
@@ -221,7 +282,8 @@ export async function updateUsage(
       from usage_monthly m
       join users u on u.id = m.user_id
       where exists (select 1 from usage_quotas)
-        and (m.user_id, m.month) in (${sql.join(grown.map((d) => sql`(${d.userId}::bigint, ${d.period}::date)`))})
+        and (m.user_id, m.month) in (
+          select * from unnest(${grown.map((d) => d.userId)}::bigint[], ${grown.map((d) => d.period)}::date[]))
     ), crossed as (
       insert into quota_crossings (user_id, month, monthly_octets)
       select user_id, month, quota from candidates where quota is not null and total >= quota
