@@ -309,7 +309,12 @@ export async function ensureLocalCluster(
   const wantSecure = options.secure ?? ports.length > 1
   const single = ports.length === 1 && !wantSecure
   // A KRaft cluster id is 16 bytes, base64url. Every node of a cluster formats with the same one.
-  const newClusterId = () => randomBytes(16).toString('base64url')
+  // One that starts with '-' reads as an option to kafka-storage (its own random-uuid never gives
+  // one): 1 format in 64 failed so.
+  const newClusterId = (): string => {
+    const id = randomBytes(16).toString('base64url')
+    return id.startsWith('-') ? newClusterId() : id
+  }
   const clusterId = single ? newClusterId() : persistent(path.join(shared, 'cluster.id'), newClusterId)
   let security: NodeConfig['security']
   let secure: SecureListeners | undefined
