@@ -17,7 +17,7 @@ export interface UnknownAttribute {
   readonly value: Buffer
 }
 
-/** What an Accounting-Request says, by RFC 2866 meaning; absent attributes are undefined. */
+/** What an Accounting-Request says, by RFC 2866 meaning; absent attributes are undefined (the key is there). */
 export interface AccountingAttributes {
   readonly statusType: number
   /** Required by RFC 2866; Accounting-On/Off from some NAS omit it, and get ''. */
@@ -56,11 +56,9 @@ export interface AccountingAttributes {
   readonly unknown: readonly UnknownAttribute[]
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] }
-
-/** The first value of each single-valued attribute, by its dictionary name. */
+/** The first value of each single-valued attribute, decoded once, by attribute type. */
 class AttributeBag {
-  private readonly first = new Map<number, Buffer>()
+  private readonly first = new Map<number, AttributeValueOf[AttributeValueType]>()
   readonly classes: Buffer[] = []
   readonly vendorSpecific: VendorSpecific[] = []
   readonly unknown: UnknownAttribute[] = []
@@ -76,15 +74,17 @@ class AttributeBag {
         this.classes.push(decodeValue('string', attribute.value))
       } else {
         // Every value is decoded, used or not, so a malformed attribute always refuses the packet.
-        decodeValue(definition.valueType, attribute.value)
-        if (!this.first.has(attribute.type)) this.first.set(attribute.type, attribute.value)
+        const value = decodeValue(definition.valueType, attribute.value)
+        if (!this.first.has(attribute.type)) this.first.set(attribute.type, value)
       }
     }
   }
 
+  /** The value, decoded by the attribute's dictionary type, which `valueType` names. */
   get<T extends AttributeValueType>(type: number, valueType: T): AttributeValueOf[T] | undefined {
-    const value = this.first.get(type)
-    return value === undefined ? undefined : decodeValue(valueType, value)
+    if (attributeByType.get(type)?.valueType !== valueType)
+      throw new TypeError(`attribute ${type} is not of type ${valueType} in the dictionary`)
+    return this.first.get(type) as AttributeValueOf[T] | undefined
   }
 }
 
@@ -105,14 +105,10 @@ export function readAccountingRequest(packet: RadiusPacket): AccountingAttribute
   if (sessionId === undefined && !isNasWide) {
     throw new RadiusDecodeError('RADSTREAM_MISSING_ATTRIBUTE', 'Acct-Session-Id')
   }
-  const result: Mutable<AccountingAttributes> = {
+  // Every key, undefined when absent: one object shape for every packet, which V8 copies fast.
+  return {
     statusType,
     sessionId: sessionId ?? '',
-    classes: bag.classes,
-    vendorSpecific: bag.vendorSpecific,
-    unknown: bag.unknown,
-  }
-  const optional: Partial<Mutable<AccountingAttributes>> = {
     userName: bag.get(1, 'text'),
     nasIpAddress: bag.get(4, 'ipaddr'),
     nasIpv6Address: bag.get(95, 'ipv6addr'),
@@ -139,9 +135,8 @@ export function readAccountingRequest(packet: RadiusPacket): AccountingAttribute
     outputPackets: bag.get(48, 'integer'),
     multiSessionId: bag.get(50, 'text'),
     interimInterval: bag.get(85, 'integer'),
+    classes: bag.classes,
+    vendorSpecific: bag.vendorSpecific,
+    unknown: bag.unknown,
   }
-  for (const [key, value] of Object.entries(optional)) {
-    if (value !== undefined) (result as Record<string, unknown>)[key] = value
-  }
-  return result
 }
