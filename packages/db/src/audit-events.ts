@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { AUDIT_CHAIN_LOCK } from '../../../migrations/0004_audit_chain'
 import type { Db } from './connection'
+import { pgArray, type ArrayElement } from './pg-array'
 import type { AuditFieldChange } from './schema'
 
 /** CLI: an operator at a shell; its id is the OS user and host (user@host). */
@@ -32,7 +33,7 @@ type Executor = Pick<Db, 'executeQuery'>
  */
 export async function insertAuditEvents(db: Executor, events: readonly NewAuditEvent[]): Promise<void> {
   if (events.length === 0) return
-  const column = <T>(pick: (e: NewAuditEvent) => T) => events.map(pick)
+  const column = (pick: (e: NewAuditEvent) => ArrayElement) => pgArray(events.map(pick))
   // One chain step for the batch (migration 0013): events already in the chain are left out.
   await sql`
     select append_audit_events(

@@ -1,5 +1,5 @@
 import { sql, type Transaction } from 'kysely'
-import type { Database } from '@radstream/db'
+import { pgArray, type Database } from '@radstream/db'
 import { CLOSING, DESCRIPTIVE, LARGEST, LATEST_BY_EVENT_TIME, type SessionDraft } from './session-draft'
 
 type Tx = Transaction<Database>
@@ -48,10 +48,6 @@ const COLUMNS = [
 ] as const
 
 type ColumnName = (typeof COLUMNS)[number][0]
-
-function cell(value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value
-}
 
 // The same ranking as session-draft.ts's closingSource: of two Stops, the greater by (stop time,
 // cause, Connect-Info); a Stop over a synthetic close; else the first close. And one rule the drafts
@@ -147,7 +143,7 @@ export async function upsertSessions(
 ): Promise<WrittenSession[]> {
   if (drafts.length === 0) return []
   const arrays = COLUMNS.map(
-    ([name, type]) => sql`${drafts.map((d) => cell(d[name as ColumnName]))}::${sql.raw(type)}[]`,
+    ([name, type]) => sql`${pgArray(drafts.map((d) => d[name as ColumnName]))}::${sql.raw(type)}[]`,
   )
   const columns = sql.raw(COLUMNS.map(([name]) => name).join(', '))
   const result = await sql<WrittenSession>`
@@ -165,7 +161,7 @@ export async function staleClosedSessions(tx: Tx, sessionKeys: readonly string[]
   const rows = await tx
     .selectFrom('sessions')
     .select(['session_key', 'stop_time'])
-    .where(sql<boolean>`session_key = any(${sessionKeys}::text[])`)
+    .where(sql<boolean>`session_key = any(${pgArray(sessionKeys)}::text[])`)
     .where('closed_by', '=', 'stale')
     .execute()
   return new Map(rows.map((r) => [r.session_key, r.stop_time!]))
@@ -177,7 +173,7 @@ export async function openSessions(tx: Tx, sessionKeys: readonly string[]) {
   return tx
     .selectFrom('sessions')
     .select(['session_key', 'session_id', 'username'])
-    .where(sql<boolean>`session_key = any(${sessionKeys}::text[])`)
+    .where(sql<boolean>`session_key = any(${pgArray(sessionKeys)}::text[])`)
     .where('stop_time', 'is', null)
     .execute()
 }
@@ -198,7 +194,7 @@ export async function closeSessionsEndedByNasEvents(tx: Tx, sessionKeys: readonl
         where nas_ip_address in (s.nas_ip_address, s.nas_ipv6_address) and event_time > s.start_time
         order by event_time limit 1
       ) e
-      where s.session_key = any(${sessionKeys}::text[]) and s.stop_time is null
+      where s.session_key = any(${pgArray(sessionKeys)}::text[]) and s.stop_time is null
     )
     update sessions s
     set stop_time = c.event_time, terminate_cause = c.terminate_cause, closed_by = c.status,
@@ -246,7 +242,7 @@ export async function closeSessionsOfNas(
     )
     .onConflict((oc) => oc.columns(['nas_ip_address', 'event_time']).doNothing())
     .execute()
-  const addresses = sql`${event.nasAddresses}::inet[]`
+  const addresses = sql`${pgArray(event.nasAddresses)}::inet[]`
   const result = await tx
     .updateTable('sessions')
     .set((eb) => ({
@@ -279,12 +275,12 @@ export async function ensureUsers(
   const created = await sql<{ username: string }>`
     insert into users (username, reseller_id)
     select u, (select reseller_id from realm_assignments where realm = nullif(split_part(u, '@', 2), ''))
-    from unnest(${usernames}::text[]) as u
+    from unnest(${pgArray(usernames)}::text[]) as u
     on conflict (username) do nothing returning username`.execute(tx)
   const rows = await tx
     .selectFrom('users')
     .select(['id', 'username'])
-    .where(sql<boolean>`username = any(${usernames}::text[])`)
+    .where(sql<boolean>`username = any(${pgArray(usernames)}::text[])`)
     .execute()
   return { ids: new Map(rows.map((r) => [r.username, r.id])), created: created.rows.map((r) => r.username) }
 }

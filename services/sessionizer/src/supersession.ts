@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely'
-import type { Database } from '@radstream/db'
+import { pgArray, type Database } from '@radstream/db'
 
 type Tx = Transaction<Database>
 
@@ -109,7 +109,7 @@ export async function closeSupersededSessions(tx: Tx, sessionKeys: readonly stri
   const result = await sql<SupersededSession>`
     with batch as (
       select ${columns('sessions')}
-      from sessions where session_key = any(${sessionKeys}::text[])
+      from sessions where session_key = any(${pgArray(sessionKeys)}::text[])
         and num_nonnulls(framed_ip_address, framed_ipv6_address, framed_ipv6_prefix, delegated_ipv6_prefix) > 0
     ),
     candidates as (select * from batch union ${olderHolders}),

@@ -1,5 +1,5 @@
 import { sql, type Transaction } from 'kysely'
-import { effectiveMonthlyQuota, type Database, type NewAuditEvent } from '@radstream/db'
+import { effectiveMonthlyQuota, pgArray, type ArrayElement, type Database, type NewAuditEvent } from '@radstream/db'
 import type { AccountingRecord } from '@radstream/events'
 import { AcctStatusType } from '@radstream/radius'
 import type { WrittenSession } from './session-store'
@@ -84,14 +84,14 @@ async function applyDeltas(tx: Tx, table: 'usage_daily' | 'usage_monthly', delta
     .sort((a, b) => (a.userId === b.userId ? a.period.localeCompare(b.period) : Number(a.userId) - Number(b.userId)))
   if (rows.length === 0) return
   const period = sql.id(table === 'usage_daily' ? 'day' : 'month')
-  const column = <T>(pick: (d: Delta) => T) => rows.map(pick)
+  const column = (pick: (d: Delta) => ArrayElement) => pgArray(rows.map(pick))
   // Array parameters and unnest, which keeps rows in array order: the statement is the same
   // whatever the batch, and PostgreSQL parses and plans a few parameters, not six a row.
   await sql`
     insert into ${sql.table(table)} as t (user_id, ${period}, input_octets, output_octets, session_time, sessions)
     select * from unnest(${column((d) => d.userId)}::bigint[], ${column((d) => d.period)}::date[],
-      ${column((d) => d.inputOctets.toString())}::numeric[], ${column((d) => d.outputOctets.toString())}::numeric[],
-      ${column((d) => d.sessionTime.toString())}::bigint[], ${column((d) => d.sessions)}::integer[])
+      ${column((d) => d.inputOctets)}::numeric[], ${column((d) => d.outputOctets)}::numeric[],
+      ${column((d) => d.sessionTime)}::bigint[], ${column((d) => d.sessions)}::integer[])
     on conflict (user_id, ${period}) do update set
       input_octets = t.input_octets + excluded.input_octets,
       output_octets = t.output_octets + excluded.output_octets,
@@ -103,7 +103,7 @@ async function applyDeltas(tx: Tx, table: 'usage_daily' | 'usage_monthly', delta
   if (shrunk.length === 0) return
   await sql`
     delete from ${sql.table(table)} t
-    using unnest(${shrunk.map((d) => d.userId)}::bigint[], ${shrunk.map((d) => d.period)}::date[]) as v(user_id, period)
+    using unnest(${pgArray(shrunk.map((d) => d.userId))}::bigint[], ${pgArray(shrunk.map((d) => d.period))}::date[]) as v(user_id, period)
     where t.user_id = v.user_id and t.${period} = v.period
       and t.input_octets = 0 and t.output_octets = 0 and t.session_time = 0 and t.sessions = 0`.execute(tx)
 }
@@ -141,9 +141,9 @@ async function storeReports(tx: Tx, reports: readonly { sessionId: string; repor
   if (reports.length === 0) return
   await sql`
     insert into session_usage_points as p (session_id, session_time, input_octets, output_octets)
-    select distinct on (1, 2) * from unnest(${reports.map((r) => r.sessionId)}::bigint[],
-      ${reports.map((r) => r.report.sessionTime)}::bigint[], ${reports.map((r) => r.report.input)}::numeric[],
-      ${reports.map((r) => r.report.output)}::numeric[])
+    select distinct on (1, 2) * from unnest(${pgArray(reports.map((r) => r.sessionId))}::bigint[],
+      ${pgArray(reports.map((r) => r.report.sessionTime))}::bigint[], ${pgArray(reports.map((r) => r.report.input))}::numeric[],
+      ${pgArray(reports.map((r) => r.report.output))}::numeric[])
     order by 1, 2, 3 desc, 4 desc
     on conflict (session_id, session_time) do update set
       input_octets = greatest(p.input_octets, excluded.input_octets),
@@ -154,7 +154,7 @@ async function storeReports(tx: Tx, reports: readonly { sessionId: string; repor
 async function freshSplits(tx: Tx, sessions: readonly WrittenSession[]): Promise<DayRow[]> {
   const points = await sql<{ session_id: string; session_time: string; input_octets: string; output_octets: string }>`
     select session_id, session_time, input_octets, output_octets from session_usage_points
-    where session_id = any(${sessions.map((s) => s.id)}::bigint[])`.execute(tx)
+    where session_id = any(${pgArray(sessions.map((s) => s.id))}::bigint[])`.execute(tx)
   const pointsOf = new Map<string, UsagePoint[]>()
   for (const p of points.rows) {
     const list = pointsOf.get(p.session_id) ?? []
@@ -183,7 +183,7 @@ async function previousSplits(tx: Tx, sessions: readonly WrittenSession[]): Prom
     session_time: string
     sessions: number
   }>`select session_id, to_char(day, 'YYYY-MM-DD') as day, user_id, input_octets, output_octets, session_time, sessions
-    from session_usage_days where session_id = any(${sessions.map((s) => s.id)}::bigint[])`.execute(tx)
+    from session_usage_days where session_id = any(${pgArray(sessions.map((s) => s.id))}::bigint[])`.execute(tx)
   return new Map(
     rows.rows.map((p) => [
       `${p.session_id}/${p.day}`,
@@ -203,12 +203,12 @@ async function previousSplits(tx: Tx, sessions: readonly WrittenSession[]): Prom
 /** Writes the day rows that changed and deletes those a session's split no longer has. */
 async function writeSplits(tx: Tx, changed: readonly DayRow[], vanished: readonly DayRow[]): Promise<void> {
   if (changed.length > 0) {
-    const column = <T>(pick: (d: DayRow) => T) => changed.map(pick)
+    const column = (pick: (d: DayRow) => ArrayElement) => pgArray(changed.map(pick))
     await sql`
       insert into session_usage_days (session_id, day, user_id, input_octets, output_octets, session_time, sessions)
       select * from unnest(${column((d) => d.sessionId)}::bigint[], ${column((d) => d.day)}::date[],
-        ${column((d) => d.userId)}::bigint[], ${column((d) => d.inputOctets.toString())}::numeric[],
-        ${column((d) => d.outputOctets.toString())}::numeric[], ${column((d) => d.sessionTime.toString())}::bigint[],
+        ${column((d) => d.userId)}::bigint[], ${column((d) => d.inputOctets)}::numeric[],
+        ${column((d) => d.outputOctets)}::numeric[], ${column((d) => d.sessionTime)}::bigint[],
         ${column((d) => d.sessions)}::integer[])
       on conflict (session_id, day) do update set user_id = excluded.user_id, input_octets = excluded.input_octets,
         output_octets = excluded.output_octets, session_time = excluded.session_time, sessions = excluded.sessions`.execute(
@@ -218,7 +218,7 @@ async function writeSplits(tx: Tx, changed: readonly DayRow[], vanished: readonl
   if (vanished.length > 0) {
     await sql`
       delete from session_usage_days d
-      using unnest(${vanished.map((d) => d.sessionId)}::bigint[], ${vanished.map((d) => d.day)}::date[]) as v(session_id, day)
+      using unnest(${pgArray(vanished.map((d) => d.sessionId))}::bigint[], ${pgArray(vanished.map((d) => d.day))}::date[]) as v(session_id, day)
       where d.session_id = v.session_id and d.day = v.day`.execute(tx)
   }
 }
@@ -283,7 +283,7 @@ export async function updateUsage(
       join users u on u.id = m.user_id
       where exists (select 1 from usage_quotas)
         and (m.user_id, m.month) in (
-          select * from unnest(${grown.map((d) => d.userId)}::bigint[], ${grown.map((d) => d.period)}::date[]))
+          select * from unnest(${pgArray(grown.map((d) => d.userId))}::bigint[], ${pgArray(grown.map((d) => d.period))}::date[]))
     ), crossed as (
       insert into quota_crossings (user_id, month, monthly_octets)
       select user_id, month, quota from candidates where quota is not null and total >= quota
