@@ -1,6 +1,7 @@
 export * from './access'
 export * from './client'
+export * from './key-partition'
 export * from './log-levels'
 export * from './topics'
 export { Partitioners } from 'kafkajs'
-export type { Kafka, Producer, Consumer, EachBatchPayload, KafkaMessage, PartitionMetadata } from 'kafkajs'
+export type { Kafka, Producer, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs'

@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram'
 import type { AddressInfo } from 'node:net'
 import type { Logger, Settings } from '@radstream/config'
 import { createDb, listNasClients } from '@radstream/db'
-import { createKafka, ensureTopic, isTopicWritable, Partitioners, verifyKafkaAccess } from '@radstream/kafka'
+import { createKafka, ensureTopic, isTopicWritable, namedPartition, verifyKafkaAccess } from '@radstream/kafka'
 import { handleDatagram } from './accounting-handler'
 import { DropCounter } from './drop-counter'
 import { DuplicateCache } from './duplicate-cache'
@@ -66,8 +66,8 @@ export async function startCollector(settings: Settings, logger: Logger): Promis
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      // The record sink picks partitions itself, with this one (said, so kafkajs need not warn).
-      createPartitioner: Partitioners.DefaultPartitioner,
+      // The record sink names each record's partition (keyPartition, as Kafka's clients key them).
+      createPartitioner: namedPartition,
       // Bounded, so a dead broker becomes "no answer" in seconds and frees the in-flight slot; the
       // NAS retransmits, and a record written twice is harmless to the idempotent sessionizer.
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },

@@ -1,4 +1,4 @@
-import { Partitioners, type PartitionMetadata, type Producer } from '@radstream/kafka'
+import { keyPartition, type Producer } from '@radstream/kafka'
 import type { KafkaWritability } from './kafka-writability'
 
 export interface OutgoingRecord {
@@ -44,22 +44,12 @@ export class KafkaRecordSink implements RecordSink {
   private timer: NodeJS.Timeout | undefined
   private inFlight: Promise<void> | undefined
   private producer: Promise<Producer> | undefined
-  private readonly partitioner = Partitioners.DefaultPartitioner()
-  private readonly partitionMetadata: PartitionMetadata[]
 
   constructor(
     private readonly newProducer: () => Producer,
     private readonly writability: KafkaWritability,
     private readonly options: KafkaRecordSinkOptions,
-  ) {
-    this.partitionMetadata = Array.from({ length: options.partitions }, (_, partitionId) => ({
-      partitionId,
-      leader: 0,
-      replicas: [],
-      isr: [],
-      partitionErrorCode: 0,
-    }))
-  }
+  ) {}
 
   /** Connects the first producer, so that a collector that cannot reach Kafka fails at start. */
   async start(): Promise<void> {
@@ -119,7 +109,7 @@ export class KafkaRecordSink implements RecordSink {
       batch.forEach((w) => w.reject(error))
       return
     }
-    const partitions = batch.map((w) => this.partitionOf(w.record.key))
+    const partitions = batch.map((w) => keyPartition(w.record.key, this.options.partitions))
     let acknowledged: ReadonlySet<number>
     try {
       const answer = await producer.send({
@@ -147,15 +137,6 @@ export class KafkaRecordSink implements RecordSink {
     } else {
       this.writability.acknowledged()
     }
-  }
-
-  /** Kafka's own key -> partition mapping (murmur2, as the Java client), over the topic's partitions. */
-  private partitionOf(key: string): number {
-    return this.partitioner({
-      topic: this.options.topic,
-      partitionMetadata: this.partitionMetadata,
-      message: { key, value: null },
-    })
   }
 
   async close(): Promise<void> {
