@@ -271,16 +271,26 @@ export async function ensureUsers(
   usernames: readonly string[],
 ): Promise<{ ids: Map<string, number>; created: string[] }> {
   if (usernames.length === 0) return { ids: new Map(), created: [] }
+  const idsOf = async (names: readonly string[]) =>
+    tx
+      .selectFrom('users')
+      .select(['id', 'username'])
+      .where(sql<boolean>`username = any(${pgArray(names)}::text[])`)
+      .execute()
+  // Looked up first: nearly every user is known, and an insert that conflicts costs PostgreSQL a
+  // speculative insertion a row (a tenth of its time for the batches when it came first).
+  const ids = new Map((await idsOf(usernames)).map((r) => [r.username, r.id]))
+  const missing = usernames.filter((u) => !ids.has(u))
+  if (missing.length === 0) return { ids, created: [] }
   // A new user of a realm assigned to a reseller (user@realm) belongs to that reseller from the start.
-  const created = await sql<{ username: string }>`
+  const created = await sql<{ id: number; username: string }>`
     insert into users (username, reseller_id)
     select u, (select reseller_id from realm_assignments where realm = nullif(split_part(u, '@', 2), ''))
-    from unnest(${pgArray(usernames)}::text[]) as u
-    on conflict (username) do nothing returning username`.execute(tx)
-  const rows = await tx
-    .selectFrom('users')
-    .select(['id', 'username'])
-    .where(sql<boolean>`username = any(${pgArray(usernames)}::text[])`)
-    .execute()
-  return { ids: new Map(rows.map((r) => [r.username, r.id])), created: created.rows.map((r) => r.username) }
+    from unnest(${pgArray(missing)}::text[]) as u
+    on conflict (username) do nothing returning id, username`.execute(tx)
+  for (const r of created.rows) ids.set(r.username, r.id)
+  // Created meanwhile by another transaction, which the insert waited for.
+  const raced = missing.filter((u) => !ids.has(u))
+  if (raced.length > 0) for (const r of await idsOf(raced)) ids.set(r.username, r.id)
+  return { ids, created: created.rows.map((r) => r.username) }
 }
