@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url'
 /**
  * `npm run bench`: capacity (as fast as it goes, 60 s), latency at a fixed 5,000 packets/s (the
  * target's load) and 2,500 packets/s (below this machine's capacity), 30 s each, then the query
- * benchmark on 10 million sessions and audit events, then one broker against the local 3-node
+ * benchmark on 10 million sessions and audit events, kafkajs against @platformatic/kafka
+ * (bench/kafka-clients.ts), then one broker against the local 3-node
  * cluster (bench/cluster.ts). Extra arguments go to
  * each benchmark; run one alone with `npx tsx bench/ingest.ts ...` or `npx tsx bench/query.ts ...`.
  */
@@ -24,6 +25,8 @@ function everyBenchmark(): [string, string[]][] {
     ['ingest.ts', ['--rate', '5000', '--duration', '30']],
     ['ingest.ts', ['--rate', '2500', '--duration', '30']],
     ['query.ts', []],
+    // The collector's Kafka client against @platformatic/kafka: CPU per record for the same records.
+    ['kafka-clients.ts', []],
     // One broker against the local 3-node cluster, alternating, at a rate both sustain and as fast as it goes.
     ['cluster.ts', ['--rate', '2500', '--duration', '30']],
     ['cluster.ts', ['--max', '--duration', '30']],
