@@ -21,32 +21,30 @@ const NOT_HELD = `'{0.0.0.0, 255.255.255.254, 255.255.255.255}'::inet[]`
 /**
  * The addresses a session holds, each with how another session's claim on it is matched: the same
  * IPv4 or IPv6 address, or a prefix that overlaps (a /64 inside a delegated /56 is the same customer
- * network). `held` is the older session's, `claim` the newer's.
+ * network). `held` is the older session's, `claim` the newer's. Both are said to be present first:
+ * one of the two is the probing row, and a test on it alone runs before the index scan, so a session
+ * without that kind of address (most have one of the four) costs no probe for it.
  */
 const ADDRESSES: readonly {
   readonly text: (row: string) => string
   readonly same: (held: string, claim: string) => RawBuilder<boolean>
 }[] = [
-  {
-    text: (row) => `host(${row}.framed_ip_address)`,
-    same: (held, claim) =>
-      sql.raw(
-        `${held}.framed_ip_address = ${claim}.framed_ip_address and ${claim}.framed_ip_address <> all(${NOT_HELD})`,
-      ),
-  },
-  {
-    text: (row) => `host(${row}.framed_ipv6_address)`,
-    same: (held, claim) => sql.raw(`${held}.framed_ipv6_address = ${claim}.framed_ipv6_address`),
-  },
-  {
-    text: (row) => `${row}.framed_ipv6_prefix::text`,
-    same: (held, claim) => sql.raw(`${held}.framed_ipv6_prefix && ${claim}.framed_ipv6_prefix`),
-  },
-  {
-    text: (row) => `${row}.delegated_ipv6_prefix::text`,
-    same: (held, claim) => sql.raw(`${held}.delegated_ipv6_prefix && ${claim}.delegated_ipv6_prefix`),
-  },
-]
+  { column: 'framed_ip_address', text: (row: string) => `host(${row}.framed_ip_address)`, match: '=' },
+  { column: 'framed_ipv6_address', text: (row: string) => `host(${row}.framed_ipv6_address)`, match: '=' },
+  { column: 'framed_ipv6_prefix', text: (row: string) => `${row}.framed_ipv6_prefix::text`, match: '&&' },
+  { column: 'delegated_ipv6_prefix', text: (row: string) => `${row}.delegated_ipv6_prefix::text`, match: '&&' },
+].map(({ column, text, match }) => ({
+  text,
+  same: (held: string, claim: string) =>
+    sql.raw(
+      [
+        `${held}.${column} is not null`,
+        `${claim}.${column} is not null`,
+        ...(column === 'framed_ip_address' ? [`${claim}.${column} <> all(${NOT_HELD})`] : []),
+        `${held}.${column} ${match} ${claim}.${column}`,
+      ].join(' and '),
+    ),
+}))
 
 /**
  * A session on a NAS holds its address until a newer session on the same NAS starts holding it: a
