@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely'
+import { sql, type Transaction } from 'kysely'
 import {
   insertAuditEvents,
   lockAuditChain,
@@ -82,6 +82,11 @@ async function writeSessions(
  * the sessions written, in the same transaction.
  */
 export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): Promise<BatchOutcome> {
+  // The batch's statements read a few hundred rows by key, from tables PostgreSQL has in memory. At
+  // the default random_page_cost (4, a spinning disk's) it reads tables of up to some 100,000 rows
+  // whole instead, as a new installation's are for its first hours: the supersession pass over 600
+  // sessions of 30,000 took 18 ms so, 10.5 ms by its indexes.
+  await sql`set local random_page_cost = 1.1`.execute(tx)
   let drafts = new Map<string, SessionDraft>()
   let starts = new Map<string, SessionDraft>()
   let stopped = new Set<string>()
