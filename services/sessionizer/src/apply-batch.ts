@@ -54,13 +54,14 @@ async function writeSessions(
   )
   const written = await upsertSessions(tx, rows)
   const reopened = await openSessions(tx, [...staleBefore.keys()])
+  // Batches of other partitions written at the same time (another group member, or SESSIONIZER_
+  // PARTITIONS_CONCURRENTLY) cannot see each other's rows: each could leave open an older holder
+  // of an address, or a session its NAS's Accounting-On (in another partition) ended. Under the
+  // chain lock, which a batch takes anyway for its audit events, the later of two runs these checks
+  // after the other has committed, and sees its rows.
+  await lockAuditChain(tx)
   const open = rows.filter((d) => d.closed_by === null).map((d) => d.session_key)
   const closedByNas = await closeSessionsEndedByNasEvents(tx, open)
-  // Batches of other partitions written at the same time (another group member, or SESSIONIZER_
-  // PARTITIONS_CONCURRENTLY) cannot see each other's rows, so each could leave an older holder of an
-  // address open. Under the chain lock, which the batch takes anyway for its audit events, the
-  // later of two runs its pass after the other has committed, and sees its rows.
-  await lockAuditChain(tx)
   const superseded = await closeSupersededSessions(
     tx,
     rows.map((d) => d.session_key),
@@ -126,6 +127,8 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
         status: status === AcctStatusType.AccountingOn ? ('Accounting-On' as const) : ('Accounting-Off' as const),
         terminateCause: record.accounting.terminateCause ?? 'NAS-Reboot',
       }
+      // Under the chain lock too: see writeSessions.
+      await lockAuditChain(tx)
       const closed = await closeSessionsOfNas(tx, event)
       events.push(nasAccountingEvent(event.nasAddress, event.status, event.eventTime, closed.length))
       events.push(...closed.map(sessionEvents.closedByNas))

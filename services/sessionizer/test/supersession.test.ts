@@ -77,6 +77,21 @@ function batches(records: AccountingRecord[], seed: number): AccountingRecord[][
   return [...out, ...out.filter((_, index) => (index + seed) % 3 === 0)]
 }
 
+/** A batch's transaction that has applied `records` and waits, not committed, for `commit()`. */
+async function writtenNotCommitted(records: AccountingRecord[]) {
+  let commit!: () => void
+  const released = new Promise<void>((resolve) => (commit = resolve))
+  let applied!: () => void
+  const written = new Promise<void>((resolve) => (applied = resolve))
+  const committed = db.transaction().execute(async (tx) => {
+    await applyBatch(tx, records)
+    applied()
+    await released
+  })
+  await written
+  return { commit, committed }
+}
+
 async function rows(run: string) {
   return db
     .selectFrom('sessions')
@@ -191,16 +206,7 @@ describe('a newer session on the same NAS that takes an address ends the older o
     const old = packet(`old#${run}`, 3, '2024-04-04T10:00:00Z', [ip, ['Acct-Session-Time', 0]])
     const fresh = packet(`new#${run}`, 3, '2024-04-04T10:30:00Z', [ip, ['Acct-Session-Time', 0]])
     // Two partitions' batches in flight together: the first has written its row and not committed.
-    let releaseOld!: () => void
-    const oldWritten = new Promise<void>((resolve) => (releaseOld = resolve))
-    let oldApplied!: () => void
-    const oldInFlight = new Promise<void>((resolve) => (oldApplied = resolve))
-    const first = db.transaction().execute(async (tx) => {
-      await applyBatch(tx, [old])
-      oldApplied()
-      await oldWritten
-    })
-    await oldInFlight
+    const first = await writtenNotCommitted([old])
     let secondDone = false
     const second = db
       .transaction()
@@ -209,12 +215,35 @@ describe('a newer session on the same NAS that takes an address ends the older o
     // The second waits for the first to commit before its pass ...
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(secondDone).toBe(false)
-    releaseOld()
-    await Promise.all([first, second])
+    first.commit()
+    await Promise.all([first.committed, second])
     // ... and so sees the first's row, and closes it.
     expect((await rows(run)).map((r) => [r.session_id.split('#')[0], r.closed_by, r.stop_time])).toEqual([
       ['new', null, null],
       ['old', 'superseded', new Date('2024-04-04T10:30:00Z')],
+    ])
+  })
+})
+
+describe('an Accounting-On and a session of its NAS written at once by two partitions', () => {
+  it('should close the session that began before the reboot', async () => {
+    const nas = '198.18.22.1'
+    const run = `reboot-race-${Date.now().toString(36)}`
+    const start = packet(`s#${run}`, 1, '2024-04-05T10:00:00Z', [], nas)
+    const reboot = accountingRecord([
+      ['NAS-IP-Address', nas],
+      ['Acct-Status-Type', 7],
+      ['Event-Timestamp', at('2024-04-05T11:00:00Z')],
+    ])
+    // The Accounting-On (its own partition: its key has no session) in flight, not committed ...
+    const first = await writtenNotCommitted([reboot])
+    // ... while another partition's batch writes a session that began before it.
+    const second = db.transaction().execute((tx) => applyBatch(tx, [start]))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    first.commit()
+    await Promise.all([first.committed, second])
+    expect((await rows(run)).map((r) => [r.session_id.split('#')[0], r.closed_by, r.stop_time])).toEqual([
+      ['s', 'Accounting-On', new Date('2024-04-05T11:00:00Z')],
     ])
   })
 })
