@@ -25,8 +25,8 @@ import { updateUsage, type KeyedRecord } from './usage-store'
 type Tx = Transaction<Database>
 
 export interface BatchOutcome {
-  /** The sessions the batch wrote, each once. */
-  readonly sessionKeys: readonly string[]
+  /** How many sessions the batch wrote. */
+  readonly sessionsWritten: number
   readonly auditEvents: number
 }
 
@@ -145,5 +145,5 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
       .filter((e) => e.entityType === 'SESSION' && e.operation === 'UPDATE' && !isReopen(e))
       .map((e) => e.entityId),
   })
-  return { sessionKeys: [...written.keys()], auditEvents: events.length }
+  return { sessionsWritten: written.size, auditEvents: events.length }
 }

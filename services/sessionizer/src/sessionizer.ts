@@ -154,7 +154,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
   async function applyIsolating(
     entries: readonly DecodedEntry[],
     auditEvents: readonly NewAuditEvent[],
-  ): Promise<{ sessionKeys: readonly string[]; refused: { entry: DecodedEntry; reason: string }[] }> {
+  ): Promise<{ sessionsWritten: number; refused: { entry: DecodedEntry; reason: string }[] }> {
     try {
       const outcome = await inTransaction(db, async (tx) => {
         const applied = await applyBatch(
@@ -164,12 +164,12 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         await insertAuditEvents(tx, auditEvents)
         return applied
       })
-      return { sessionKeys: outcome.sessionKeys, refused: [] }
+      return { sessionsWritten: outcome.sessionsWritten, refused: [] }
     } catch (error) {
       const reason = refusalReason(error)
       if (reason === undefined) throw error
       if (entries.length === 1 && auditEvents.length === 0)
-        return { sessionKeys: [], refused: [{ entry: entries[0]!, reason }] }
+        return { sessionsWritten: 0, refused: [{ entry: entries[0]!, reason }] }
       const middle = Math.ceil(entries.length / 2)
       const parts = [entries.slice(0, middle), entries.slice(middle)].filter((part) => part.length > 0)
       const results = []
@@ -177,7 +177,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
       // The batch's own audit events (schema rejects) are not at fault: written apart.
       if (auditEvents.length > 0) await inTransaction(db, (tx) => insertAuditEvents(tx, auditEvents))
       return {
-        sessionKeys: results.flatMap((r) => r.sessionKeys),
+        sessionsWritten: results.reduce((sum, r) => sum + r.sessionsWritten, 0),
         refused: results.flatMap((r) => r.refused),
       }
     }
@@ -225,7 +225,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     metrics.batches.inc()
     metrics.recordsApplied.inc(entries.length - outcome.refused.length)
     log.debug(
-      { partition: batch.partition, records: entries.length, sessionsWritten: outcome.sessionKeys.length, next },
+      { partition: batch.partition, records: entries.length, sessionsWritten: outcome.sessionsWritten, next },
       'batch committed',
     )
   }
