@@ -129,6 +129,8 @@ interface DayRow extends Share {
   readonly sessionId: string
 }
 
+const dayRowKey = (row: Pick<DayRow, 'sessionId' | 'day'>) => `${row.sessionId}/${row.day}`
+
 const sameShare = (a: DayRow, b: DayRow) =>
   a.userId === b.userId &&
   a.inputOctets === b.inputOctets &&
@@ -150,11 +152,11 @@ async function storeReports(tx: Tx, reports: readonly { sessionId: string; repor
       output_octets = greatest(p.output_octets, excluded.output_octets)`.execute(tx)
 }
 
-/** Each session's split by day, from its start, time and every report it has. */
-async function freshSplits(tx: Tx, sessions: readonly WrittenSession[]): Promise<DayRow[]> {
+/** Each session's split by day, from its start, time and every report it has; `ids` is their ids as pgArray makes them. */
+async function freshSplits(tx: Tx, sessions: readonly WrittenSession[], ids: string): Promise<DayRow[]> {
   const points = await sql<{ session_id: string; session_time: string; input_octets: string; output_octets: string }>`
     select session_id, session_time, input_octets, output_octets from session_usage_points
-    where session_id = any(${pgArray(sessions.map((s) => s.id))}::bigint[])`.execute(tx)
+    where session_id = any(${ids}::bigint[])`.execute(tx)
   const pointsOf = new Map<string, UsagePoint[]>()
   for (const p of points.rows) {
     const list = pointsOf.get(p.session_id) ?? []
@@ -172,8 +174,8 @@ async function freshSplits(tx: Tx, sessions: readonly WrittenSession[]): Promise
   )
 }
 
-/** The day rows these sessions had before the batch, by session and day. */
-async function previousSplits(tx: Tx, sessions: readonly WrittenSession[]): Promise<Map<string, DayRow>> {
+/** The day rows the sessions of `ids` (as pgArray makes them) had before the batch, by dayRowKey. */
+async function previousSplits(tx: Tx, ids: string): Promise<Map<string, DayRow>> {
   const rows = await sql<{
     session_id: string
     day: string
@@ -183,21 +185,17 @@ async function previousSplits(tx: Tx, sessions: readonly WrittenSession[]): Prom
     session_time: string
     sessions: number
   }>`select session_id, to_char(day, 'YYYY-MM-DD') as day, user_id, input_octets, output_octets, session_time, sessions
-    from session_usage_days where session_id = any(${pgArray(sessions.map((s) => s.id))}::bigint[])`.execute(tx)
-  return new Map(
-    rows.rows.map((p) => [
-      `${p.session_id}/${p.day}`,
-      {
-        sessionId: p.session_id,
-        userId: p.user_id,
-        day: p.day,
-        inputOctets: BigInt(p.input_octets),
-        outputOctets: BigInt(p.output_octets),
-        sessionTime: BigInt(p.session_time),
-        sessions: p.sessions,
-      },
-    ]),
-  )
+    from session_usage_days where session_id = any(${ids}::bigint[])`.execute(tx)
+  const days = rows.rows.map((p) => ({
+    sessionId: p.session_id,
+    userId: p.user_id,
+    day: p.day,
+    inputOctets: BigInt(p.input_octets),
+    outputOctets: BigInt(p.output_octets),
+    sessionTime: BigInt(p.session_time),
+    sessions: p.sessions,
+  }))
+  return new Map(days.map((d) => [dayRowKey(d), d]))
 }
 
 /** Writes the day rows that changed and deletes those a session's split no longer has. */
@@ -247,8 +245,9 @@ export async function updateUsage(
   // A session's user, once known, stays: one without has no days yet (its reports are kept for when it has).
   const withUser = sessions.filter((s) => s.user_id !== null)
   if (withUser.length === 0) return []
-  const fresh = await freshSplits(tx, withUser)
-  const before = await previousSplits(tx, withUser)
+  const ids = pgArray(withUser.map((s) => s.id))
+  const fresh = await freshSplits(tx, withUser, ids)
+  const before = await previousSplits(tx, ids)
   const changed: DayRow[] = []
   const daily = new Map<string, Delta>()
   const monthly = new Map<string, Delta>()
@@ -257,7 +256,7 @@ export async function updateUsage(
     addShares(monthly, rows, sign, true)
   }
   for (const row of fresh) {
-    const key = `${row.sessionId}/${row.day}`
+    const key = dayRowKey(row)
     const old = before.get(key)
     before.delete(key)
     if (old && sameShare(old, row)) continue
