@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { loadSettings } from '@radstream/config'
 import { ensureLocalCluster } from '@radstream/stack'
+import { runScript } from './lib/processes'
 import { fmt, table } from './lib/stats'
 
 /**
@@ -30,20 +29,7 @@ interface IngestResult {
 }
 
 function ingest(args: string[]): Promise<IngestResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('ingest.ts', import.meta.url)), ...args],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    )
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.on('close', (code) => {
-      const last = output.trim().split('\n').at(-1) ?? ''
-      if (code !== 0) reject(new Error(`bench/ingest.ts ${args.join(' ')} exited with ${code}:\n${output}`))
-      else resolve(JSON.parse(last) as IngestResult)
-    })
-  })
+  return runScript<IngestResult>('ingest.ts', args)
 }
 
 const settings = loadSettings()

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ProduceAcks, Producer as PlatformaticProducer } from '@platformatic/kafka'
 import { loadSettings } from '@radstream/config'
@@ -14,6 +12,7 @@ import {
 } from '@radstream/kafka'
 import { buildAccountingRequest } from '@radstream/radius'
 import { ensureStack } from '@radstream/stack'
+import { runScript } from './lib/processes'
 import { fmt, summarize, table } from './lib/stats'
 
 /**
@@ -143,28 +142,7 @@ async function runClient(client: Client, brokers: string[], topic: string): Prom
 }
 
 function roundOf(client: Client, topic: string): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        fileURLToPath(import.meta.url),
-        '--client',
-        client,
-        '--topic',
-        topic,
-        ...process.argv.slice(2),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    )
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`${client} exited with ${code}`))
-      else resolve(JSON.parse(output.trim().split('\n').at(-1)!) as Outcome)
-    })
-  })
+  return runScript<Outcome>('kafka-clients.ts', ['--client', client, '--topic', topic, ...process.argv.slice(2)])
 }
 
 const settings = loadSettings()

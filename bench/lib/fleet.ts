@@ -122,7 +122,8 @@ export class Fleet {
 export async function allAnswered(fleet: Fleet, packets: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (fleet.acked < packets) {
-    if (Date.now() > deadline) throw new Error(`only ${fleet.acked} of ${packets} packets answered in ${timeoutMs / 1000} s`)
+    if (Date.now() > deadline)
+      throw new Error(`only ${fleet.acked} of ${packets} packets answered in ${timeoutMs / 1000} s`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }

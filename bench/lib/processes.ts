@@ -16,6 +16,26 @@ export function startService(service: string, env: NodeJS.ProcessEnv): ChildProc
   })
 }
 
+/**
+ * Runs a benchmark script of bench/ in a process of its own (through tsx, stderr shown) and
+ * resolves with the JSON of the last line it printed, its result.
+ */
+export function runScript<T>(script: string, args: readonly string[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL(`../${script}`, import.meta.url)), ...args],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`bench/${script} ${args.join(' ')} exited with ${code}:\n${output}`))
+      else resolve(JSON.parse(output.trim().split('\n').at(-1) ?? '') as T)
+    })
+  })
+}
+
 /** Polls `url` every 100 ms until it answers 200; `what` names the service in the error after 30 s. */
 export async function waitUntilOk(url: string, what: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
