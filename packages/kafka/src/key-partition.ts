@@ -10,7 +10,7 @@ const scratch = Buffer.allocUnsafe(1024)
  * 64-bit Long arithmetic): in 32-bit integer arithmetic, which gives the same low 32 bits, a tenth
  * of the time and no allocation.
  */
-export function murmur2(data: Uint8Array, length = data.length): number {
+function murmur2(data: Uint8Array, length = data.length): number {
   let h = SEED ^ length
   const words = length >>> 2
   for (let i = 0; i < words; i++) {
