@@ -1,5 +1,6 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { splitUsageByDay } from '../src/usage-split'
+import { readingsOf, splitChange, splitUsageByDay, type DayShare, type Reading, type UsagePoint } from '../src/usage-split'
 
 const at = (iso: string) => Date.parse(iso)
 const point = (sessionTime: number, input: bigint | number, output: bigint | number = 0) => ({
@@ -62,5 +63,133 @@ describe('splitting a session’s usage by UTC day', () => {
     expect(splitUsageByDay(at('2025-02-28T12:00:00Z'), 0, [])).toEqual([
       { day: '2025-02-28', inputOctets: 0n, outputOctets: 0n, sessionTime: 0, sessions: 1 },
     ])
+  })
+})
+
+/** A reports table in memory: one report per Acct-Session-Time, the greater of two values per counter. */
+class StoredReports {
+  private readonly byTime = new Map<number, UsagePoint>()
+
+  store(points: readonly UsagePoint[]): void {
+    const greater = (a: bigint | null, b: bigint | null) => (a === null ? b : b === null || a > b ? a : b)
+    for (const p of points) {
+      const old = this.byTime.get(p.sessionTime)
+      this.byTime.set(
+        p.sessionTime,
+        old
+          ? {
+              sessionTime: p.sessionTime,
+              inputOctets: greater(old.inputOctets, p.inputOctets),
+              outputOctets: greater(old.outputOctets, p.outputOctets),
+            }
+          : p,
+      )
+    }
+  }
+
+  all(): UsagePoint[] {
+    return [...this.byTime.values()]
+  }
+
+  /** What usage-store.ts reads for a batch: per counter, the readings before, after and at each incoming time. */
+  around(incoming: readonly UsagePoint[], counter: 'inputOctets' | 'outputOctets'): Reading[] {
+    const readings = readingsOf(this.all(), counter)
+    const picked = new Map<number, Reading>()
+    for (const { sessionTime } of incoming) {
+      const before = readings.filter((r) => r.sessionTime < sessionTime).at(-1)
+      const after = readings.find((r) => r.sessionTime > sessionTime)
+      const at = readings.find((r) => r.sessionTime === sessionTime)
+      for (const r of [before, after, at]) if (r) picked.set(r.sessionTime, r)
+    }
+    return [...picked.values()]
+  }
+}
+
+/** Day shares as session_usage_days keeps them, moved by splitChange's changes. */
+function applyChanges(rows: Map<string, DayShare>, change: ReturnType<typeof splitChange>): void {
+  for (const [day, c] of change.changes) {
+    const row = rows.get(day) ?? { day, inputOctets: 0n, outputOctets: 0n, sessionTime: 0, sessions: 0 }
+    rows.set(day, {
+      ...row,
+      inputOctets: row.inputOctets + c.inputOctets,
+      outputOctets: row.outputOctets + c.outputOctets,
+      sessionTime: row.sessionTime + Number(c.sessionTime),
+    })
+  }
+}
+
+describe('the incremental split', () => {
+  const counter = fc.oneof(
+    { weight: 1, arbitrary: fc.constant(null) },
+    { weight: 6, arbitrary: fc.bigInt({ min: 0n, max: (1n << 33n) - 1n }) },
+  )
+  const report = fc.record({
+    // Minutes apart up to four days, so that intervals cross midnights; a few at 0.
+    sessionTime: fc.integer({ min: 0, max: 5760 }).map((m) => m * 60),
+    inputOctets: counter,
+    outputOctets: counter,
+  })
+
+  it('should equal the full split after every batch, for any order, replay, batch boundary and missing counter', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.parse('2025-01-01T00:00:00Z'), max: Date.parse('2025-12-31T00:00:00Z') }),
+        fc.array(fc.array(report, { maxLength: 6 }), { minLength: 1, maxLength: 12 }),
+        fc.boolean(),
+        (startMs, batches, replay) => {
+          const stored = new StoredReports()
+          const rows = new Map(splitUsageByDay(startMs, 0, []).map((d) => [d.day, d]))
+          let sessionTime = 0
+          const all = replay ? [...batches, ...batches.slice().reverse()] : batches
+          for (const batch of all) {
+            const after = batch.reduce((most, p) => Math.max(most, p.sessionTime), sessionTime)
+            applyChanges(
+              rows,
+              splitChange(startMs, {
+                sessionTimeBefore: sessionTime,
+                sessionTimeAfter: after,
+                storedInput: stored.around(batch, 'inputOctets'),
+                storedOutput: stored.around(batch, 'outputOctets'),
+                incoming: batch,
+              }),
+            )
+            stored.store(batch)
+            sessionTime = after
+            const full = splitUsageByDay(startMs, sessionTime, stored.all())
+            expect([...rows.values()].sort((a, b) => a.day.localeCompare(b.day))).toEqual(full)
+          }
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  it('should read and write in proportion to the new reports, not the session’s age', () => {
+    const start = at('2025-03-01T00:00:00Z')
+    // A 30-day session at 5-minute interims: 8,640 reports; one more touches one interval.
+    const history = Array.from({ length: 8640 }, (_, i) => point((i + 1) * 300, (i + 1) * 1000, (i + 1) * 2000))
+    const stored = new StoredReports()
+    stored.store(history)
+    const next = [point(8641 * 300, 8641 * 1000, 8641 * 2000)]
+    const change = splitChange(start, {
+      sessionTimeBefore: 8640 * 300,
+      sessionTimeAfter: 8641 * 300,
+      storedInput: stored.around(next, 'inputOctets'),
+      storedOutput: stored.around(next, 'outputOctets'),
+      incoming: next,
+    })
+    expect(stored.around(next, 'inputOctets')).toHaveLength(1)
+    expect([...change.changes.entries()]).toEqual([
+      ['2025-03-31', { inputOctets: 1000n, outputOctets: 2000n, sessionTime: 300n }],
+    ])
+  })
+
+  it('should count a report that carries one counter for that counter', () => {
+    const start = at('2025-03-01T10:00:00Z')
+    const shares = splitUsageByDay(start, 600, [
+      { sessionTime: 300, inputOctets: 500n, outputOctets: 70n },
+      { sessionTime: 600, inputOctets: 1500n, outputOctets: null },
+    ])
+    expect(shares).toEqual([{ day: '2025-03-01', inputOctets: 1500n, outputOctets: 70n, sessionTime: 600, sessions: 1 }])
   })
 })
