@@ -12,6 +12,7 @@ import * as serviceRole from './0010_service_role'
 import * as usage from './0011_usage'
 import * as sessionActivity from './0012_session_activity'
 import * as auditAppend from './0013_audit_append'
+import * as interimCost from './0014_interim_cost'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0011_usage': usage,
   '0012_session_activity': sessionActivity,
   '0013_audit_append': auditAppend,
+  '0014_interim_cost': interimCost,
 }

@@ -153,11 +153,30 @@ type Int8 = ColumnType<string, string | number | bigint, string | number | bigin
 /** date columns, as YYYY-MM-DD text both ways (see connection.ts). */
 type DateOnly = string
 
+/** A counter report; one of the two counters may be missing. */
 export interface SessionUsagePointTable {
   session_id: Int8
   session_time: Int8
-  input_octets: Numeric64
-  output_octets: Numeric64
+  input_octets: Numeric64 | null
+  output_octets: Numeric64 | null
+}
+
+/** When an open session was last heard of, and its cadence in seconds (0: none known). */
+export interface SessionLivenessTable {
+  session_id: Int8
+  cadence: number
+  heard_at: Date
+}
+
+/** A session whose counter reports were pruned: its split is final. */
+export interface SessionUsageSealedTable {
+  session_id: Int8
+}
+
+/** How far the pruning of counter reports has gone, by the sessions' stop time. */
+export interface UsageReportPruningTable {
+  only_row: Generated<boolean>
+  pruned_through: Date
 }
 
 /** A session's traffic and time in one UTC day, as its counter reports say. */
@@ -215,6 +234,9 @@ export interface Database {
   api_settings: ApiSettingTable
   session_usage_points: SessionUsagePointTable
   session_usage_days: SessionUsageDayTable
+  session_liveness: SessionLivenessTable
+  session_usage_sealed: SessionUsageSealedTable
+  usage_report_pruning: UsageReportPruningTable
   usage_daily: UsageDailyTable
   usage_monthly: UsageMonthlyTable
   usage_quotas: UsageQuotaTable

@@ -13,8 +13,8 @@ export interface SessionEventsNotice {
 const KEYS_PER_NOTICE = 200
 
 /**
- * Announces session keys inside the caller's transaction: PostgreSQL delivers the notices when it
- * commits, and drops them if it rolls back, so listeners only hear what is recorded.
+ * Announces session keys. The sessionizer sends them after its batch commits, so listeners only
+ * hear what is recorded; nothing is sent for an empty notice.
  */
 export async function notifySessionEvents(db: Pick<Db, 'executeQuery'>, notice: SessionEventsNotice): Promise<void> {
   const chunks: SessionEventsNotice[] = []

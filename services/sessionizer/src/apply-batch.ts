@@ -2,9 +2,9 @@ import { sql, type Transaction } from 'kysely'
 import {
   insertAuditEvents,
   lockAuditChain,
-  notifySessionEvents,
   type Database,
   type NewAuditEvent,
+  type SessionEventsNotice,
 } from '@radstream/db'
 import type { AccountingRecord } from '@radstream/events'
 import { AcctStatusType } from '@radstream/radius'
@@ -14,9 +14,10 @@ import {
   closeSessionsEndedByNasEvents,
   closeSessionsOfNas,
   ensureUsers,
-  openSessions,
-  staleClosedSessions,
+  priorSessions,
+  recordLiveness,
   upsertSessions,
+  type PriorSession,
   type WrittenSession,
 } from './session-store'
 import { closeSupersededSessions } from './supersession'
@@ -28,6 +29,8 @@ export interface BatchOutcome {
   /** How many sessions the batch wrote. */
   readonly sessionsWritten: number
   readonly auditEvents: number
+  /** The sessions that started (or reopened) and stopped, for listeners once the batch commits. */
+  readonly notice: SessionEventsNotice
 }
 
 /**
@@ -41,19 +44,23 @@ async function writeSessions(
   drafts: Map<string, SessionDraft>,
   starts: Map<string, SessionDraft>,
   stopped: Set<string>,
-): Promise<{ events: NewAuditEvent[]; written: WrittenSession[] }> {
+): Promise<{ events: NewAuditEvent[]; written: WrittenSession[]; prior: Map<string, PriorSession> }> {
   const usernames = [...new Set([...drafts.values()].flatMap((d) => (d.username === null ? [] : [d.username])))]
   const users = await ensureUsers(tx, usernames)
   const rows = [...drafts.values()].map((d) => ({
     ...d,
     user_id: d.username === null ? null : (users.ids.get(d.username) ?? null),
   }))
-  const staleBefore = await staleClosedSessions(
+  const prior = await priorSessions(
     tx,
     rows.map((d) => d.session_key),
   )
-  const written = await upsertSessions(tx, rows)
-  const reopened = await openSessions(tx, [...staleBefore.keys()])
+  const changed = await upsertSessions(tx, rows)
+  await recordLiveness(tx, changed)
+  const reopened = changed.filter((s) => s.stop_time === null && prior.get(s.session_key)?.closed_by === 'stale')
+  // A session the drafts did not change stands as it was; its packets may still bring counter reports.
+  const changedKeys = new Set(changed.map((s) => s.session_key))
+  const written: WrittenSession[] = [...changed, ...[...prior.values()].filter((s) => !changedKeys.has(s.session_key))]
   // Batches of other partitions written at the same time (another group member, or SESSIONIZER_
   // PARTITIONS_CONCURRENTLY) cannot see each other's rows: each could leave open an older holder
   // of an address, or a session its NAS's Accounting-On (in another partition) ended. Under the
@@ -72,8 +79,8 @@ async function writeSessions(
   for (const key of stopped) events.push(sessionEvents.stopped(drafts.get(key)!))
   events.push(...closedByNas.map(sessionEvents.closedByNas))
   events.push(...superseded.map(sessionEvents.superseded))
-  events.push(...reopened.map((session) => sessionEvents.reopened(session, staleBefore.get(session.session_key)!)))
-  return { events, written }
+  events.push(...reopened.map((session) => sessionEvents.reopened(session, prior.get(session.session_key)!.stop_time!)))
+  return { events, written, prior }
 }
 
 /**
@@ -94,6 +101,8 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
   const events: NewAuditEvent[] = []
   // Each session as its last write left it (a later flush of the batch writes it again).
   const written = new Map<string, WrittenSession>()
+  // Each session as it stood before the batch (the first flush that wrote it read it).
+  const before = new Map<string, WrittenSession>()
   const sessionRecords: KeyedRecord[] = []
 
   const flush = async () => {
@@ -101,6 +110,7 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
     const flushed = await writeSessions(tx, drafts, starts, stopped)
     events.push(...flushed.events)
     for (const session of flushed.written) written.set(session.session_key, session)
+    for (const [key, session] of flushed.prior) if (!before.has(key)) before.set(key, session)
     drafts = new Map()
     starts = new Map()
     stopped = new Set()
@@ -136,14 +146,14 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
     // Failed, tunnel and vendor status types stay in Kafka as events; they change no session.
   }
   await flush()
-  events.push(...(await updateUsage(tx, sessionRecords, [...written.values()])))
+  events.push(...(await updateUsage(tx, sessionRecords, [...written.values()], before)))
   await insertAuditEvents(tx, events)
   const isReopen = (e: NewAuditEvent) => e.eventKey.startsWith('session.reopened@')
-  await notifySessionEvents(tx, {
+  const notice = {
     started: events.filter((e) => e.eventKey.startsWith('session.started:') || isReopen(e)).map((e) => e.entityId),
     stopped: events
       .filter((e) => e.entityType === 'SESSION' && e.operation === 'UPDATE' && !isReopen(e))
       .map((e) => e.entityId),
-  })
-  return { sessionsWritten: written.size, auditEvents: events.length }
+  }
+  return { sessionsWritten: written.size, auditEvents: events.length, notice }
 }

@@ -1,5 +1,5 @@
-import { sql } from 'kysely'
-import { insertAuditEvents, type Db } from '@radstream/db'
+import { sql, type RawBuilder, type Transaction } from 'kysely'
+import { insertAuditEvents, pgArray, type Database, type Db } from '@radstream/db'
 import { sessionEvents } from './audit-events'
 
 // Only one sessionizer of a group sweeps at a time; the others find the lock taken and skip.
@@ -19,53 +19,76 @@ export interface StaleRules {
  * between their two least Acct-Session-Times), else the Acct-Interim-Interval it reported, else the
  * interval its NAS is registered with (many NAS send it only in the Access-Accept); with none of
  * these, withoutInterimSeconds. A session so closed that speaks again reopens (session-store.ts).
+ *
+ * It reads session_liveness, which the batches keep: for each distinct cadence (a handful: one
+ * index probe each), the range of sessions last heard of before that cadence's deadline. So a
+ * sweep reads the sessions it closes, not every open one. A row whose session was closed by other
+ * means (an Accounting-On, a successor of its address) is removed when its deadline passes.
  * Works in bounded chunks; returns how many it closed.
  */
 export async function closeStaleSessions(db: Db, rules: StaleRules, chunk = 1000): Promise<number> {
   let total = 0
   for (;;) {
-    const closed = await db.transaction().execute(async (tx) => {
+    const swept = await db.transaction().execute(async (tx) => {
       const { rows } = await sql<{
         locked: boolean
       }>`select pg_try_advisory_xact_lock(${SWEEP_LOCK}) as locked`.execute(tx)
-      if (!rows[0]?.locked) return -1
-      const stale = await sql<{ session_key: string; session_id: string; username: string | null; update_time: Date }>`
-        with stale as (
-          select s.id from sessions s
-          left join lateral (
-            select n.interim_interval from nas_clients n
-            where n.interim_interval is not null and n.network >>= coalesce(s.nas_source_address, s.nas_ip_address)
-            order by masklen(n.network) desc limit 1
-          ) nas on true
-          cross join lateral (
-            select coalesce(
-              case when s.next_interim_session_time > s.least_interim_session_time
-                then s.next_interim_session_time - s.least_interim_session_time end,
-              s.interim_interval,
-              nas.interim_interval) as seconds
-          ) cadence
-          where s.stop_time is null
-            and s.update_time < now() - make_interval(secs => case
-              when cadence.seconds is null then ${rules.withoutInterimSeconds}
-              else greatest(${rules.interimMultiplier} * cadence.seconds, ${rules.minSilenceSeconds}) end)
-          order by s.update_time
-          limit ${chunk}
-          for update of s skip locked
-        )
-        update sessions s
-        set stop_time = s.update_time, terminate_cause = 'Lost-Carrier', closed_by = 'stale'
-        from stale where s.id = stale.id
-        returning s.session_key, s.session_id, s.username, s.update_time`.execute(tx)
-      await insertAuditEvents(
-        tx,
-        stale.rows.map((row) => sessionEvents.stale(row)),
-      )
-      return stale.rows.length
+      if (!rows[0]?.locked) return undefined
+      return closeStaleChunk(tx, rules, chunk)
     })
-    if (closed <= 0) return total
-    total += closed
-    if (closed < chunk) return total
+    if (swept === undefined) return total
+    total += swept.closed
+    if (swept.removed < chunk) return total
   }
+}
+
+/**
+ * One chunk of the stale sweep in the caller's transaction: how many sessions it closed, and how
+ * many liveness rows it removed (those of sessions closed now or before; a session a batch holds
+ * is left for the next sweep).
+ */
+export async function closeStaleChunk(
+  tx: Transaction<Database>,
+  rules: StaleRules,
+  chunk: number,
+): Promise<{ closed: number; removed: number }> {
+  const silence = (cadence: RawBuilder<unknown>) =>
+    sql`case when ${cadence} = 0 then ${rules.withoutInterimSeconds}
+      else greatest(${rules.interimMultiplier} * ${cadence}, ${rules.minSilenceSeconds}) end`
+  const due = await sql<{ session_id: string }>`
+    with recursive cadences(cadence) as (
+      (select cadence from session_liveness order by cadence limit 1)
+      union all
+      select (select l.cadence from session_liveness l where l.cadence > c.cadence order by l.cadence limit 1)
+      from cadences c where c.cadence is not null
+    )
+    select d.session_id from cadences c
+    cross join lateral (
+      select l.session_id, l.heard_at from session_liveness l
+      where l.cadence = c.cadence and l.heard_at < now() - make_interval(secs => ${silence(sql.ref('c.cadence'))})
+      order by l.heard_at limit ${chunk}
+    ) d
+    where c.cadence is not null
+    order by d.heard_at limit ${chunk}`.execute(tx)
+  if (due.rows.length === 0) return { closed: 0, removed: 0 }
+  const ids = pgArray(due.rows.map((r) => r.session_id))
+  const stale = await sql<{ session_key: string; session_id: string; username: string | null; update_time: Date }>`
+    with locked as (
+      select id from sessions where id = any(${ids}::bigint[]) and stop_time is null
+      order by id for update skip locked
+    )
+    update sessions s
+    set stop_time = s.update_time, terminate_cause = 'Lost-Carrier', closed_by = 'stale'
+    from locked where s.id = locked.id
+    returning s.session_key, s.session_id, s.username, s.update_time`.execute(tx)
+  const removed = await sql`
+    delete from session_liveness l using sessions s
+    where l.session_id = any(${ids}::bigint[]) and s.id = l.session_id and s.stop_time is not null`.execute(tx)
+  await insertAuditEvents(
+    tx,
+    stale.rows.map((row) => sessionEvents.stale(row)),
+  )
+  return { closed: stale.rows.length, removed: Number(removed.numAffectedRows ?? 0) }
 }
 
 /**

@@ -57,14 +57,14 @@ const stopRank = (row: string) =>
   // collate "C": code-point order, as JavaScript compares the strings in memory.
   `(${row}.stop_time, coalesce(${row}.terminate_cause, '') collate "C", coalesce(${row}.connect_info_stop, '') collate "C")`
 const closingCase = (column: string) =>
-  sql.raw(`case when sessions.closed_by = 'stale' and excluded.closed_by is null and excluded.update_time > sessions.stop_time
+  `case when sessions.closed_by = 'stale' and excluded.closed_by is null and excluded.update_time > sessions.stop_time
       then excluded.${column}
     when sessions.closed_by = 'Stop' and excluded.closed_by = 'Stop'
       then case when ${stopRank('excluded')} > ${stopRank('sessions')} then excluded.${column} else sessions.${column} end
     when sessions.closed_by = 'Stop' then sessions.${column}
     when excluded.closed_by = 'Stop' then excluded.${column}
     when sessions.closed_by is not null then sessions.${column}
-    else excluded.${column} end`)
+    else excluded.${column} end`
 
 // The same rule as session-draft.ts's standingStart: a Start's own time, else the earliest.
 const startTime = `case when sessions.start_time_from_start = excluded.start_time_from_start
@@ -105,22 +105,27 @@ const interimTimes = `(select array_agg(v order by v) from (
       (excluded.least_interim_session_time), (excluded.next_interim_session_time)) t(v)
     where v is not null order by v limit 2) two)`
 
-const updates = sql.join(
-  [
-    sql.raw(`start_time = ${startTime}`),
-    sql.raw('start_time_from_start = sessions.start_time_from_start or excluded.start_time_from_start'),
-    ...LATEST_BY_EVENT_TIME.flatMap((c) => [
-      sql.raw(`${c} = case when ${latestWins(c)} then excluded.${c} else sessions.${c} end`),
-      sql.raw(`${c}_time = case when ${latestWins(c)} then excluded.${c}_time else sessions.${c}_time end`),
-    ]),
-    sql.raw('user_id = coalesce(sessions.user_id, excluded.user_id)'),
-    ...DESCRIPTIVE.map((c) => sql.raw(`${c} = case when ${leastWins(c)} then excluded.${c} else sessions.${c} end`)),
-    ...LARGEST.map((c) => sql.raw(`${c} = greatest(sessions.${c}, excluded.${c})`)),
-    sql.raw(`least_interim_session_time = ${interimTimes}[1]`),
-    sql.raw(`next_interim_session_time = ${interimTimes}[2]`),
-    ...CLOSING.map((c) => sql`${sql.raw(c)} = ${closingCase(c)}`),
-  ],
-  sql.raw(', '),
+/** Each column the merge sets, with the expression it sets it to. */
+const merged: [string, string][] = [
+  ['start_time', startTime],
+  ['start_time_from_start', 'sessions.start_time_from_start or excluded.start_time_from_start'],
+  ...LATEST_BY_EVENT_TIME.flatMap((c): [string, string][] => [
+    [c, `case when ${latestWins(c)} then excluded.${c} else sessions.${c} end`],
+    [`${c}_time`, `case when ${latestWins(c)} then excluded.${c}_time else sessions.${c}_time end`],
+  ]),
+  ['user_id', 'coalesce(sessions.user_id, excluded.user_id)'],
+  ...DESCRIPTIVE.map((c): [string, string] => [c, `case when ${leastWins(c)} then excluded.${c} else sessions.${c} end`]),
+  ...LARGEST.map((c): [string, string] => [c, `greatest(sessions.${c}, excluded.${c})`]),
+  ['least_interim_session_time', `${interimTimes}[1]`],
+  ['next_interim_session_time', `${interimTimes}[2]`],
+  ...CLOSING.map((c): [string, string] => [c, closingCase(c)]),
+]
+
+const updates = sql.raw(merged.map(([column, expression]) => `${column} = ${expression}`).join(', '))
+// A packet that changes nothing (a replay, an Interim-Update older than what the row holds) writes
+// no new row version: no dead tuple, no WAL, no index entry.
+const changesSomething = sql.raw(
+  `(${merged.map(([column]) => `sessions.${column}`).join(', ')}) is distinct from (${merged.map(([, expression]) => expression).join(', ')})`,
 )
 
 /** What the usage rollups read of a session the batch wrote, as it stands after the write. */
@@ -130,52 +135,90 @@ export interface WrittenSession {
   readonly user_id: number | null
   readonly start_time: Date
   readonly session_time: string | null
+  readonly stop_time: Date | null
+}
+
+/** What the liveness table needs of a session the upsert changed, besides WrittenSession. */
+export interface ChangedSession extends WrittenSession {
+  readonly session_id: string
+  readonly username: string | null
+  readonly update_time: Date
+  /** Seconds: the learnt cadence, else the reported Acct-Interim-Interval; null when neither. */
+  readonly own_cadence: number | null
+  /** Where its NAS's registered interval is looked up. */
+  readonly nas_address: string
+}
+
+/** A session as it stood before a batch wrote it. */
+export interface PriorSession extends WrittenSession {
+  readonly closed_by: string | null
 }
 
 /**
  * Writes many session drafts in one statement (one array parameter per column, so the statement
  * stays the same size whatever the batch) with the merge rules of session-draft.ts. Returns the
- * columns the usage rollups need, which saves them reading the rows again.
+ * sessions it inserted or changed, with the columns usage and liveness need, which saves them
+ * reading the rows again; a session the drafts did not change is not returned.
  */
 export async function upsertSessions(
   tx: Tx,
   drafts: readonly (SessionDraft & { user_id: number | null })[],
-): Promise<WrittenSession[]> {
+): Promise<ChangedSession[]> {
   if (drafts.length === 0) return []
   const arrays = COLUMNS.map(
     ([name, type]) => sql`${pgArray(drafts.map((d) => d[name as ColumnName]))}::${sql.raw(type)}[]`,
   )
   const columns = sql.raw(COLUMNS.map(([name]) => name).join(', '))
-  const result = await sql<WrittenSession>`
+  const result = await sql<ChangedSession>`
     insert into sessions (${columns})
     select ${sql.raw(COLUMNS.map(([name]) => (name.endsWith('_prefix') ? `cidr(${name})` : name)).join(', '))}
     from unnest(${sql.join(arrays)}) as draft(${columns})
-    on conflict (session_key) do update set ${updates}
-    returning id, session_key, user_id, start_time, session_time`.execute(tx)
+    on conflict (session_key) do update set ${updates} where ${changesSomething}
+    returning id, session_key, session_id, username, user_id, start_time, session_time, stop_time, update_time,
+      coalesce(case when next_interim_session_time > least_interim_session_time
+        then next_interim_session_time - least_interim_session_time end, interim_interval)::int4 as own_cadence,
+      host(coalesce(nas_source_address, nas_ip_address)) as nas_address`.execute(tx)
   return result.rows
 }
 
-/** The batch's sessions closed as stale, with the time they were closed at: they may reopen. */
-export async function staleClosedSessions(tx: Tx, sessionKeys: readonly string[]): Promise<Map<string, Date>> {
+/** The batch's sessions as they stand before its write, by key; new sessions are absent. */
+export async function priorSessions(tx: Tx, sessionKeys: readonly string[]): Promise<Map<string, PriorSession>> {
   if (sessionKeys.length === 0) return new Map()
   const rows = await tx
     .selectFrom('sessions')
-    .select(['session_key', 'stop_time'])
+    .select(['id', 'session_key', 'user_id', 'start_time', 'session_time', 'stop_time', 'closed_by'])
     .where(sql<boolean>`session_key = any(${pgArray(sessionKeys)}::text[])`)
-    .where('closed_by', '=', 'stale')
     .execute()
-  return new Map(rows.map((r) => [r.session_key, r.stop_time!]))
+  return new Map(rows.map((r) => [r.session_key, r]))
 }
 
-/** Of these sessions, those open now (after the batch's upsert), with their id and name. */
-export async function openSessions(tx: Tx, sessionKeys: readonly string[]) {
-  if (sessionKeys.length === 0) return []
-  return tx
-    .selectFrom('sessions')
-    .select(['session_key', 'session_id', 'username'])
-    .where(sql<boolean>`session_key = any(${pgArray(sessionKeys)}::text[])`)
-    .where('stop_time', 'is', null)
-    .execute()
+/**
+ * Keeps session_liveness in step with the sessions a batch changed: an open one is heard of at its
+ * update time with its cadence (its own, else its NAS's registered interval, else 0 for none), a
+ * closed one leaves. The registered interval is looked up once per NAS address, only for sessions
+ * with no cadence of their own. A row that would not change is not written.
+ */
+export async function recordLiveness(tx: Tx, sessions: readonly ChangedSession[]): Promise<void> {
+  const open = sessions.filter((s) => s.stop_time === null)
+  const closed = sessions.filter((s) => s.stop_time !== null).map((s) => s.id)
+  if (open.length > 0) {
+    await sql`
+      insert into session_liveness as l (session_id, cadence, heard_at)
+      select s.id, coalesce(s.own_cadence, nas.interim_interval, 0), s.heard_at
+      from unnest(${pgArray(open.map((s) => s.id))}::bigint[], ${pgArray(open.map((s) => s.own_cadence))}::int4[],
+        ${pgArray(open.map((s) => s.update_time))}::timestamptz[], ${pgArray(open.map((s) => s.nas_address))}::inet[])
+        as s(id, own_cadence, heard_at, nas)
+      left join lateral (
+        select n.interim_interval from nas_clients n
+        where s.own_cadence is null and n.interim_interval is not null and n.network >>= s.nas
+        order by masklen(n.network) desc limit 1
+      ) nas on true
+      order by s.id
+      on conflict (session_id) do update set cadence = excluded.cadence, heard_at = excluded.heard_at
+        where (l.cadence, l.heard_at) is distinct from (excluded.cadence, excluded.heard_at)`.execute(tx)
+  }
+  if (closed.length > 0)
+    await sql`delete from session_liveness where session_id = any(${pgArray(closed)}::bigint[])`.execute(tx)
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger, Settings } from '@radstream/config'
 import type { Transaction } from 'kysely'
-import { createDb, insertAuditEvents, type Database, type Db, type NewAuditEvent } from '@radstream/db'
+import { createDb, insertAuditEvents, notifySessionEvents, type Database, type Db, type NewAuditEvent } from '@radstream/db'
 import { deadLetter, decodeRecord, RecordSchemaError, type AccountingRecord } from '@radstream/events'
 import {
   createKafka,
@@ -164,6 +164,10 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         await insertAuditEvents(tx, auditEvents)
         return applied
       })
+      // After the commit, not in the batch's transaction: PostgreSQL serialises the commits of
+      // transactions that notify (a global lock on the notice queue). A notice lost to a crash
+      // here is a live view that refreshes late; the rows are committed either way.
+      await notifySessionEvents(db, outcome.notice)
       return { sessionsWritten: outcome.sessionsWritten, refused: [] }
     } catch (error) {
       const reason = refusalReason(error)

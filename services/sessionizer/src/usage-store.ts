@@ -3,7 +3,7 @@ import { effectiveMonthlyQuota, pgArray, type ArrayElement, type Database, type 
 import type { AccountingRecord } from '@radstream/events'
 import { AcctStatusType } from '@radstream/radius'
 import type { WrittenSession } from './session-store'
-import { splitUsageByDay, type DayShare, type UsagePoint } from './usage-split'
+import { splitChange, splitUsageByDay, type DayShare, type Reading, type UsagePoint } from './usage-split'
 
 type Tx = Transaction<Database>
 
@@ -36,21 +36,27 @@ export interface KeyedRecord {
 interface Report {
   readonly key: string
   readonly sessionTime: number
-  /** The 64-bit octet totals, in decimal. */
-  readonly input: string
-  readonly output: string
+  /** The 64-bit octet totals, in decimal; null for a counter the packet did not carry. */
+  readonly input: string | null
+  readonly output: string | null
 }
 
-/** Counter reports of a run of records: Interim-Updates and Stops that carry both octet counts. */
+/** Counter reports of a run of records: Interim-Updates and Stops that carry an octet count. */
 function reportsOf(records: readonly KeyedRecord[]): Report[] {
   return records.flatMap(({ key, record }) => {
     const a = record.accounting
     const reports = a.statusType === AcctStatusType.InterimUpdate || a.statusType === AcctStatusType.Stop
-    if (!reports || a.sessionTime === undefined || a.inputOctets === undefined || a.outputOctets === undefined)
+    if (!reports || a.sessionTime === undefined || (a.inputOctets === undefined && a.outputOctets === undefined))
       return []
-    return [{ key, sessionTime: a.sessionTime, input: a.inputOctets, output: a.outputOctets }]
+    return [{ key, sessionTime: a.sessionTime, input: a.inputOctets ?? null, output: a.outputOctets ?? null }]
   })
 }
+
+const pointOf = (r: Report): UsagePoint => ({
+  sessionTime: r.sessionTime,
+  inputOctets: r.input === null ? null : BigInt(r.input),
+  outputOctets: r.output === null ? null : BigInt(r.output),
+})
 
 const monthOf = (day: string) => `${day.slice(0, 7)}-01`
 
@@ -138,40 +144,131 @@ const sameShare = (a: DayRow, b: DayRow) =>
   a.sessionTime === b.sessionTime &&
   a.sessions === b.sessions
 
-/** Stores counter reports: one per session and Acct-Session-Time; two that disagree keep the greater counters. */
+/**
+ * Stores counter reports: one per session and Acct-Session-Time; two that disagree keep the
+ * greater of each counter. A report the table already holds writes nothing.
+ */
 async function storeReports(tx: Tx, reports: readonly { sessionId: string; report: Report }[]): Promise<void> {
   if (reports.length === 0) return
   await sql`
     insert into session_usage_points as p (session_id, session_time, input_octets, output_octets)
-    select distinct on (1, 2) * from unnest(${pgArray(reports.map((r) => r.sessionId))}::bigint[],
-      ${pgArray(reports.map((r) => r.report.sessionTime))}::bigint[], ${pgArray(reports.map((r) => r.report.input))}::numeric[],
-      ${pgArray(reports.map((r) => r.report.output))}::numeric[])
-    order by 1, 2, 3 desc, 4 desc
+    select session_id, session_time, max(input_octets), max(output_octets)
+    from unnest(${pgArray(reports.map((r) => r.sessionId))}::bigint[], ${pgArray(reports.map((r) => r.report.sessionTime))}::bigint[],
+      ${pgArray(reports.map((r) => r.report.input))}::numeric[], ${pgArray(reports.map((r) => r.report.output))}::numeric[])
+      as r(session_id, session_time, input_octets, output_octets)
+    group by 1, 2
+    order by 1, 2
     on conflict (session_id, session_time) do update set
       input_octets = greatest(p.input_octets, excluded.input_octets),
-      output_octets = greatest(p.output_octets, excluded.output_octets)`.execute(tx)
+      output_octets = greatest(p.output_octets, excluded.output_octets)
+    where (p.input_octets, p.output_octets) is distinct from
+      (greatest(p.input_octets, excluded.input_octets), greatest(p.output_octets, excluded.output_octets))`.execute(tx)
 }
 
-/** Each session's split by day, from its start, time and every report it has; `ids` is their ids as pgArray makes them. */
-async function freshSplits(tx: Tx, sessions: readonly WrittenSession[], ids: string): Promise<DayRow[]> {
-  const points = await sql<{ session_id: string; session_time: string; input_octets: string; output_octets: string }>`
+/** For each counter, the stored readings around new reports of a session (usage-split.ts's counterChange). */
+interface StoredAround {
+  input: Reading[]
+  output: Reading[]
+}
+
+/**
+ * For each report, the session's stored reports just before and after it by each counter and at
+ * its own time: five index probes a report, however many the session has. In the same statement,
+ * which sessions are sealed (their reports pruned), so that a pruning that commits meanwhile cannot
+ * be half seen.
+ */
+async function storedAround(
+  tx: Tx,
+  reports: readonly { sessionId: string; report: Report }[],
+): Promise<{ around: Map<string, StoredAround>; sealed: Set<string> }> {
+  const around = new Map<string, StoredAround>()
+  const sealed = new Set<string>()
+  if (reports.length === 0) return { around, sealed }
+  const probe = (counter: 'input_octets' | 'output_octets', side: '<' | '>') =>
+    sql`(select session_time, input_octets, output_octets from session_usage_points p
+      where p.session_id = r.session_id and p.session_time ${sql.raw(side)} r.session_time and p.${sql.raw(counter)} is not null
+      order by p.session_time ${sql.raw(side === '<' ? 'desc' : 'asc')} limit 1)`
+  const { rows } = await sql<{
+    session_id: string
+    session_time: string | null
+    input_octets: string | null
+    output_octets: string | null
+    sealed: boolean
+  }>`
+    select r.session_id, n.session_time, n.input_octets, n.output_octets,
+      exists (select 1 from session_usage_sealed s where s.session_id = r.session_id) as sealed
+    from unnest(${pgArray(reports.map((r) => r.sessionId))}::bigint[], ${pgArray(reports.map((r) => r.report.sessionTime))}::bigint[])
+      as r(session_id, session_time)
+    left join lateral (
+      ${probe('input_octets', '<')} union all ${probe('input_octets', '>')}
+      union all ${probe('output_octets', '<')} union all ${probe('output_octets', '>')}
+      union all (select session_time, input_octets, output_octets from session_usage_points p
+        where p.session_id = r.session_id and p.session_time = r.session_time)
+    ) n on true`.execute(tx)
+  for (const row of rows) {
+    if (row.sealed) sealed.add(row.session_id)
+    if (row.session_time === null) continue
+    const stored = around.get(row.session_id) ?? { input: [], output: [] }
+    const sessionTime = Number(row.session_time)
+    if (row.input_octets !== null) stored.input.push({ sessionTime, value: BigInt(row.input_octets) })
+    if (row.output_octets !== null) stored.output.push({ sessionTime, value: BigInt(row.output_octets) })
+    around.set(row.session_id, stored)
+  }
+  for (const stored of around.values()) {
+    stored.input = uniqueReadings(stored.input)
+    stored.output = uniqueReadings(stored.output)
+  }
+  return { around, sealed }
+}
+
+/** Readings once each (two reports' probes may find the same neighbour). */
+function uniqueReadings(readings: readonly Reading[]): Reading[] {
+  return [...new Map(readings.map((r) => [r.sessionTime, r])).values()]
+}
+
+/**
+ * Each session's split by day, from its start, time and every report it has; `ids` is their ids
+ * as pgArray makes them. A sealed session (in the same statement, see storedAround) is left out,
+ * and returned apart: its split stays as it is.
+ */
+async function freshSplits(
+  tx: Tx,
+  sessions: readonly WrittenSession[],
+  ids: string,
+): Promise<{ rows: DayRow[]; sealed: Set<string> }> {
+  const points = await sql<{
+    session_id: string
+    session_time: string | null
+    input_octets: string | null
+    output_octets: string | null
+  }>`
     select session_id, session_time, input_octets, output_octets from session_usage_points
-    where session_id = any(${ids}::bigint[])`.execute(tx)
+    where session_id = any(${ids}::bigint[])
+    union all
+    select session_id, null, null, null from session_usage_sealed where session_id = any(${ids}::bigint[])`.execute(tx)
   const pointsOf = new Map<string, UsagePoint[]>()
+  const sealed = new Set<string>()
   for (const p of points.rows) {
+    if (p.session_time === null) {
+      sealed.add(p.session_id)
+      continue
+    }
     const list = pointsOf.get(p.session_id) ?? []
     list.push({
       sessionTime: Number(p.session_time),
-      inputOctets: BigInt(p.input_octets),
-      outputOctets: BigInt(p.output_octets),
+      inputOctets: p.input_octets === null ? null : BigInt(p.input_octets),
+      outputOctets: p.output_octets === null ? null : BigInt(p.output_octets),
     })
     pointsOf.set(p.session_id, list)
   }
-  return sessions.flatMap((s) =>
-    splitUsageByDay(s.start_time.getTime(), Number(s.session_time ?? 0), pointsOf.get(s.id) ?? []).map(
-      (d: DayShare) => ({ ...d, sessionId: s.id, userId: String(s.user_id), sessionTime: BigInt(d.sessionTime) }),
-    ),
-  )
+  const rows = sessions
+    .filter((s) => !sealed.has(s.id))
+    .flatMap((s) =>
+      splitUsageByDay(s.start_time.getTime(), Number(s.session_time ?? 0), pointsOf.get(s.id) ?? []).map(
+        (d: DayShare) => ({ ...d, sessionId: s.id, userId: String(s.user_id), sessionTime: BigInt(d.sessionTime) }),
+      ),
+    )
+  return { rows, sealed }
 }
 
 /** The day rows the sessions of `ids` (as pgArray makes them) had before the batch, by dayRowKey. */
@@ -221,54 +318,111 @@ async function writeSplits(tx: Tx, changed: readonly DayRow[], vanished: readonl
   }
 }
 
+/** Adds each change to its session's day row, making the rows of days the session newly reaches. */
+async function addToSplits(tx: Tx, changes: readonly DayRow[]): Promise<void> {
+  if (changes.length === 0) return
+  const column = (pick: (d: DayRow) => ArrayElement) => pgArray(changes.map(pick))
+  await sql`
+    insert into session_usage_days as d (session_id, day, user_id, input_octets, output_octets, session_time, sessions)
+    select * from unnest(${column((d) => d.sessionId)}::bigint[], ${column((d) => d.day)}::date[],
+      ${column((d) => d.userId)}::bigint[], ${column((d) => d.inputOctets)}::numeric[],
+      ${column((d) => d.outputOctets)}::numeric[], ${column((d) => d.sessionTime)}::bigint[],
+      ${column((d) => d.sessions)}::integer[])
+    on conflict (session_id, day) do update set input_octets = d.input_octets + excluded.input_octets,
+      output_octets = d.output_octets + excluded.output_octets, session_time = d.session_time + excluded.session_time`.execute(
+    tx,
+  )
+}
+
 /**
- * Keeps usage in step with the sessions a batch wrote: stores the batch's counter reports, splits
- * each touched session's usage by day afresh from all its reports, writes the days whose share
- * changed and moves the daily and monthly rollups by the difference. A replay adds no report and
- * changes no split, so it changes nothing; reports in any order give the same splits. Users who
- * pass their monthly quota get one audit event per month.
+ * Keeps usage in step with the sessions a batch wrote, and the rollups with the difference.
+ * A session whose start and user stand as before the batch takes the incremental path: its new
+ * reports are split against their stored neighbours only (storedAround), so an Interim-Update costs
+ * the same whatever the session's age. A new session, one whose user just became known or whose
+ * start moved (every interval moves with it) is split afresh from all its reports. Either way the
+ * day rows equal the full split of every report (usage-split.test.ts). A replay adds no report and
+ * changes no split, so it writes nothing; reports in any order give the same splits. A sealed
+ * session (its reports pruned, usage.md) keeps its split. Users who pass their monthly quota get
+ * one audit event per month.
  */
 export async function updateUsage(
   tx: Tx,
   records: readonly KeyedRecord[],
   sessions: readonly WrittenSession[],
+  before: ReadonlyMap<string, WrittenSession>,
 ): Promise<NewAuditEvent[]> {
   if (sessions.length === 0) return []
-  const idOf = new Map(sessions.map((s) => [s.session_key, s.id]))
+  const byKey = new Map(sessions.map((s) => [s.session_key, s]))
+  const reports = reportsOf(records).flatMap((report) => {
+    const session = byKey.get(report.key)
+    return session === undefined ? [] : [{ sessionId: session.id, report }]
+  })
+  const incremental = new Set<string>()
+  for (const s of sessions) {
+    const prior = before.get(s.session_key)
+    if (prior && prior.user_id !== null && prior.start_time.getTime() === s.start_time.getTime()) incremental.add(s.id)
+  }
+  const { around, sealed } = await storedAround(tx, reports)
   await storeReports(
     tx,
-    reportsOf(records).flatMap((report) => {
-      const sessionId = idOf.get(report.key)
-      return sessionId === undefined ? [] : [{ sessionId, report }]
-    }),
+    reports.filter((r) => !sealed.has(r.sessionId)),
   )
-  // A session's user, once known, stays: one without has no days yet (its reports are kept for when it has).
-  const withUser = sessions.filter((s) => s.user_id !== null)
-  if (withUser.length === 0) return []
-  const ids = pgArray(withUser.map((s) => s.id))
-  const fresh = await freshSplits(tx, withUser, ids)
-  const before = await previousSplits(tx, ids)
-  const changed: DayRow[] = []
+  const reportsOfSession = new Map<string, UsagePoint[]>()
+  for (const { sessionId, report } of reports) {
+    const list = reportsOfSession.get(sessionId) ?? []
+    list.push(pointOf(report))
+    reportsOfSession.set(sessionId, list)
+  }
+
   const daily = new Map<string, Delta>()
   const monthly = new Map<string, Delta>()
   const move = (rows: readonly Share[], sign: 1n | -1n) => {
     addShares(daily, rows, sign, false)
     addShares(monthly, rows, sign, true)
   }
-  for (const row of fresh) {
-    const key = dayRowKey(row)
-    const old = before.get(key)
-    before.delete(key)
-    if (old && sameShare(old, row)) continue
-    changed.push(row)
-    move([row], 1n)
-    if (old) move([old], -1n)
-  }
-  const vanished = [...before.values()]
-  move(vanished, -1n)
-  if (changed.length === 0 && vanished.length === 0) return []
 
-  await writeSplits(tx, changed, vanished)
+  // A session's user, once known, stays: one without has no days yet (its reports are kept for when it has).
+  const stepped: DayRow[] = []
+  const afresh: WrittenSession[] = []
+  for (const s of sessions) {
+    if (s.user_id === null || sealed.has(s.id)) continue
+    if (!incremental.has(s.id)) {
+      afresh.push(s)
+      continue
+    }
+    const prior = before.get(s.session_key)!
+    const { changes } = splitChange(s.start_time.getTime(), {
+      sessionTimeBefore: Number(prior.session_time ?? 0),
+      sessionTimeAfter: Number(s.session_time ?? 0),
+      storedInput: around.get(s.id)?.input ?? [],
+      storedOutput: around.get(s.id)?.output ?? [],
+      incoming: reportsOfSession.get(s.id) ?? [],
+    })
+    for (const [day, change] of changes)
+      stepped.push({ sessionId: s.id, userId: String(s.user_id), day, ...change, sessions: 0 })
+  }
+  move(stepped, 1n)
+  await addToSplits(tx, stepped)
+
+  if (afresh.length > 0) {
+    const ids = pgArray(afresh.map((s) => s.id))
+    const fresh = await freshSplits(tx, afresh, ids)
+    const previous = await previousSplits(tx, ids)
+    for (const [key, row] of previous) if (fresh.sealed.has(row.sessionId)) previous.delete(key)
+    const changed: DayRow[] = []
+    for (const row of fresh.rows) {
+      const key = dayRowKey(row)
+      const old = previous.get(key)
+      previous.delete(key)
+      if (old && sameShare(old, row)) continue
+      changed.push(row)
+      move([row], 1n)
+      if (old) move([old], -1n)
+    }
+    const vanished = [...previous.values()]
+    move(vanished, -1n)
+    await writeSplits(tx, changed, vanished)
+  }
   await applyDeltas(tx, 'usage_daily', daily.values())
   await applyDeltas(tx, 'usage_monthly', monthly.values())
 
