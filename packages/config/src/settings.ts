@@ -111,6 +111,8 @@ export interface SessionizerSettings {
   readonly staleSweepIntervalMs: number
   /** Sessions and audit events older than this are removed. */
   readonly retentionDays: number
+  /** Counter reports of a session closed this long ago are removed; its usage split is then final. */
+  readonly usageReportsRetentionHours: number
   readonly retentionSweepIntervalMs: number
   /** How often the audit chain's newest events are verified (radstream_sessionizer_audit_chain_broken). */
   readonly auditVerifyIntervalMs: number
@@ -195,6 +197,7 @@ export function loadSettings(env: Env = process.env): Settings {
       staleMinSilenceSeconds: read.integer('STALE_MIN_SILENCE_SECONDS', 60, { min: 1, max: 31_536_000 }),
       staleSweepIntervalMs: read.integer('STALE_SWEEP_INTERVAL_MS', 60_000, { min: 100, max: 86_400_000 }),
       retentionDays: read.integer('RETENTION_DAYS', 400, { min: 1, max: 36_500 }),
+      usageReportsRetentionHours: read.integer('USAGE_REPORTS_RETENTION_HOURS', 168, { min: 1, max: 876_000 }),
       retentionSweepIntervalMs: read.integer('RETENTION_SWEEP_INTERVAL_MS', 3_600_000, { min: 1000, max: 86_400_000 }),
       auditVerifyIntervalMs: read.integer('AUDIT_VERIFY_INTERVAL_MS', 300_000, { min: 1000, max: 86_400_000 }),
     },

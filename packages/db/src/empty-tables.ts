@@ -11,5 +11,6 @@ export async function emptyTables(db: Db): Promise<void> {
     await sql`set local session_replication_role = replica`.execute(tx)
     await sql`truncate sessions, users, nas_clients, audit_events, nas_accounting_events, realm_assignments, api_clients, resellers
       restart identity cascade`.execute(tx)
+    await sql`update usage_report_pruning set pruned_through = '-infinity'`.execute(tx)
   })
 }

@@ -23,7 +23,7 @@ export async function upsertNasClient(db: Db, client: NasClientInput): Promise<N
     ...(client.coaAddress !== undefined && { coa_address: client.coaAddress }),
     ...(client.interimInterval !== undefined && { interim_interval: client.interimInterval }),
   }
-  return db
+  const row = await db
     .insertInto('nas_clients')
     .values({
       network: client.network,
@@ -41,6 +41,28 @@ export async function upsertNasClient(db: Db, client: NasClientInput): Promise<N
     )
     .returningAll()
     .executeTakeFirstOrThrow()
+  if (client.interimInterval !== undefined) await refreshRegisteredCadences(db, row.network)
+  return row
+}
+
+/**
+ * The stale sweep's cadence of the open sessions under `network` that have none of their own, from
+ * the registry as it now stands (the batches set it when a session is heard of: this catches the
+ * sessions a changed registration applies to before their next packet). An operator's change,
+ * so it may read every open session of those NAS.
+ */
+async function refreshRegisteredCadences(db: Db, network: string): Promise<void> {
+  await sql`
+    update session_liveness l
+    set cadence = coalesce((
+      select n.interim_interval from nas_clients n
+      where n.interim_interval is not null and n.network >>= coalesce(s.nas_source_address, s.nas_ip_address)
+      order by masklen(n.network) desc limit 1), 0)
+    from sessions s
+    where s.id = l.session_id and s.stop_time is null
+      and s.interim_interval is null
+      and not coalesce(s.next_interim_session_time > s.least_interim_session_time, false)
+      and coalesce(s.nas_source_address, s.nas_ip_address) <<= ${network}::inet`.execute(db)
 }
 
 /** Node reports IPv4 senders on a dual-stack socket as ::ffff:a.b.c.d; the registry stores a.b.c.d. */
@@ -81,6 +103,7 @@ export async function listNasClients(db: Db): Promise<NasClientRow[]> {
 /** Removes a registered NAS; returns its network as the registry writes it (10.0.0.1/32), if there was one. */
 export async function removeNasClient(db: Db, network: string): Promise<string | undefined> {
   const row = await db.deleteFrom('nas_clients').where('network', '=', network).returning('network').executeTakeFirst()
+  if (row) await refreshRegisteredCadences(db, row.network)
   return row?.network
 }
 

@@ -122,3 +122,42 @@ export async function deleteExpired(
   }
   return removed
 }
+
+/**
+ * Removes the counter reports of sessions closed more than `retentionHours` ago and seals them:
+ * the incremental split needs a session's reports only while packets of it can still come (a
+ * retransmission, a NAS's buffered accounting, a replay from Kafka within the topic's retention),
+ * and a sealed session's split is final (usage-store.ts). Sessions are taken in stop-time order
+ * after the last one pruned, a chunk a transaction, by the sessions_by_stop index: a run reads only
+ * the sessions closed since the previous run. Returns how many reports it removed.
+ */
+export async function pruneUsageReports(db: Db, retentionHours: number, chunk = 1000): Promise<number> {
+  let removed = 0
+  for (;;) {
+    const pruned = await db.transaction().execute(async (tx) => {
+      // The one row serialises two sessionizers' runs.
+      const { rows } = await sql<{ pruned_through: Date; upto: Date | null }>`
+        select pruned_through, coalesce(
+          (select stop_time from sessions
+            where stop_time > p.pruned_through and stop_time < now() - make_interval(hours => ${retentionHours})
+            order by stop_time offset ${chunk - 1} limit 1),
+          (select max(stop_time) from sessions
+            where stop_time > p.pruned_through and stop_time < now() - make_interval(hours => ${retentionHours}))) as upto
+        from usage_report_pruning p for update`.execute(tx)
+      const upto = rows[0]?.upto
+      if (!upto) return undefined
+      const through = rows[0]!.pruned_through
+      const sealed = await sql<{ session_id: string }>`
+        insert into session_usage_sealed (session_id)
+        select id from sessions where stop_time > ${through} and stop_time <= ${upto}
+        on conflict do nothing returning session_id`.execute(tx)
+      const gone = await sql`
+        delete from session_usage_points
+        where session_id = any(${pgArray(sealed.rows.map((r) => r.session_id))}::bigint[])`.execute(tx)
+      await sql`update usage_report_pruning set pruned_through = ${upto}`.execute(tx)
+      return Number(gone.numAffectedRows ?? 0)
+    })
+    if (pruned === undefined) return removed
+    removed += pruned
+  }
+}

@@ -20,7 +20,7 @@ import { AssignmentWatch } from './assignment-watch'
 import { AuditChainWatch } from './audit-chain-watch'
 import { ConsumerLag } from './consumer-lag'
 import { ConsumerWatchdog } from './consumer-watchdog'
-import { closeStaleSessions, deleteExpired } from './maintenance'
+import { closeStaleSessions, deleteExpired, pruneUsageReports } from './maintenance'
 import { SessionizerMetrics } from './metrics'
 
 export interface RunningSessionizer {
@@ -325,6 +325,10 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         metrics.expiredRemoved.inc({ table: 'audit_events' }, removed.auditEvents)
         if (removed.sessions + removed.auditEvents > 0)
           log.info({ ...removed, retentionDays: config.retentionDays }, 'expired rows removed')
+        const reports = await pruneUsageReports(db, config.usageReportsRetentionHours)
+        metrics.expiredRemoved.inc({ table: 'session_usage_points' }, reports)
+        if (reports > 0)
+          log.info({ reports, retentionHours: config.usageReportsRetentionHours }, 'counter reports of settled sessions removed')
       },
       log,
       metrics,
