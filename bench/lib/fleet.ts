@@ -10,6 +10,9 @@ export interface FleetOptions {
   readonly rate: number
   readonly sessionsPerNas: number
   readonly interimsPerSession: number
+  /** Where each session begins and how many packets it sends (simulated-nas.ts); default all from the Start. */
+  readonly firstStep?: number
+  readonly steps?: number
   /** Distinct User-Names per NAS (default 500). */
   readonly usersPerNas?: number
   readonly retransmitMs: number
@@ -47,6 +50,8 @@ export class Fleet {
           window: options.window,
           sessions: options.sessionsPerNas,
           interimsPerSession: options.interimsPerSession,
+          ...(options.firstStep !== undefined && { firstStep: options.firstStep }),
+          ...(options.steps !== undefined && { steps: options.steps }),
           users: options.usersPerNas ?? 500,
           retransmitMs: options.retransmitMs,
           keepAnswered: options.keepAnswered ?? false,

@@ -1,5 +1,63 @@
 import { createSocket, type Socket } from 'node:dgram'
-import { buildAccountingRequest, responseAuthenticator } from '@radstream/radius'
+import { buildAccountingRequest, responseAuthenticator, type AttributeInput } from '@radstream/radius'
+
+/** Seconds between two packets of a simulated session, as its Acct-Session-Time counts them. */
+export const CADENCE_SECONDS = 300
+
+/** What identifies a simulated NAS's sessions and their users. */
+export interface SessionFamily {
+  /** The NAS's number: its NAS-IP-Address and address pool derive from it. */
+  readonly index: number
+  readonly run: string
+  /** Distinct User-Names the NAS's sessions cycle through. */
+  readonly users: number
+}
+
+export const nasAddressOf = (index: number) => `198.19.${Math.floor(index / 250)}.${(index % 250) + 1}`
+export const sessionIdOf = (family: SessionFamily, session: number) => `bench-${family.run}-${family.index}-${session}`
+
+/**
+ * The octet counters a simulated session reports at step `step`: about 1 kB/s in and 2 kB/s out,
+ * unevenly (as traffic is), so that no two intervals split alike.
+ */
+export function simulatedCounters(step: number): { input: number; output: number } {
+  const seconds = step * CADENCE_SECONDS
+  return { input: seconds * 1000 + (step % 7) * 13, output: seconds * 2000 + (step % 5) * 29 }
+}
+
+/**
+ * The attributes of step `step` of a simulated session (0 the Start, `last` the Stop, Interim-
+ * Updates between): Acct-Session-Time step * CADENCE_SECONDS, with simulatedCounters.
+ */
+export function sessionAttributes(
+  family: SessionFamily,
+  session: number,
+  step: number,
+  last: number,
+  eventTime: number,
+): AttributeInput[] {
+  const status = step === 0 ? 1 : step === last ? 2 : 3
+  const seconds = step * CADENCE_SECONDS
+  return [
+    ['User-Name', `user-${family.index}-${session % family.users}`],
+    ['Acct-Session-Id', sessionIdOf(family, session)],
+    ['Acct-Status-Type', status],
+    ['NAS-IP-Address', nasAddressOf(family.index)],
+    ['NAS-Port-Id', String(session)],
+    ['NAS-Port-Type', 5],
+    ['Calling-Station-Id', 'AA:BB:CC:DD:EE:FF'],
+    ['Framed-IP-Address', `10.${family.index % 250}.${(session >> 8) & 255}.${session & 255}`],
+    ['Event-Timestamp', eventTime],
+    ...(status === 1
+      ? [['Connect-Info', 'WireGuard'] as const]
+      : [
+          ['Acct-Session-Time', seconds] as const,
+          ['Acct-Input-Octets', simulatedCounters(step).input] as const,
+          ['Acct-Output-Octets', simulatedCounters(step).output] as const,
+        ]),
+    ...(status === 2 ? [['Acct-Terminate-Cause', 1] as const] : []),
+  ]
+}
 
 export interface NasOptions {
   readonly index: number
@@ -10,6 +68,10 @@ export interface NasOptions {
   readonly window: number
   readonly sessions: number
   readonly interimsPerSession: number
+  /** The step each session begins at (0, its Start, unless it is under way already). */
+  readonly firstStep?: number
+  /** How many packets each session sends in this run (default: all the steps left). */
+  readonly steps?: number
   /** Distinct User-Names the NAS's sessions cycle through. */
   readonly users: number
   readonly retransmitMs: number
@@ -40,30 +102,34 @@ export class SimulatedNas {
   sent = 0
   acked = 0
   retransmitted = 0
-  /** Per session: how many of its packets were answered (0 = none yet). */
-  readonly answeredSteps: Uint8Array
+  /** Per session: the number of its last answered step plus one (0 = none yet). */
+  readonly answeredSteps: Uint16Array
   readonly answered: Buffer[] = []
   private readonly pending = new Map<number, Pending>()
   private readonly freeIds: number[] = Array.from({ length: 256 }, (_, i) => i)
-  private readonly nextStep: Uint8Array
+  private readonly nextStep: Uint16Array
+  private readonly endStep: number
   private readonly ready: number[] = []
   private readonly socket: Socket
   private running = true
 
   constructor(private readonly options: NasOptions) {
-    this.answeredSteps = new Uint8Array(options.sessions)
-    this.nextStep = new Uint8Array(options.sessions)
+    if (this.stepsPerSession > 65_535) throw new Error('a simulated session has at most 65,535 steps')
+    this.answeredSteps = new Uint16Array(options.sessions)
+    const first = options.firstStep ?? 0
+    this.nextStep = new Uint16Array(options.sessions).fill(first)
+    this.endStep = Math.min(this.stepsPerSession, first + (options.steps ?? this.stepsPerSession))
     for (let s = options.sessions - 1; s >= 0; s--) this.ready.push(s)
     this.socket = createSocket('udp4')
     this.socket.on('message', (message) => this.onAnswer(message))
   }
 
   get nasAddress(): string {
-    return `198.19.${Math.floor(this.options.index / 250)}.${(this.options.index % 250) + 1}`
+    return nasAddressOf(this.options.index)
   }
 
   sessionId(session: number): string {
-    return `bench-${this.options.run}-${this.options.index}-${session}`
+    return sessionIdOf(this.options, session)
   }
 
   get stepsPerSession(): number {
@@ -96,31 +162,16 @@ export class SimulatedNas {
   }
 
   private packet(identifier: number, session: number, step: number): Buffer {
-    const last = this.stepsPerSession - 1
-    const status = step === 0 ? 1 : step === last ? 2 : 3
-    const seconds = step * 300
     return buildAccountingRequest({
       identifier,
       secret: this.options.secret,
-      attributes: [
-        ['User-Name', `user-${this.options.index}-${session % this.options.users}`],
-        ['Acct-Session-Id', this.sessionId(session)],
-        ['Acct-Status-Type', status],
-        ['NAS-IP-Address', this.nasAddress],
-        ['NAS-Port-Id', String(session)],
-        ['NAS-Port-Type', 5],
-        ['Calling-Station-Id', 'AA:BB:CC:DD:EE:FF'],
-        ['Framed-IP-Address', `10.${this.options.index % 250}.${(session >> 8) & 255}.${session & 255}`],
-        ['Event-Timestamp', Math.floor(Date.now() / 1000)],
-        ...(status === 1
-          ? [['Connect-Info', 'WireGuard'] as const]
-          : [
-              ['Acct-Session-Time', seconds] as const,
-              ['Acct-Input-Octets', seconds * 1000] as const,
-              ['Acct-Output-Octets', seconds * 2000] as const,
-            ]),
-        ...(status === 2 ? [['Acct-Terminate-Cause', 1] as const] : []),
-      ],
+      attributes: sessionAttributes(
+        this.options,
+        session,
+        step,
+        this.stepsPerSession - 1,
+        Math.floor(Date.now() / 1000),
+      ),
     })
   }
 
@@ -165,7 +216,7 @@ export class SimulatedNas {
     else this.warmupLatenciesMs.push(latency)
     this.answeredSteps[entry.session] = entry.step + 1
     if (this.options.keepAnswered) this.answered.push(entry.datagram)
-    if (entry.step + 1 < this.stepsPerSession) {
+    if (entry.step + 1 < this.endStep) {
       this.nextStep[entry.session] = entry.step + 1
       this.ready.push(entry.session) // a session under way goes before the ones not yet started
     }
