@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
 import { createLogger } from '@radstream/config'
-import { createDb, ensureReseller, type Db } from '@radstream/db'
+import { createDb, ensureReseller, notifySessionEvents, type Db } from '@radstream/db'
 import { applyBatch } from '@radstream/sessionizer'
 import { tokenSigningKey } from '../src/auth/signing-key'
 import { listeningApi } from '../../../test/support/api-app'
@@ -47,8 +47,10 @@ async function graphql(
   return { status: response.status, body: (await response.json()) as Json, headers: response.headers }
 }
 
+/** As the sessionizer records a batch: applied in one transaction, its notice sent after the commit. */
 async function seed(records: Parameters<typeof applyBatch>[1]) {
-  await db.transaction().execute((tx) => applyBatch(tx, records))
+  const outcome = await db.transaction().execute((tx) => applyBatch(tx, records))
+  await notifySessionEvents(db, outcome.notice)
 }
 
 function session(
