@@ -4,7 +4,6 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { sql } from 'kysely'
 import { createDb, ensureDatabaseExists, type Db } from '@radstream/db'
-import { createKafka } from '@radstream/kafka'
 import { ensureFreeradiusWithSql, freePort } from '@radstream/stack'
 import { startFreeradius } from '../test/support/freeradius'
 import { benchSettings, kafkaBrokerPids } from './lib/bench-stack'
@@ -12,6 +11,7 @@ import { allAnswered, Fleet } from './lib/fleet'
 import { pidsNamed, ResourceMeter, startService, stopService, waitUntilOk } from './lib/processes'
 import { fmt, summarize, table } from './lib/stats'
 import { checkRecorded } from './lib/verify'
+import { sessionizerProgress } from './lib/sessionizer-progress'
 
 /**
  * radstream against FreeRADIUS 3.2 on this machine, side by side in one run: the same fleet (Start
@@ -251,22 +251,7 @@ const sessionizer = startService('sessionizer', env)
 await waitUntilOk(`http://127.0.0.1:${env.COLLECTOR_METRICS_PORT}/readyz`, 'the collector')
 await waitUntilOk(`http://127.0.0.1:${env.SESSIONIZER_METRICS_PORT}/readyz`, 'the sessionizer')
 const radstreamDb = createDb({ url: settings.database.url, poolSize: 1 })
-const kafkaAdmin = createKafka({ brokers: settings.kafka.brokers, clientId: 'radstream-bench-compare' }).admin()
-await kafkaAdmin.connect()
-
-/**
- * Whether the sessionizer has committed every record of the topic: it commits offsets only after
- * PostgreSQL has committed their batch. Asked of Kafka, which costs PostgreSQL nothing while it
- * catches up (polling the sessions table would).
- */
-async function sessionizerCaughtUp(): Promise<boolean> {
-  const [ends, committed] = await Promise.all([
-    kafkaAdmin.fetchTopicOffsets(settings.kafka.topic),
-    kafkaAdmin.fetchOffsets({ groupId: settings.sessionizer.groupId, topics: [settings.kafka.topic] }),
-  ])
-  const done = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? [])
-  return ends.every((end) => (done.get(end.partition) ?? -1) >= Number(end.high))
-}
+const progress = await sessionizerProgress(settings)
 
 const freeradiusPids = () => pidsNamed('freeradius')
 const meters = {
@@ -297,7 +282,7 @@ try {
     log(`round ${round} of ${rounds}: radstream`)
     const radstreamFleet = fleetFor(settings.collector.port, `r${round}`, firstNas + 2 * NAS_COUNT)
     const radstreamRun = await measure(radstreamFleet, meters.radstream(), async () => {
-      if (!(await sessionizerCaughtUp())) return { lost: NaN, complete: false, detail: 'the sessionizer is behind' }
+      if (!(await progress.caughtUp())) return { lost: NaN, complete: false, detail: 'the sessionizer is behind' }
       const check = await checkRecorded(radstreamDb, `${run}-r${round}`, radstreamFleet.nas)
       return { ...check, detail: `${check.lost} packets not in PostgreSQL, ${check.duplicated} duplicate rows` }
     })
@@ -382,6 +367,6 @@ try {
   exitCode = 1
 } finally {
   await Promise.all([stopService(collector), stopService(sessionizer), freeradiusSql.stop(), freeradiusDetail.stop()])
-  await Promise.all([radstreamDb.destroy(), freeradiusDb.destroy(), kafkaAdmin.disconnect()])
+  await Promise.all([radstreamDb.destroy(), freeradiusDb.destroy(), progress.close()])
 }
 process.exitCode = exitCode

@@ -6,17 +6,28 @@ import { fileURLToPath } from 'node:url'
  * target's load) and 2,500 packets/s (below this machine's capacity), 30 s each, then the query
  * benchmark on 10 million sessions and audit events, kafkajs against @platformatic/kafka
  * (bench/kafka-clients.ts), then one broker against the local 3-node
- * cluster (bench/cluster.ts). Extra arguments go to
+ * cluster (bench/cluster.ts); `--workload isp` runs an ISP's day (bench/isp.ts) instead. Extra arguments go to
  * each benchmark; run one alone with `npx tsx bench/ingest.ts ...` or `npx tsx bench/query.ts ...`.
  */
 const compare = process.argv.indexOf('--compare')
+const workload = process.argv.indexOf('--workload')
 const runs: [string, string[]][] =
-  compare === -1 ? everyBenchmark() : [[comparison(process.argv[compare + 1]), process.argv.slice(compare + 2)]]
+  compare !== -1
+    ? [[comparison(process.argv[compare + 1]), process.argv.slice(compare + 2)]]
+    : workload !== -1
+      ? [[workloadScript(process.argv[workload + 1]), process.argv.slice(workload + 2)]]
+      : everyBenchmark()
 
 /** `--compare freeradius`: radstream and FreeRADIUS side by side (bench/compare-freeradius.ts) instead. */
 function comparison(peer: string | undefined): string {
   if (peer !== 'freeradius') throw new Error(`--compare: the one peer is freeradius, got ${peer ?? 'nothing'}`)
   return 'compare-freeradius.ts'
+}
+
+/** `--workload isp`: an ISP's day (bench/isp.ts), sessions of every age in tables of millions of rows. */
+function workloadScript(name: string | undefined): string {
+  if (name !== 'isp') throw new Error(`--workload: the one workload is isp, got ${name ?? 'nothing'}`)
+  return 'isp.ts'
 }
 
 function everyBenchmark(): [string, string[]][] {
