@@ -10,19 +10,25 @@ import { benchSettings, kafkaBrokerPids } from './lib/bench-stack'
 import { allAnswered, Fleet } from './lib/fleet'
 import { pidsNamed, ResourceMeter, startService, stopService, waitUntilOk } from './lib/processes'
 import { fmt, summarize, table } from './lib/stats'
+import { CADENCE_SECONDS } from './lib/simulated-nas'
 import { checkRecorded } from './lib/verify'
 import { sessionizerProgress } from './lib/sessionizer-progress'
 
 /**
- * radstream against FreeRADIUS 3.2 on this machine, side by side in one run: the same fleet (Start
- * and Stop per session, no interims) sent to FreeRADIUS with stock rlm_sql on the same PostgreSQL
- * (it answers after its INSERT or UPDATE commits, so its ack rate is its end-to-end rate), to
- * FreeRADIUS writing only its detail file, and to radstream, alternating, round after round. Every
- * acknowledged packet is then looked for where each side keeps it; one missing fails the run.
+ * radstream against FreeRADIUS 3.2 on this machine, side by side in one run: the same fleet sent
+ * to FreeRADIUS with stock rlm_sql on the same PostgreSQL (it answers after its INSERT or UPDATE
+ * commits, so its ack rate is its end-to-end rate), to FreeRADIUS writing only its detail file, and
+ * to radstream, alternating, round after round. Two loads of the same packet count: short sessions
+ * (Start and Stop) and an interim-heavy one (Start, 300 Interim-Updates 5 minutes apart by their
+ * Acct-Session-Time, Stop), which is what an operator's accounting mostly is. Every acknowledged
+ * packet is then looked for where each side keeps it; one missing fails the run.
  */
 const { values } = parseArgs({
   options: {
-    sessions: { type: 'string', default: '30000' },
+    // Short sessions; by default as many packets as the interim-heavy load.
+    sessions: { type: 'string', default: '60400' },
+    'interim-sessions': { type: 'string', default: '400' },
+    interims: { type: 'string', default: '300' },
     'in-flight': { type: 'string', default: '128' },
     users: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '3' },
@@ -32,16 +38,21 @@ const { values } = parseArgs({
   },
   allowPositionals: true,
 })
-const SESSIONS = Number(values.sessions)
+/** What a fleet sends: so many sessions of so many Interim-Updates each. */
+interface Load {
+  readonly sessions: number
+  readonly interims: number
+}
+const SHORT: Load = { sessions: Number(values.sessions), interims: 0 }
+const INTERIM_HEAVY: Load = { sessions: Number(values['interim-sessions']), interims: Number(values.interims) }
 const NAS_COUNT = 4
 const WINDOW = Math.ceil(Number(values['in-flight']) / NAS_COUNT)
-const PACKETS = SESSIONS * 2
 const SECRET = 'bench-secret'
 const run = Date.now().toString(36)
 const log = (message: string) => console.error(`compare: ${message}`)
 
 /** A fleet of NAS_COUNT NAS, WINDOW requests in flight each, as fast as the answers come. */
-function fleetFor(port: number, round: string, firstNas: number, rate = Number.POSITIVE_INFINITY, sessions = SESSIONS) {
+function fleetFor(port: number, round: string, firstNas: number, load: Load, rate = Number.POSITIVE_INFINITY) {
   return new Fleet({
     run: `${run}-${round}`,
     port,
@@ -49,8 +60,8 @@ function fleetFor(port: number, round: string, firstNas: number, rate = Number.P
     nasCount: NAS_COUNT,
     window: WINDOW,
     rate,
-    sessionsPerNas: Math.ceil(sessions / NAS_COUNT),
-    interimsPerSession: 0,
+    sessionsPerNas: Math.ceil(load.sessions / NAS_COUNT),
+    interimsPerSession: load.interims,
     usersPerNas: Math.ceil(Number(values.users) / NAS_COUNT),
     retransmitMs: 1000,
     firstNas,
@@ -73,7 +84,7 @@ async function measure(
   meter: ResourceMeter,
   recorded: () => Promise<{ lost: number; complete: boolean; detail: string }>,
 ): Promise<Measured> {
-  const packets = fleet.nas.length * Math.ceil(SESSIONS / NAS_COUNT) * 2
+  const packets = fleet.nas.reduce((sum, nas) => sum + nas.answeredSteps.length * nas.stepsPerSession, 0)
   meter.begin()
   const started = performance.now()
   await fleet.start()
@@ -210,20 +221,28 @@ const freeradiusDetail = await startFreeradiusWith('bench-detail', detailPort, '
   }`
 })
 
-/** Every acknowledged Start has its radacct row; every acknowledged Stop has closed it. */
+/**
+ * Every acknowledged Start has its radacct row, every acknowledged Interim-Update or Stop its
+ * session time (step k carries k cadences), and an acknowledged Stop has closed it.
+ */
 async function radacctHolds(fleet: Fleet) {
-  const { rows } = await sql<{ acctsessionid: string; closed: boolean }>`
-    select acctsessionid, acctstoptime is not null as closed from radacct
+  const { rows } = await sql<{ acctsessionid: string; closed: boolean; seconds: number | null }>`
+    select acctsessionid, acctstoptime is not null as closed, acctsessiontime as seconds from radacct
     where acctsessionid like ${`bench-${run}-%`}`.execute(freeradiusDb)
-  const closed = new Map(rows.map((r) => [r.acctsessionid, r.closed]))
+  const byId = new Map(rows.map((r) => [r.acctsessionid, r]))
   let lost = 0
   for (const nas of fleet.nas)
     nas.answeredSteps.forEach((steps, session) => {
-      const row = closed.get(nas.sessionId(session))
-      if (steps >= 1 && row === undefined) lost++
-      if (steps === 2 && row !== true) lost++
+      if (steps === 0) return
+      const row = byId.get(nas.sessionId(session))
+      const lastStep = steps - 1
+      const held =
+        row !== undefined &&
+        (lastStep === 0 || Number(row.seconds ?? 0) >= lastStep * CADENCE_SECONDS) &&
+        (steps < nas.stepsPerSession || row.closed)
+      if (!held) lost++
     })
-  return { lost, complete: lost === 0, detail: `${lost} packets not in radacct` }
+  return { lost, complete: lost === 0, detail: `${lost} sessions behind in radacct` }
 }
 
 /** Every acknowledged packet is a record in the detail file (one Acct-Session-Id line each). */
@@ -265,28 +284,51 @@ const meters = {
     }),
 }
 
+/** One load sent to FreeRADIUS + rlm_sql. */
+function measureSql(name: string, firstNas: number, load: Load): Promise<Measured> {
+  const fleet = fleetFor(sqlPort, name, firstNas, load)
+  return measure(fleet, meters.sql(), () => radacctHolds(fleet))
+}
+
+/** One load sent to radstream, complete once the sessionizer has committed all and PostgreSQL holds every packet. */
+function measureRadstream(name: string, firstNas: number, load: Load): Promise<Measured> {
+  const fleet = fleetFor(settings.collector.port, name, firstNas, load)
+  return measure(fleet, meters.radstream(), async () => {
+    if (!(await progress.caughtUp())) return { lost: NaN, complete: false, detail: 'the sessionizer is behind' }
+    const check = await checkRecorded(radstreamDb, `${run}-${name}`, fleet.nas)
+    return { ...check, detail: `${check.lost} packets not in PostgreSQL, ${check.duplicated} duplicate rows` }
+  })
+}
+
 const rounds = Number(values.rounds)
-const results: { round: number; sql: Measured; detail: Measured; radstream: Measured }[] = []
+const FLEETS_A_ROUND = 5
+const results: {
+  round: number
+  sql: Measured
+  detail: Measured
+  radstream: Measured
+  sqlInterims: Measured
+  radstreamInterims: Measured
+}[] = []
 let exitCode = 0
 try {
   for (let round = 1; round <= rounds; round++) {
-    const firstNas = round * NAS_COUNT * 3
-    log(`round ${round} of ${rounds}: FreeRADIUS + rlm_sql`)
-    const sqlFleet = fleetFor(sqlPort, `s${round}`, firstNas)
-    const sqlRun = await measure(sqlFleet, meters.sql(), () => radacctHolds(sqlFleet))
-    log(`round ${round} of ${rounds}: FreeRADIUS detail file only`)
-    const detailFleet = fleetFor(detailPort, `d${round}`, firstNas + NAS_COUNT)
+    const firstNas = round * NAS_COUNT * FLEETS_A_ROUND
+    const step = (what: string) => log(`round ${round} of ${rounds}: ${what}`)
+    step('FreeRADIUS + rlm_sql, short sessions')
+    const sqlRun = await measureSql(`s${round}`, firstNas, SHORT)
+    step('FreeRADIUS detail file only, short sessions')
+    const detailFleet = fleetFor(detailPort, `d${round}`, firstNas + NAS_COUNT, SHORT)
     const detailRun = await measure(detailFleet, new ResourceMeter({ freeradius: freeradiusPids }), () =>
       detailHolds(detailFleet),
     )
-    log(`round ${round} of ${rounds}: radstream`)
-    const radstreamFleet = fleetFor(settings.collector.port, `r${round}`, firstNas + 2 * NAS_COUNT)
-    const radstreamRun = await measure(radstreamFleet, meters.radstream(), async () => {
-      if (!(await progress.caughtUp())) return { lost: NaN, complete: false, detail: 'the sessionizer is behind' }
-      const check = await checkRecorded(radstreamDb, `${run}-r${round}`, radstreamFleet.nas)
-      return { ...check, detail: `${check.lost} packets not in PostgreSQL, ${check.duplicated} duplicate rows` }
-    })
-    results.push({ round, sql: sqlRun, detail: detailRun, radstream: radstreamRun })
+    step('radstream, short sessions')
+    const radstreamRun = await measureRadstream(`r${round}`, firstNas + 2 * NAS_COUNT, SHORT)
+    step('FreeRADIUS + rlm_sql, interim-heavy')
+    const sqlInterims = await measureSql(`si${round}`, firstNas + 3 * NAS_COUNT, INTERIM_HEAVY)
+    step('radstream, interim-heavy')
+    const radstreamInterims = await measureRadstream(`ri${round}`, firstNas + 4 * NAS_COUNT, INTERIM_HEAVY)
+    results.push({ round, sql: sqlRun, detail: detailRun, radstream: radstreamRun, sqlInterims, radstreamInterims })
   }
 
   const median = (pick: (r: (typeof results)[number]) => number) => summarize(results.map(pick)).p50
@@ -296,7 +338,13 @@ try {
   const latencySeconds = Number(values['latency-seconds'])
   // Sessions enough for the whole run and its 2 s warm-up, with room to spare.
   const pacedSessions = Math.ceil((latencyRate * (latencySeconds + 2) * 1.5) / 2)
-  const paced = fleetFor(settings.collector.port, 'latency', 40 * NAS_COUNT, latencyRate, pacedSessions)
+  const paced = fleetFor(
+    settings.collector.port,
+    'latency',
+    (rounds + 1) * NAS_COUNT * FLEETS_A_ROUND,
+    { sessions: pacedSessions, interims: 0 },
+    latencyRate,
+  )
   await paced.start(2000)
   await new Promise((resolve) => setTimeout(resolve, latencySeconds * 1000))
   await paced.stop(10_000)
@@ -324,6 +372,26 @@ try {
     ]),
   ]
   console.log(table(rows))
+  console.log(
+    table([
+      [
+        'round',
+        'interim-heavy: FreeRADIUS+SQL acked/s (= end to end)',
+        'radstream acked/s',
+        'radstream end to end/s',
+        'end to end vs FreeRADIUS+SQL',
+        'radstream end to end vs its short sessions',
+      ],
+      ...results.map((r) => [
+        r.round,
+        fmt(r.sqlInterims.ackedPerSecond, 0),
+        fmt(r.radstreamInterims.ackedPerSecond, 0),
+        fmt(r.radstreamInterims.endToEndPerSecond, 0),
+        `${fmt(r.radstreamInterims.endToEndPerSecond / r.sqlInterims.ackedPerSecond, 2)}x`,
+        `${fmt(r.radstreamInterims.endToEndPerSecond / r.radstream.endToEndPerSecond, 2)}x`,
+      ]),
+    ]),
+  )
   const cpu = (m: Measured) =>
     Object.entries(m.cpuUsPerPacket)
       .map(([group, us]) => `${group} ${fmt(us, 0)}`)
@@ -334,14 +402,28 @@ try {
       ['FreeRADIUS + rlm_sql', cpu(results.at(-1)!.sql)],
       ['FreeRADIUS detail', cpu(results.at(-1)!.detail)],
       ['radstream', cpu(results.at(-1)!.radstream)],
+      ['FreeRADIUS + rlm_sql, interim-heavy', cpu(results.at(-1)!.sqlInterims)],
+      ['radstream, interim-heavy', cpu(results.at(-1)!.radstreamInterims)],
     ]),
   )
   const e2eRatio = median((r) => r.radstream.endToEndPerSecond / r.sql.ackedPerSecond)
   const detailRatio = median((r) => r.radstream.ackedPerSecond / r.detail.ackedPerSecond)
+  const interimRatio = median((r) => r.radstreamInterims.endToEndPerSecond / r.sqlInterims.ackedPerSecond)
+  const interimVsShort = median((r) => r.radstreamInterims.endToEndPerSecond / r.radstream.endToEndPerSecond)
   console.log(
     table([
       ['goal', 'measured (median of rounds)', 'met'],
-      ['end to end >= 2.5x FreeRADIUS+SQL', `${fmt(e2eRatio, 2)}x`, e2eRatio >= 2.5 ? 'yes' : 'no'],
+      ['end to end >= 2.5x FreeRADIUS+SQL, short sessions', `${fmt(e2eRatio, 2)}x`, e2eRatio >= 2.5 ? 'yes' : 'no'],
+      [
+        'end to end >= 2x FreeRADIUS+SQL, interim-heavy',
+        `${fmt(interimRatio, 2)}x`,
+        interimRatio >= 2 ? 'yes' : 'no',
+      ],
+      [
+        'interim-heavy end to end >= 0.8x short sessions',
+        `${fmt(interimVsShort, 2)}x`,
+        interimVsShort >= 0.8 ? 'yes' : 'no',
+      ],
       ['acked >= 0.5x FreeRADIUS detail-only', `${fmt(detailRatio, 2)}x`, detailRatio >= 0.5 ? 'yes' : 'no'],
       [
         `ack p99 <= 10 ms at ${latencyRate}/s (half of capacity)`,
@@ -354,12 +436,14 @@ try {
   )
   console.log(
     JSON.stringify({
-      sessions: SESSIONS,
+      loads: { short: SHORT, interimHeavy: INTERIM_HEAVY },
       inFlight: NAS_COUNT * WINDOW,
       results,
       latency: { rate: latencyRate, ...pacedLatency },
       e2eRatio,
       detailRatio,
+      interimRatio,
+      interimVsShort,
     }),
   )
 } catch (error) {
