@@ -52,10 +52,19 @@ export function sessionAttributes(
       ? [['Connect-Info', 'WireGuard'] as const]
       : [
           ['Acct-Session-Time', seconds] as const,
-          ['Acct-Input-Octets', simulatedCounters(step).input] as const,
-          ['Acct-Output-Octets', simulatedCounters(step).output] as const,
+          ...octets('Input', simulatedCounters(step).input),
+          ...octets('Output', simulatedCounters(step).output),
         ]),
     ...(status === 2 ? [['Acct-Terminate-Cause', 1] as const] : []),
+  ]
+}
+
+/** A 64-bit octet count as a NAS sends it: the low 32 bits, and Gigawords when there are more. */
+function octets(direction: 'Input' | 'Output', total: number): AttributeInput[] {
+  const gigawords = Math.floor(total / 2 ** 32)
+  return [
+    [`Acct-${direction}-Octets`, total % 2 ** 32],
+    ...(gigawords > 0 ? [[`Acct-${direction}-Gigawords`, gigawords] as AttributeInput] : []),
   ]
 }
 
