@@ -262,21 +262,39 @@ try {
     sweeps.set(size, await sweepMs())
   }
 
-  const median = (bucket: string, size: number, pick: (m: Measured) => number) =>
-    summarize(results.filter((m) => m.bucket === bucket && m.size === size).map(pick)).p50
+  const median = (bucket: string, size: number | undefined, pick: (m: Measured) => number) =>
+    summarize(results.filter((m) => m.bucket === bucket && (size === undefined || m.size === size)).map(pick)).p50
   const cpu = (m: Measured) => Object.values(m.cpuUsPerPacket).reduce((a, b) => a + b, 0)
   const groups = Object.keys(results[0]!.cpuUsPerPacket)
   console.log(
     table([
-      ['sessions rows', 'bucket', 'packets/s', ...groups.map((g) => `${g} us`), 'CPU us a packet', 'statement us a packet'],
+      [
+        'sessions rows',
+        'bucket',
+        'packets/s',
+        ...groups.map((g) => `${g} us`),
+        'CPU us a packet',
+        'statement us a packet',
+      ],
       ...SIZES.flatMap((size) =>
         buckets.map((b) => [
           size,
           b.name,
-          fmt(median(b.name, size, (m) => m.perSecond), 0),
-          ...groups.map((g) => fmt(median(b.name, size, (m) => m.cpuUsPerPacket[g]!), 0)),
+          fmt(
+            median(b.name, size, (m) => m.perSecond),
+            0,
+          ),
+          ...groups.map((g) =>
+            fmt(
+              median(b.name, size, (m) => m.cpuUsPerPacket[g]!),
+              0,
+            ),
+          ),
           fmt(median(b.name, size, cpu), 0),
-          fmt(median(b.name, size, (m) => m.statementUsPerPacket), 0),
+          fmt(
+            median(b.name, size, (m) => m.statementUsPerPacket),
+            0,
+          ),
         ]),
       ),
     ]),
@@ -290,14 +308,24 @@ try {
   const oldest = `${Math.max(...AGES)} reports`
   const young = `${Math.min(...AGES)} reports`
   const [smallest, largest] = [Math.min(...SIZES), Math.max(...SIZES)]
-  const rateRatio = median(oldest, smallest, (m) => m.perSecond) / median('new', smallest, (m) => m.perSecond)
-  const ageCpuRatio = median(oldest, smallest, cpu) / median(young, smallest, cpu)
+  // Age against age over every table size's rounds: one burst of 2,000 packets takes about a second
+  // end to end, and its time moves by a fifth from burst to burst on this VM, far more than its CPU.
+  const rateRatio = median(oldest, undefined, (m) => m.perSecond) / median('new', undefined, (m) => m.perSecond)
+  const ageCpuRatio = median(oldest, undefined, cpu) / median(young, undefined, cpu)
   const sizeCpuRatio = median(young, largest, cpu) / median(young, smallest, cpu)
   console.log(
     table([
       ['goal (issue 26)', 'measured (medians)', 'met'],
-      [`${oldest}: rate >= 0.8x a new session's`, `${fmt(rateRatio, 2)}x`, rateRatio >= 0.8 ? 'yes' : 'no'],
-      [`${oldest}: CPU <= 1.2x ${young}`, `${fmt(ageCpuRatio, 2)}x`, ageCpuRatio <= 1.2 ? 'yes' : 'no'],
+      [
+        `${oldest}: rate >= 0.8x a new session's (all sizes' rounds)`,
+        `${fmt(rateRatio, 2)}x`,
+        rateRatio >= 0.8 ? 'yes' : 'no',
+      ],
+      [
+        `${oldest}: CPU <= 1.2x ${young} (all sizes' rounds)`,
+        `${fmt(ageCpuRatio, 2)}x`,
+        ageCpuRatio <= 1.2 ? 'yes' : 'no',
+      ],
       [
         `${young}: CPU at ${largest} rows <= 1.2x at ${smallest}`,
         `${fmt(sizeCpuRatio, 2)}x`,
@@ -305,7 +333,9 @@ try {
       ],
     ]),
   )
-  console.log(JSON.stringify({ sessions: SESSIONS, ages: AGES, sizes: SIZES, results, rateRatio, ageCpuRatio, sizeCpuRatio }))
+  console.log(
+    JSON.stringify({ sessions: SESSIONS, ages: AGES, sizes: SIZES, results, rateRatio, ageCpuRatio, sizeCpuRatio }),
+  )
 } catch (error) {
   console.error(`isp: ${(error as Error).stack}`)
   exitCode = 1
