@@ -190,6 +190,7 @@ describe('radstream CLI', () => {
         COLLECTOR_METRICS_PORT: '0',
         SESSIONIZER_METRICS_HOST: '127.0.0.1',
         SESSIONIZER_METRICS_PORT: '0',
+        API_METRICS_PORT: '0',
         LOG_LEVEL: 'info',
       }),
       detached: true, // its own process group, so a Ctrl-C can be sent to it as a terminal would
@@ -219,23 +220,24 @@ describe('radstream CLI', () => {
       const page = await fetch(`http://127.0.0.1:${httpPort}/console`)
       expect(page.status).toBe(200)
       expect(await page.text()).toContain('<title>radstream console</title>')
-      // Migrated as the test database's superuser; the services connect as the least-privileged role.
+      // Migrated as the test database's superuser; each service connects as its own least-privileged role.
       const { rows } = await sql<{ usename: string; application_name: string }>`
         select distinct usename, application_name from pg_stat_activity
         where datname = current_database() and application_name in
           ('radstream-collector', 'radstream-sessionizer', 'radstream-api')
         order by application_name`.execute(db)
-      expect(rows).toEqual(
-        ['radstream-api', 'radstream-collector', 'radstream-sessionizer'].map((application_name) => ({
-          usename: 'radstream_app',
-          application_name,
-        })),
-      )
+      expect(rows).toEqual([
+        { usename: 'radstream_app', application_name: 'radstream-api' },
+        { usename: 'radstream_collector', application_name: 'radstream-collector' },
+        { usename: 'radstream_sessionizer', application_name: 'radstream-sessionizer' },
+      ])
     } finally {
       process.kill(-up.pid!, 'SIGINT')
     }
     expect(await exited, output).toBe(0)
-    expect(output).toContain(`radstream up, compiled (${entry}), services connecting to PostgreSQL as radstream_app`)
+    expect(output).toContain(
+      `radstream up, compiled (${entry}), services connecting to PostgreSQL each as its own role (radstream_collector, radstream_sessionizer, radstream_app)`,
+    )
     expect(output).toContain(`console http://127.0.0.1:${httpPort}/console`)
     expect(output).toContain('collector stopped')
     expect(output).toContain('sessionizer stopped')

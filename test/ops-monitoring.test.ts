@@ -55,13 +55,13 @@ describe('the Prometheus rules and the Grafana dashboard in ops/', () => {
   })
 
   it('should name only metrics the three processes export', async () => {
-    const { app, base } = await listeningApi(db)
+    const { app, metricsBase } = await listeningApi(db)
     const exported = new Set<string>()
     try {
       const texts = [
         await new CollectorMetrics().registry.metrics(),
         await new SessionizerMetrics().registry.metrics(),
-        await (await fetch(`${base}/metrics`)).text(),
+        await (await fetch(`${metricsBase}/metrics`)).text(),
       ]
       for (const text of texts) for (const name of seriesNames(text)) exported.add(name)
     } finally {

@@ -27,6 +27,7 @@ export async function benchSettings(
     COLLECTOR_METRICS_PORT: String(await freePort()),
     SESSIONIZER_METRICS_HOST: '127.0.0.1',
     SESSIONIZER_METRICS_PORT: String(await freePort()),
+    API_METRICS_PORT: String(await freePort()),
     HOST: '127.0.0.1',
     PORT: String(await freePort()),
     LOG_LEVEL: 'warn',

@@ -13,6 +13,8 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     KAFKA_TOPIC: inject('topic'),
     KAFKA_TOPIC_PARTITIONS: '4',
     LOG_LEVEL: 'warn',
+    // Beside the stack the tests run with (npm start's ports): an API started here takes any free ops port.
+    API_METRICS_PORT: '0',
     ...extra,
   }
 }

@@ -26,6 +26,8 @@ export function testSettings(overrides: Record<string, string> = {}): Settings {
     COLLECTOR_METRICS_PORT: '0',
     SESSIONIZER_METRICS_HOST: '127.0.0.1',
     SESSIONIZER_METRICS_PORT: '0',
+    API_METRICS_HOST: '127.0.0.1',
+    API_METRICS_PORT: '0',
     ...overrides,
   })
 }

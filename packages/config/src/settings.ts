@@ -122,8 +122,8 @@ export interface ApiSettings {
   readonly host: string
   readonly port: number
   readonly graphiql: boolean
-  /** HS256 key for access tokens; unset: the random key stored in the database at migration. */
-  readonly tokenSecret: string | undefined
+  /** HS256 key for access tokens, at least 32 octets; unset: the random key stored in the database at migration. */
+  readonly tokenSecret: Secret | undefined
   readonly tokenTtlSeconds: number
   /** Failed token requests a window allows from one address for one client id, and for any. */
   readonly tokenFailuresPerClientAndAddress: number
@@ -131,6 +131,21 @@ export interface ApiSettings {
   readonly tokenFailureWindowSeconds: number
   /** The built console (index.html and assets/), served at /console. */
   readonly consoleDir: string
+  readonly limits: ApiLimits
+  /** Where GET /metrics is served (not on the API's own port). */
+  readonly metricsHost: string
+  readonly metricsPort: number
+}
+
+/** What one API client may ask of one API process (each instance counts on its own). */
+export interface ApiLimits {
+  /** The most rows one GraphQL request may make the database read (query-cost.ts). */
+  readonly graphqlMaxCost: number
+  readonly graphqlRequestsPerMinute: number
+  /** Exports one client may stream at once. */
+  readonly exportsPerClient: number
+  /** PostgreSQL connections the exports have, apart from the API's pool: slow readers cannot starve it. */
+  readonly exportPoolSize: number
 }
 
 /** Disconnect- and CoA-Requests (RFC 5176) that the API and the CLI send to a NAS. */
@@ -178,14 +193,15 @@ export function loadSettings(env: Env = process.env): Settings {
       maxBatch: read.integer('KAFKA_MAX_BATCH', 500, { min: 1, max: 100_000 }),
       maxInFlight: read.integer('COLLECTOR_MAX_IN_FLIGHT', 20_000, { min: 1, max: 1_000_000 }),
       duplicateTtlMs: read.integer('DUPLICATE_TTL_MS', 30_000, { min: 0, max: 600_000 }),
-      metricsHost: read.string('COLLECTOR_METRICS_HOST', '0.0.0.0'),
+      // Loopback unless configured: the ops ports are for the local scraper, not the network.
+      metricsHost: read.string('COLLECTOR_METRICS_HOST', '127.0.0.1'),
       metricsPort: read.port('COLLECTOR_METRICS_PORT', 9813),
       receiveBufferBytes: read.integer('RADIUS_RECV_BUFFER_BYTES', 8 * 1024 * 1024, { min: 65_536, max: 1 << 30 }),
       recordFormat: read.oneOf('KAFKA_RECORD_FORMAT', 'binary', RECORD_FORMATS),
     },
     sessionizer: {
       groupId: read.string('SESSIONIZER_GROUP_ID', defaultGroupId(topic)),
-      metricsHost: read.string('SESSIONIZER_METRICS_HOST', '0.0.0.0'),
+      metricsHost: read.string('SESSIONIZER_METRICS_HOST', '127.0.0.1'),
       metricsPort: read.port('SESSIONIZER_METRICS_PORT', 9814),
       deadLetterTopic: read.string('KAFKA_DEAD_LETTER_TOPIC', `${topic}.dead-letter`),
       fetchMinBytes: read.integer('SESSIONIZER_FETCH_MIN_BYTES', 65_536, { min: 1, max: 64 * 1024 * 1024 }),
@@ -205,7 +221,7 @@ export function loadSettings(env: Env = process.env): Settings {
       host: read.string('HOST', '0.0.0.0'),
       port: read.port('PORT', 3000),
       graphiql: read.boolean('GRAPHIQL', false),
-      tokenSecret: read.optionalString('AUTH_TOKEN_SECRET'),
+      tokenSecret: tokenSecret(read),
       tokenTtlSeconds: read.integer('AUTH_TOKEN_TTL_SECONDS', 3600, { min: 60, max: 86_400 }),
       tokenFailuresPerClientAndAddress: read.integer('AUTH_FAILURES_PER_CLIENT_AND_ADDRESS', 5, {
         min: 1,
@@ -214,6 +230,14 @@ export function loadSettings(env: Env = process.env): Settings {
       tokenFailuresPerAddress: read.integer('AUTH_FAILURES_PER_ADDRESS', 30, { min: 1, max: 100_000 }),
       tokenFailureWindowSeconds: read.integer('AUTH_FAILURE_WINDOW_SECONDS', 60, { min: 1, max: 3600 }),
       consoleDir: read.string('CONSOLE_DIR', CONSOLE_BUILD_DIR),
+      metricsHost: read.string('API_METRICS_HOST', '127.0.0.1'),
+      metricsPort: read.port('API_METRICS_PORT', 9815),
+      limits: {
+        graphqlMaxCost: read.integer('GRAPHQL_MAX_COST', 20_000, { min: 100, max: 10_000_000 }),
+        graphqlRequestsPerMinute: read.integer('GRAPHQL_RATE_LIMIT_PER_MINUTE', 600, { min: 1, max: 1_000_000 }),
+        exportsPerClient: read.integer('EXPORTS_PER_CLIENT', 2, { min: 1, max: 100 }),
+        exportPoolSize: read.integer('EXPORT_POOL_SIZE', 4, { min: 1, max: 100 }),
+      },
     },
     dynamicAuthorization: {
       timeoutMs: read.integer('DAE_TIMEOUT_MS', 1000, { min: 50, max: 10_000 }),
@@ -222,6 +246,18 @@ export function loadSettings(env: Env = process.env): Settings {
     },
   }
   return deepFreeze(settings)
+}
+
+/** HS256 keys shorter than the hash (32 octets) are weaker than the signature; RFC 7518 3.2 requires at least that. */
+const MIN_TOKEN_SECRET_OCTETS = 32
+
+function tokenSecret(read: EnvReader): Secret | undefined {
+  const secret = read.secret('AUTH_TOKEN_SECRET')
+  if (secret !== undefined && Buffer.byteLength(secret.reveal()) < MIN_TOKEN_SECRET_OCTETS)
+    throw new ConfigError(
+      `AUTH_TOKEN_SECRET (or AUTH_TOKEN_SECRET_FILE) must be at least ${MIN_TOKEN_SECRET_OCTETS} octets (RFC 7518 3.2); try: openssl rand -base64 48`,
+    )
+  return secret
 }
 
 const REPLICAS = { min: 1, max: 32 }

@@ -61,8 +61,9 @@ export const AUDIT_TIMESTAMP_FORMAT = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`
 
 /**
  * The instant before which every audit event that will ever exist is already committed: the
- * earliest start of any transaction now writing (an event's timestamp is taken inside its
- * transaction, so it cannot be earlier), capped by the clock read before looking. Read in its own
+ * earliest start of any transaction now writing in this database (an event's timestamp is taken
+ * inside its transaction, so it cannot be earlier; another database's writers write none here),
+ * capped by the clock read before looking. Read in its own
  * statements, before the page's, so that the page's snapshot sees everything below it.
  */
 export async function auditFinalHorizon(db: Db): Promise<string> {
@@ -71,7 +72,8 @@ export async function auditFinalHorizon(db: Db): Promise<string> {
   }>`select to_char(clock_timestamp() at time zone 'UTC', ${sql.raw(AUDIT_TIMESTAMP_FORMAT)}) as t`.execute(db)
   const writers = await sql<{ t: string | null }>`
     select to_char(min(xact_start) at time zone 'UTC', ${sql.raw(AUDIT_TIMESTAMP_FORMAT)}) as t
-    from pg_stat_activity where backend_xid is not null and pid <> pg_backend_pid()`.execute(db)
+    from pg_stat_activity
+    where backend_xid is not null and pid <> pg_backend_pid() and datname = current_database()`.execute(db)
   const now = clock.rows[0]!.t
   const oldestWriter = writers.rows[0]?.t
   return oldestWriter && oldestWriter < now ? oldestWriter : now

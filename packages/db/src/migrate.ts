@@ -35,16 +35,26 @@ export async function migrateToLatest(db: Db): Promise<MigrationResult[]> {
   return results
 }
 
-/** The role the services connect as: no UPDATE or DELETE on audit events, no DDL. */
+/** The API's role, and the default of the services': no UPDATE or DELETE on audit events, no DDL. */
 export const SERVICE_ROLE = 'radstream_app'
 
 /**
- * `url` as the services' role: the same server and database, user radstream_app with `password`
- * (none: the server's trust or peer rules decide).
+ * The role each service connects as (migration 0015): the collector, which faces the network,
+ * reads only the NAS registry; the sessionizer has the data path but not the API's keys and clients.
  */
-export function serviceRoleUrl(url: string, password: string | undefined): string {
+export const SERVICE_ROLES = {
+  collector: 'radstream_collector',
+  sessionizer: 'radstream_sessionizer',
+  api: SERVICE_ROLE,
+} as const
+
+/**
+ * `url` as a service's role: the same server and database, that user with `password` (none: the
+ * server's trust or peer rules decide).
+ */
+export function serviceRoleUrl(url: string, password: string | undefined, role: string = SERVICE_ROLE): string {
   const service = new URL(url)
-  service.username = SERVICE_ROLE
+  service.username = role
   service.password = password ?? ''
   return service.toString()
 }
@@ -68,8 +78,9 @@ export async function migrateDatabase({ url, appPassword, log }: DatabaseMigrati
     const results = await migrateToLatest(db)
     for (const result of results) log(`migration ${result.migrationName}: ${result.status}`)
     if (appPassword !== undefined) {
-      await sql`alter role ${sql.id(SERVICE_ROLE)} password ${sql.lit(appPassword)}`.execute(db)
-      log(`${SERVICE_ROLE}: password set`)
+      for (const role of Object.values(SERVICE_ROLES))
+        await sql`alter role ${sql.id(role)} password ${sql.lit(appPassword)}`.execute(db)
+      log(`${Object.values(SERVICE_ROLES).join(', ')}: password set`)
     }
     return results
   } finally {

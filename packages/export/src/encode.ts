@@ -16,10 +16,22 @@ export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
 /** Rows are handed on in chunks of about this many characters: one write per row would cost more than the row. */
 const CHUNK_CHARS = 64 * 1024
 
-/** RFC 4180: a field with a comma, quote, CR or LF is quoted, its quotes doubled. */
+/**
+ * A cell a spreadsheet would run as a formula (OWASP's CSV injection: one that begins with =, +, -,
+ * @, tab or CR). User-Name, Calling-Station-Id, NAS-Port-Id and Connect-Info are chosen by
+ * subscribers, so any cell may be one.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/
+
+/**
+ * RFC 4180: a field with a comma, quote, CR or LF is quoted, its quotes doubled. A field that would
+ * start a formula is prefixed with a single quote and quoted, as OWASP recommends: a spreadsheet
+ * shows it as text. NDJSON carries every value exactly.
+ */
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return ''
   const text = typeof value === 'object' ? JSON.stringify(value) : String(value)
+  if (FORMULA_START.test(text)) return `"'${text.replaceAll('"', '""')}"`
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 

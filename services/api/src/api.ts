@@ -1,7 +1,9 @@
 import type { Logger, Settings } from '@radstream/config'
 import { createDb } from '@radstream/db'
 import { createKafka, isKafkaReachable } from '@radstream/kafka'
+import { startOpsServer } from '@radstream/ops'
 import { buildApp, failureLimits } from './app'
+import { ApiMetrics } from './metrics'
 import { tokenSigningKey } from './auth/signing-key'
 
 export interface RunningApi {
@@ -27,12 +29,23 @@ export async function startApi(settings: Settings, logger: Logger): Promise<Runn
     applicationName: 'radstream-api',
   })
   const kafka = createKafka({ ...settings.kafka, clientId: `${settings.kafka.clientId}-api` })
+  // Exports hold a connection as long as their client reads: a pool of their own, so slow readers
+  // never take the connections every other request needs.
+  const exportDb = createDb({
+    url: settings.database.url,
+    poolSize: settings.api.limits.exportPoolSize,
+    applicationName: 'radstream-api-export',
+  })
+  const metrics = new ApiMetrics()
   const app = await buildApp({
     db,
+    exportDb,
+    metrics,
+    limits: settings.api.limits,
     logger: log,
     kafkaReachable: cached(() => isKafkaReachable(kafka, settings.kafka.brokers), 2000),
     graphiql: settings.api.graphiql,
-    tokenSigningKey: await tokenSigningKey(db, settings.api.tokenSecret),
+    tokenSigningKey: await tokenSigningKey(db, settings.api.tokenSecret?.reveal()),
     tokenTtlSeconds: settings.api.tokenTtlSeconds,
     dynamicAuthorization: settings.dynamicAuthorization,
     tokenFailureLimits: failureLimits(settings),
@@ -40,13 +53,18 @@ export async function startApi(settings: Settings, logger: Logger): Promise<Runn
     consoleDir: settings.api.consoleDir,
   })
   await app.listen({ host: settings.api.host, port: settings.api.port })
+  const ops = await startOpsServer(settings.api.metricsHost, settings.api.metricsPort, {
+    registry: metrics.registry,
+    ready: () => true,
+  })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : settings.api.port
   return {
     port,
     async stop() {
       await app.close()
-      await db.destroy()
+      await new Promise((resolve) => ops.close(resolve))
+      await Promise.all([db.destroy(), exportDb.destroy()])
     },
   }
 }

@@ -5,10 +5,19 @@ import jwt from '@fastify/jwt'
 import swagger from '@fastify/swagger'
 import mercurius from 'mercurius'
 import fastifyMetrics from 'fastify-metrics'
-import { loadSettings, type DynamicAuthorizationSettings, type Logger, type Settings } from '@radstream/config'
+import {
+  loadSettings,
+  type ApiLimits,
+  type DynamicAuthorizationSettings,
+  type Logger,
+  type Settings,
+} from '@radstream/config'
 import type { Db } from '@radstream/db'
 import { auditLogRoute } from './audit-log/route'
 import { exportRoutes } from './export/route'
+import { ExportGate } from './export/export-gate'
+import { perClientLimiter } from './per-client-limiter'
+import { queryCost } from './graphql/query-cost'
 import { consoleRoute } from './console-route'
 import { createAuthenticator } from './auth/authenticate'
 import { tokenRoute } from './auth/token-route'
@@ -19,6 +28,7 @@ import { formatErrors } from './graphql/error-formatter'
 import { buildResolvers } from './graphql/resolvers'
 import { schema } from './graphql/schema'
 import { startSessionEventHub } from './graphql/session-events'
+import { SubscriptionGuard } from './graphql/subscription-guard'
 import { countGraphqlOperations } from './graphql/operation-metrics'
 import { healthRoutes } from './health'
 import { ApiMetrics } from './metrics'
@@ -39,6 +49,12 @@ export interface AppDeps {
   readonly databaseUrl?: string
   /** The built console to serve at /console; unset: no console. */
   readonly consoleDir?: string
+  /** What one client may ask; unset: the defaults. */
+  readonly limits?: ApiLimits
+  /** The exports' own pool (EXPORT_POOL_SIZE connections); unset: `db`'s. */
+  readonly exportDb?: Db
+  /** Where the app counts; the caller serves its registry on the ops port. Unset: counted, unserved. */
+  readonly metrics?: ApiMetrics
 }
 
 /** The token endpoint's throttle, from the API settings. */
@@ -76,15 +92,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     verify: { algorithms: ['HS256'], allowedIss: TOKEN_ISSUER, allowedAud: TOKEN_AUDIENCE },
   })
 
-  const metrics = new ApiMetrics()
+  const metrics = deps.metrics ?? new ApiMetrics()
   await app.register(fastifyMetrics, {
-    endpoint: '/metrics',
+    // Served on the ops port (API_METRICS_HOST, loopback unless configured), not beside the API.
+    endpoint: null,
     defaultMetrics: { enabled: true, register: metrics.registry, prefix: 'radstream_api_' },
     routeMetrics: {
       enabled: { histogram: true, summary: false },
       // Route patterns (/api/v1/audit-log), never raw URLs: bounded label values.
       registeredRoutesOnly: true,
-      routeBlacklist: ['/metrics'],
       overrides: {
         labels: { route: 'route', status: 'status' },
         histogram: {
@@ -122,16 +138,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
 
   const authenticate = createAuthenticator(app, deps.db)
-  app.addHook('onRequest', async (request, reply) => {
-    // WebSocket subscriptions authenticate in their connection_init message instead (onConnect).
-    if (request.routeOptions.url !== '/graphql' || request.headers.upgrade === 'websocket') return
-    try {
-      request.principal = await authenticate(request.headers.authorization, GRAPHQL_SCOPES)
-    } catch (error) {
-      if (error instanceof ApiError) return sendGraphqlError(reply, error)
-      throw error
-    }
-  })
+  const limits = deps.limits ?? loadSettings({}).api.limits
+  const admitGraphql = perClientLimiter(limits.graphqlRequestsPerMinute, 'GraphQL requests')
 
   await app.register(swagger, {
     openapi: {
@@ -154,7 +162,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   await app.register(healthRoutes, { db: deps.db, kafkaReachable: deps.kafkaReachable })
   await app.register(auditLogRoute, { db: deps.db, authenticate, cursorKey: deps.tokenSigningKey, metrics })
-  await app.register(exportRoutes, { db: deps.db, authenticate })
+  await app.register(exportRoutes, {
+    db: deps.exportDb ?? deps.db,
+    authenticate,
+    gate: new ExportGate({ perClient: limits.exportsPerClient, total: limits.exportPoolSize }),
+  })
   if (deps.consoleDir) await app.register(consoleRoute, { dir: deps.consoleDir })
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   await app.register(tokenRoute, {
@@ -163,9 +175,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     failureLimits: deps.tokenFailureLimits ?? failureLimits(loadSettings({})),
     metrics,
   })
+  const subscriptionGuard = new SubscriptionGuard(deps.db, deps.logger)
+  app.addHook('onClose', async () => subscriptionGuard.stop())
   await app.register(mercurius, {
     schema,
-    resolvers: buildResolvers(deps.db, deps.dynamicAuthorization ?? loadSettings({}).dynamicAuthorization),
+    resolvers: buildResolvers(
+      deps.db,
+      deps.dynamicAuthorization ?? loadSettings({}).dynamicAuthorization,
+      subscriptionGuard,
+    ),
     graphiql: deps.graphiql ?? false,
     path: '/graphql',
     queryDepth: 8,
@@ -175,6 +193,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     errorFormatter: formatErrors,
     context: (request) => ({ principal: request.principal!, requestId: request.id }),
     subscription: {
+      // The socket, for the guard that ends it when its principal lapses.
+      context: (socket) => ({ socket }),
       // WebSocket clients authenticate in the connection_init payload: { authorization: "Bearer ..." }.
       onConnect: async ({ payload }: { payload?: { authorization?: string } }) => {
         try {
@@ -193,6 +213,33 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         metrics.subscriptionsOpen.dec()
       },
     },
+  })
+  // After mercurius, whose WebSocket plugin marks requests that arrived as a real upgrade
+  // (request.ws): those authenticate in their connection_init message instead (onConnect). A plain
+  // request that merely carries an Upgrade header is authenticated like any other.
+  app.addHook('onRequest', async (request, reply) => {
+    // request.ws is @fastify/websocket's (mercurius's dependency, not ours: hence the cast).
+    if (request.routeOptions.url !== '/graphql' || (request as { ws?: boolean }).ws === true) return
+    try {
+      request.principal = await authenticate(request.headers.authorization, GRAPHQL_SCOPES)
+      admitGraphql(request.principal.clientId)
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'RATE_LIMITED') metrics.rateLimited.inc({ endpoint: 'graphql' })
+      if (error instanceof ApiError) return sendGraphqlError(reply, error)
+      throw error
+    }
+  })
+  app.graphql.addHook('preExecution', async (_schema, document, context, variables) => {
+    // The hook is not told which operation runs; the request says (a POST body, or a GET's query).
+    const { request } = context.reply
+    const { operationName } = (request.body ?? request.query ?? {}) as { operationName?: string }
+    const cost = queryCost(document, typeof operationName === 'string' ? operationName : undefined, variables)
+    if (cost > limits.graphqlMaxCost)
+      throw new mercurius.ErrorWithProps(
+        `the query may read ${cost} rows, more than the ${limits.graphqlMaxCost} one request may: ask for smaller pages or fewer fields at once`,
+        { code: 'QUERY_TOO_COMPLEX' },
+        400,
+      )
   })
   countGraphqlOperations(app, metrics)
 

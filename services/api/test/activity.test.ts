@@ -14,6 +14,9 @@ let base: string
 const tokens = { admin: '', acme: '' }
 const run = Date.now().toString(36)
 const u = (name: string) => `${name}-${run}`
+// Days of a recent week: a timeline reads back from now, so it may start at most 7 days ago.
+const dayOf = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10)
+const [D1, D3, D9] = [dayOf(3), dayOf(1), dayOf(-5)]
 // A NAS of this file's own: other files' sessions never count in its charts.
 const NAS = '198.51.100.201'
 const OTHER_NAS = '198.51.100.202'
@@ -53,11 +56,11 @@ beforeAll(async () => {
     .transaction()
     .execute((tx) =>
       applyBatch(tx, [
-        ...session(u('ann'), 'open', NAS, '2010-03-01T09:50:00Z'),
-        ...session(u('ann'), 'first', NAS, '2010-03-01T10:00:00Z', '2010-03-01T10:30:00Z', 1),
-        ...session(u('bob'), 'long', NAS, '2010-03-01T10:10:00Z', '2010-03-01T11:05:00Z', 4),
-        ...session(u('cy'), 'short', NAS, '2010-03-01T10:20:00Z', '2010-03-01T10:20:30Z'),
-        ...session(u('bob'), 'elsewhere', OTHER_NAS, '2010-03-01T10:05:00Z', '2010-03-01T10:40:00Z', 1),
+        ...session(u('ann'), 'open', NAS, `${D1}T09:50:00Z`),
+        ...session(u('ann'), 'first', NAS, `${D1}T10:00:00Z`, `${D1}T10:30:00Z`, 1),
+        ...session(u('bob'), 'long', NAS, `${D1}T10:10:00Z`, `${D1}T11:05:00Z`, 4),
+        ...session(u('cy'), 'short', NAS, `${D1}T10:20:00Z`, `${D1}T10:20:30Z`),
+        ...session(u('bob'), 'elsewhere', OTHER_NAS, `${D1}T10:05:00Z`, `${D1}T10:40:00Z`, 1),
       ]),
     )
   const acme = await ensureReseller(db, u('acme'))
@@ -75,7 +78,7 @@ afterAll(async () => {
   await db?.destroy()
 })
 
-const window = { from: '2010-03-01T10:00:00Z', to: '2010-03-01T11:00:00Z', step: 900, nas: NAS }
+const window = { from: `${D1}T10:00:00Z`, to: `${D1}T11:00:00Z`, step: 900, nas: NAS }
 
 describe('sessionTimeline', () => {
   it('should count sessions open at each step and started and stopped within it', async () => {
@@ -83,12 +86,12 @@ describe('sessionTimeline', () => {
     expect(status).toBe(200)
     expect(body.data.sessionTimeline).toEqual([
       // Open at 10:00: the 09:50 session and the one starting at exactly 10:00.
-      { at: '2010-03-01T10:00:00Z', concurrent: 2, started: 2, stopped: 0 },
-      { at: '2010-03-01T10:15:00Z', concurrent: 3, started: 1, stopped: 1 },
+      { at: `${D1}T10:00:00Z`, concurrent: 2, started: 2, stopped: 0 },
+      { at: `${D1}T10:15:00Z`, concurrent: 3, started: 1, stopped: 1 },
       // Stopped at exactly 10:30: no longer open at 10:30.
-      { at: '2010-03-01T10:30:00Z', concurrent: 2, started: 0, stopped: 1 },
+      { at: `${D1}T10:30:00Z`, concurrent: 2, started: 0, stopped: 1 },
       // The 11:05 stop is after the window: counted open, not stopped.
-      { at: '2010-03-01T10:45:00Z', concurrent: 2, started: 0, stopped: 0 },
+      { at: `${D1}T10:45:00Z`, concurrent: 2, started: 0, stopped: 0 },
     ])
   })
 
@@ -103,19 +106,20 @@ describe('sessionTimeline', () => {
   })
 
   it('should end the last step at `to` when the window is not a whole number of steps', async () => {
-    const { body } = await graphqlAs(base, tokens.admin, TIMELINE, { ...window, to: '2010-03-01T10:20:10Z' })
+    const { body } = await graphqlAs(base, tokens.admin, TIMELINE, { ...window, to: `${D1}T10:20:10Z` })
     expect(body.data.sessionTimeline).toEqual([
-      { at: '2010-03-01T10:00:00Z', concurrent: 2, started: 2, stopped: 0 },
+      { at: `${D1}T10:00:00Z`, concurrent: 2, started: 2, stopped: 0 },
       // The 10:20:00 start is inside, the 10:20:30 stop after `to`.
-      { at: '2010-03-01T10:15:00Z', concurrent: 3, started: 1, stopped: 0 },
+      { at: `${D1}T10:15:00Z`, concurrent: 3, started: 1, stopped: 0 },
     ])
   })
 
-  it('should refuse steps under a minute, too many steps and windows over a week', async () => {
+  it('should refuse steps under a minute, too many steps, windows over a week and starts over a week ago', async () => {
     for (const variables of [
       { ...window, step: 30 },
-      { ...window, from: '2010-03-01T00:00:00Z', to: '2010-03-03T00:00:00Z', step: 60 },
-      { ...window, from: '2010-03-01T00:00:00Z', to: '2010-03-09T00:00:01Z', step: 3600 },
+      { ...window, from: `${D1}T00:00:00Z`, to: `${D3}T00:00:00Z`, step: 60 },
+      { ...window, from: `${D1}T00:00:00Z`, to: `${D9}T00:00:01Z`, step: 3600 },
+      { ...window, from: `${dayOf(8)}T00:00:00Z`, to: `${dayOf(7)}T00:00:00Z`, step: 3600 },
       { ...window, to: window.from },
       { ...window, nas: 'not-an-address' },
     ]) {
@@ -132,7 +136,7 @@ describe('terminateCauses', () => {
       { cause: 'User-Request', sessions: 1 },
       { cause: 'unknown', sessions: 1 },
     ])
-    const twoHours = await graphqlAs(base, tokens.admin, CAUSES, { ...window, to: '2010-03-01T12:00:00Z', nas: null })
+    const twoHours = await graphqlAs(base, tokens.admin, CAUSES, { ...window, to: `${D1}T12:00:00Z`, nas: null })
     const ours = twoHours.body.data.terminateCauses.filter((c: Json) => c.sessions > 0)
     expect(ours).toEqual(
       expect.arrayContaining([
@@ -143,7 +147,7 @@ describe('terminateCauses', () => {
   })
 
   it('should give a reseller only its users’ stops', async () => {
-    const { body } = await graphqlAs(base, tokens.acme, CAUSES, { ...window, to: '2010-03-01T12:00:00Z', nas: null })
+    const { body } = await graphqlAs(base, tokens.acme, CAUSES, { ...window, to: `${D1}T12:00:00Z`, nas: null })
     expect(body.data.terminateCauses).toEqual([
       { cause: 'User-Request', sessions: 1 },
       { cause: 'unknown', sessions: 1 },

@@ -8,9 +8,10 @@ import { metricSum } from '../../../test/support/metrics'
 let db: Db
 let app: FastifyInstance
 let base: string
+let metricsBase: string
 
 const scrape = async () => {
-  const response = await fetch(`${base}/metrics`)
+  const response = await fetch(`${metricsBase}/metrics`)
   expect(response.status).toBe(200)
   return response.text()
 }
@@ -49,7 +50,7 @@ async function connect(token: string) {
 
 beforeAll(async () => {
   db = createDb({ url: inject('databaseUrl'), poolSize: 2 })
-  ;({ app, base } = await listeningApi(db, {
+  ;({ app, base, metricsBase } = await listeningApi(db, {
     tokenFailureLimits: { perClientAndAddress: 2, perAddress: 100, windowMs: 60_000 },
   }))
 })

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { loadSettings } from '@radstream/config'
-import { SERVICE_ROLE, serviceRoleUrl } from '@radstream/db'
+import { SERVICE_ROLES, serviceRoleUrl } from '@radstream/db'
 import { ensureStack } from '@radstream/stack'
 import type { ServiceName } from './service'
 
@@ -26,13 +26,13 @@ export async function runUp(): Promise<void> {
     for (const child of children.values()) child.kill('SIGTERM')
   }
 
-  // Migrated as DATABASE_URL's role; the services run as the least-privileged one.
-  const env = {
+  // Migrated as DATABASE_URL's role; each service runs as its own least-privileged one.
+  const envOf = (name: ServiceName) => ({
     ...process.env,
-    DATABASE_URL: serviceRoleUrl(settings.database.url, settings.database.appPassword?.reveal()),
-  }
+    DATABASE_URL: serviceRoleUrl(settings.database.url, settings.database.appPassword?.reveal(), SERVICE_ROLES[name]),
+  })
   for (const name of SERVICES) {
-    const child = spawn(process.execPath, [...process.execArgv, ENTRY, name], { stdio: 'inherit', env })
+    const child = spawn(process.execPath, [...process.execArgv, ENTRY, name], { stdio: 'inherit', env: envOf(name) })
     children.set(name, child)
     child.on('exit', (code, signal) => {
       children.delete(name)
@@ -45,7 +45,7 @@ export async function runUp(): Promise<void> {
   const { collector, sessionizer, api } = settings
   console.error(
     [
-      `radstream up, ${FORM}, services connecting to PostgreSQL as ${SERVICE_ROLE}:`,
+      `radstream up, ${FORM}, services connecting to PostgreSQL each as its own role (${Object.values(SERVICE_ROLES).join(', ')}):`,
       `  collector udp/${collector.port} (metrics http://${collector.metricsHost}:${collector.metricsPort}/metrics)`,
       `  sessionizer (metrics http://${sessionizer.metricsHost}:${sessionizer.metricsPort}/metrics)`,
       `  api http://${api.host}:${api.port}/graphql, /api/v1/audit-log, /metrics`,

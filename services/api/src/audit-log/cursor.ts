@@ -1,8 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { badParameter } from '../errors'
 
-/** What a cursor is bound to (the query's filters) and where it stands (the last event served). */
+/** What a cursor is bound to (its client and the query's filters) and where it stands (the last event served). */
 export interface AuditCursor {
+  /** The API client it was issued to: no other client may follow it. */
+  readonly clientId: string
   readonly startDate: string
   readonly endDate: string
   readonly initiatorId: string | null
@@ -20,7 +22,7 @@ export function cursorCodec(key: string) {
   return {
     encode(cursor: AuditCursor): string {
       const body = Buffer.from(
-        JSON.stringify([cursor.startDate, cursor.endDate, cursor.initiatorId, cursor.at, cursor.seq]),
+        JSON.stringify([cursor.clientId, cursor.startDate, cursor.endDate, cursor.initiatorId, cursor.at, cursor.seq]),
       ).toString('base64url')
       return `${body}.${mac(body).toString('base64url')}`
     },
@@ -32,10 +34,18 @@ export function cursorCodec(key: string) {
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         throw badParameter('cursor', 'not a cursor returned by this API')
       }
-      const [startDate, endDate, initiatorId, at, seq] = JSON.parse(
-        Buffer.from(body, 'base64url').toString('utf8'),
-      ) as string[]
-      return { startDate: startDate!, endDate: endDate!, initiatorId: initiatorId ?? null, at: at!, seq: seq! }
+      const fields = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as string[]
+      // A cursor of the earlier form (no client) is refused like a foreign one: its page is one request away.
+      if (fields.length !== 6) throw badParameter('cursor', 'has expired: repeat the first request')
+      const [clientId, startDate, endDate, initiatorId, at, seq] = fields
+      return {
+        clientId: clientId!,
+        startDate: startDate!,
+        endDate: endDate!,
+        initiatorId: initiatorId ?? null,
+        at: at!,
+        seq: seq!,
+      }
     },
   }
 }

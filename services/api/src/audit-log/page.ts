@@ -56,7 +56,12 @@ export async function auditLogPage(db: Db, request: AuditLogRequest): Promise<Au
   const last = served.at(-1)
   const windowOpen = Date.parse(request.endDate) > Date.parse(horizon)
   if (!more && !windowOpen) return { items, next: undefined }
-  const bound = { startDate: request.startDate, endDate: request.endDate, initiatorId: request.initiatorId }
+  const bound = {
+    clientId: request.clientId,
+    startDate: request.startDate,
+    endDate: request.endDate,
+    initiatorId: request.initiatorId,
+  }
   // With nothing served, the next page starts where this one did.
   const position = last ? { at: last.at, seq: last.seq } : (after ?? { at: '-infinity', seq: '0' })
   return { items, next: { ...bound, ...position } }

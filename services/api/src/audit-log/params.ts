@@ -1,15 +1,14 @@
 import { badParameter } from '../errors'
+import { parseInstant } from '../instant'
 import type { AuditCursor, CursorCodec } from './cursor'
 
-export interface AuditLogQuery {
-  startDate?: string
-  endDate?: string
-  size?: string
-  initiatorId?: string
-  cursor?: string
-}
+export const AUDIT_LOG_PARAMETERS = ['startDate', 'endDate', 'size', 'initiatorId', 'cursor'] as const
+
+export type AuditLogQuery = Partial<Record<(typeof AUDIT_LOG_PARAMETERS)[number], string>>
 
 export interface AuditLogRequest {
+  /** Who asks: the next page's cursor is theirs alone. */
+  readonly clientId: string
   /** ISO instants as given (microseconds kept), start inclusive, end exclusive. */
   readonly startDate: string
   readonly endDate: string
@@ -18,12 +17,12 @@ export interface AuditLogRequest {
   readonly after: AuditCursor | undefined
 }
 
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/
 const DAY_MS = 86_400_000
 
+/** A REST parameter that must be an ISO instant in UTC (ISO_INSTANT, as the contract says). */
 export function instant(parameter: string, text: string): { text: string; ms: number } {
-  const ms = Date.parse(text)
-  if (!ISO_INSTANT.test(text) || Number.isNaN(ms)) {
+  const ms = parseInstant(text, { utcOnly: true })
+  if (ms === undefined) {
     throw badParameter(parameter, `must be an ISO instant such as 2022-11-08T14:53:43Z, got ${JSON.stringify(text)}`)
   }
   return { text, ms }
@@ -38,9 +37,10 @@ export function instant(parameter: string, text: string): { text: string; ms: nu
 export function parseAuditLogQuery(
   query: AuditLogQuery,
   now: Date,
-  historyDays: number,
+  client: { readonly clientId: string; readonly auditHistoryDays: number },
   cursors: CursorCodec,
 ): AuditLogRequest {
+  const historyDays = client.auditHistoryDays
   if (query.size === undefined || query.size === '') throw badParameter('size', 'is required: an integer from 1 to 100')
   if (!/^\d{1,3}$/.test(query.size) || Number(query.size) < 1 || Number(query.size) > 100) {
     throw badParameter('size', `must be an integer from 1 to 100, got ${JSON.stringify(query.size)}`)
@@ -54,6 +54,13 @@ export function parseAuditLogQuery(
 
   if (query.cursor !== undefined && query.cursor !== '') {
     const after = cursors.decode(query.cursor)
+    if (after.clientId !== client.clientId) throw badParameter('cursor', 'was issued to another client')
+    // The plan's history is checked again on every page: a window that has left it is closed to it.
+    if (Date.parse(after.startDate) < now.getTime() - historyDays * DAY_MS)
+      throw badParameter(
+        'cursor',
+        `its window is now earlier than the ${historyDays} days of history this client's plan allows`,
+      )
     const explicit: [string, string | null | undefined, string | null][] = [
       ['startDate', query.startDate, after.startDate],
       ['endDate', query.endDate, after.endDate],
@@ -66,7 +73,14 @@ export function parseAuditLogQuery(
           `was issued for another ${name}; repeat the first request's parameters or leave them out`,
         )
     }
-    return { startDate: after.startDate, endDate: after.endDate, size, initiatorId: after.initiatorId, after }
+    return {
+      clientId: client.clientId,
+      startDate: after.startDate,
+      endDate: after.endDate,
+      size,
+      initiatorId: after.initiatorId,
+      after,
+    }
   }
 
   const end =
@@ -80,5 +94,5 @@ export function parseAuditLogQuery(
   }
   if (end.ms - start.ms > DAY_MS)
     throw badParameter('endDate', 'the window from startDate to endDate is longer than 24 hours')
-  return { startDate: start.text, endDate: end.text, size, initiatorId, after: undefined }
+  return { clientId: client.clientId, startDate: start.text, endDate: end.text, size, initiatorId, after: undefined }
 }

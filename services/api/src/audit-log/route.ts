@@ -7,7 +7,8 @@ import type { Authenticate } from '../auth/authenticate'
 import { ApiError } from '../errors'
 import { cursorCodec } from './cursor'
 import { auditLogPage } from './page'
-import { parseAuditLogQuery, type AuditLogQuery } from './params'
+import { AUDIT_LOG_PARAMETERS, parseAuditLogQuery } from './params'
+import { singleQueryValues } from '../query-params'
 
 export interface AuditLogRouteOptions {
   readonly db: Db
@@ -104,7 +105,8 @@ export async function auditLogRoute(app: FastifyInstance, options: AuditLogRoute
     },
     async (request) => {
       const principal = request.principal!
-      const query = parseAuditLogQuery(request.query as AuditLogQuery, new Date(), principal.auditHistoryDays, cursors)
+      const given = singleQueryValues(request.query, AUDIT_LOG_PARAMETERS)
+      const query = parseAuditLogQuery(given, new Date(), principal, cursors)
       const page = await auditLogPage(options.db, query)
       return { auditLogs: page.items, ...(page.next && { nextCursor: cursors.encode(page.next) }) }
     },

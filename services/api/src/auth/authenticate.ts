@@ -24,15 +24,22 @@ function unauthenticated(description: string): ApiError {
  * so a revocation takes effect within seconds).
  */
 export function createAuthenticator(app: FastifyInstance, db: Db) {
-  const clients = new Map<string, { at: number; principal: Principal | undefined }>()
+  const clients = new Map<
+    string,
+    { at: number; client: (Omit<Principal, 'scopes' | 'tokenExpiresAt'> & { scopes: readonly ApiScope[] }) | undefined }
+  >()
 
-  async function principalOf(clientId: string, tokenScopes: readonly string[]): Promise<Principal | undefined> {
+  async function principalOf(
+    clientId: string,
+    tokenScopes: readonly string[],
+    tokenExpiresAt: number,
+  ): Promise<Principal | undefined> {
     let cached = clients.get(clientId)
     if (!cached || Date.now() - cached.at > CLIENT_CACHE_MS) {
       const row = await findApiClient(db, clientId)
       cached = {
         at: Date.now(),
-        principal: row && {
+        client: row && {
           clientId: row.id,
           scopes: row.scopes,
           resellerId: row.reseller_id,
@@ -42,10 +49,10 @@ export function createAuthenticator(app: FastifyInstance, db: Db) {
       }
       clients.set(clientId, cached)
     }
-    if (!cached.principal) return undefined
+    if (!cached.client) return undefined
     // The token's scopes, as granted, within what the client may still have.
-    const scopes = cached.principal.scopes.filter((s) => tokenScopes.includes(s))
-    return { ...cached.principal, scopes }
+    const scopes = cached.client.scopes.filter((s) => tokenScopes.includes(s))
+    return { ...cached.client, scopes, tokenExpiresAt }
   }
 
   /** The principal of an Authorization header value, or an ApiError (401, or 403 without a needed scope). */
@@ -54,16 +61,16 @@ export function createAuthenticator(app: FastifyInstance, db: Db) {
     const [kind, token] = header.split(' ')
     if (kind?.toLowerCase() !== 'bearer' || !token)
       throw unauthenticated('the Authorization header must be: Bearer <token>')
-    let claims: { sub?: unknown; scope?: unknown }
+    let claims: { sub?: unknown; scope?: unknown; exp?: unknown }
     try {
       claims = app.jwt.verify(token)
     } catch (error) {
       const code = (error as { code?: string }).code ?? ''
       throw unauthenticated(code.includes('EXPIRED') ? 'the token has expired' : 'the token is not valid')
     }
-    if (typeof claims.sub !== 'string' || typeof claims.scope !== 'string')
+    if (typeof claims.sub !== 'string' || typeof claims.scope !== 'string' || typeof claims.exp !== 'number')
       throw unauthenticated('the token is not valid')
-    const principal = await principalOf(claims.sub, claims.scope.split(' '))
+    const principal = await principalOf(claims.sub, claims.scope.split(' '), claims.exp * 1000)
     if (!principal) throw unauthenticated('the client of this token is revoked or unknown')
     if (!required.some((scope) => principal.scopes.includes(scope))) {
       throw new ApiError('FORBIDDEN', `this operation needs one of the scopes: ${required.join(', ')}`, {

@@ -8,6 +8,8 @@ export interface Principal {
   readonly resellerId: number | null
   readonly auditHistoryDays: number
   readonly rateLimitPerMinute: number
+  /** When the token it came with expires (ms since the epoch): what outlives a request must end then. */
+  readonly tokenExpiresAt: number
 }
 
 export function isAdmin(principal: Principal): boolean {

@@ -23,21 +23,39 @@ function oauthError(reply: FastifyReply, status: number, error: string, descript
   return reply.code(status).header('cache-control', 'no-store').send({ error, error_description: description })
 }
 
-/** Client id and secret from HTTP Basic (RFC 6749 2.3.1), else from the body. */
+/** Longer client ids and secrets are refused before anything is counted or hashed (ours are far shorter). */
+const MAX_CREDENTIAL_CHARS = 256
+
+/** A form-urlencoded component of HTTP Basic (RFC 6749 2.3.1); undefined for a malformed %-escape. */
+function formDecoded(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '))
+  } catch {
+    return undefined
+  }
+}
+
+/** Client id and secret from HTTP Basic (RFC 6749 2.3.1), else from the body; a string saying what is wrong otherwise. */
 function clientCredentials(
   authorization: string | undefined,
   body: TokenRequestBody,
-): { id: string; secret: string } | undefined {
+): { id: string; secret: string } | string {
+  let credentials: { id: string | undefined; secret: string | undefined }
   if (authorization?.toLowerCase().startsWith('basic ')) {
     const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
-    if (colon < 0) return undefined
-    return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) }
+    if (colon < 0) return 'HTTP Basic credentials must be client_id:client_secret'
+    credentials = { id: formDecoded(decoded.slice(0, colon)), secret: formDecoded(decoded.slice(colon + 1)) }
+    if (credentials.id === undefined || credentials.secret === undefined)
+      return 'HTTP Basic credentials hold a malformed %-escape'
+  } else if (typeof body.client_id === 'string' && typeof body.client_secret === 'string') {
+    credentials = { id: body.client_id, secret: body.client_secret }
+  } else {
+    return 'client_id and client_secret are required'
   }
-  if (typeof body.client_id === 'string' && typeof body.client_secret === 'string') {
-    return { id: body.client_id, secret: body.client_secret }
-  }
-  return undefined
+  if (credentials.id!.length > MAX_CREDENTIAL_CHARS || credentials.secret!.length > MAX_CREDENTIAL_CHARS)
+    return `client_id and client_secret are at most ${MAX_CREDENTIAL_CHARS} characters`
+  return { id: credentials.id!, secret: credentials.secret! }
 }
 
 /**
@@ -54,9 +72,9 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
       return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be client_credentials')
     }
     const credentials = clientCredentials(request.headers.authorization, body)
-    if (!credentials) {
+    if (typeof credentials === 'string') {
       metrics.token('invalid_request')
-      return oauthError(reply, 400, 'invalid_request', 'client_id and client_secret are required')
+      return oauthError(reply, 400, 'invalid_request', credentials)
     }
     // Checked before the secret's scrypt: a throttled guess costs no CPU.
     const retryAfter = throttle.retryAfterSeconds(credentials.id, request.ip)
@@ -65,10 +83,16 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
       reply.header('retry-after', String(retryAfter))
       return oauthError(reply, 429, 'too_many_attempts', `too many failed attempts: retry after ${retryAfter} s`)
     }
-    const client = await authenticateApiClient(options.db, credentials.id, credentials.secret)
+    const attempt = throttle.begin(credentials.id, request.ip)
+    const client = await authenticateApiClient(options.db, credentials.id, credentials.secret).catch(
+      (error: unknown) => {
+        // Not a failed guess (the database is down, say): it must not lock the client out.
+        throttle.withdraw(credentials.id, request.ip, attempt)
+        throw error
+      },
+    )
     if (!client) {
       metrics.token('invalid_client')
-      throttle.recordFailure(credentials.id, request.ip)
       // RFC 6749 5.2: a client that authenticated with HTTP Basic is challenged again. One that sent
       // its credentials in the body is not: a Basic challenge makes a browser open its own password
       // dialog over the console's sign-in form.
@@ -76,7 +100,7 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
         reply.header('www-authenticate', 'Basic realm="radstream"')
       return oauthError(reply, 401, 'invalid_client', 'unknown client or wrong secret')
     }
-    throttle.recordSuccess(credentials.id, request.ip)
+    throttle.succeeded(credentials.id, request.ip, attempt)
 
     const asked = typeof body.scope === 'string' && body.scope.trim() ? body.scope.trim().split(/\s+/) : client.scopes
     const granted = asked.filter((s) => (client.scopes as string[]).includes(s))
@@ -86,7 +110,9 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
     }
     metrics.token('issued')
     const scope = granted.join(' ')
-    const token = app.jwt.sign({ scope }, { sub: client.id, expiresIn: options.tokenTtlSeconds * 1000 })
+    // Seconds: @fastify/jwt reads a number as jsonwebtoken did (it was given milliseconds, and tokens
+    // lived a thousand times their TTL).
+    const token = app.jwt.sign({ scope }, { sub: client.id, expiresIn: options.tokenTtlSeconds })
     return reply.header('cache-control', 'no-store').send({
       access_token: token,
       token_type: 'bearer',

@@ -8,17 +8,18 @@ import type { Authenticate } from '../auth/authenticate'
 import { resellerScope } from '../auth/principal'
 import { instant } from '../audit-log/params'
 import { badParameter } from '../errors'
+import { singleQueryValues } from '../query-params'
+import type { ExportGate } from './export-gate'
 
 export interface ExportRouteOptions {
+  /** The exports' own pool (EXPORT_POOL_SIZE connections), apart from the API's. */
   readonly db: Db
   readonly authenticate: Authenticate
+  readonly gate: ExportGate
 }
 
-interface ExportQuery {
-  from?: string
-  to?: string
-  format?: string
-}
+const EXPORT_PARAMETERS = ['from', 'to', 'format'] as const
+type ExportQuery = Partial<Record<(typeof EXPORT_PARAMETERS)[number], string>>
 
 const DAY_MS = 86_400_000
 
@@ -66,14 +67,17 @@ const EXPORTS: readonly {
 ]
 
 /** Sends an export as a stream: PostgreSQL is read only as fast as the client takes it. */
-function sendExport(request: FastifyRequest, reply: FastifyReply, db: Db, kind: ExportKind) {
+function sendExport(request: FastifyRequest, reply: FastifyReply, options: ExportRouteOptions, kind: ExportKind) {
+  const { db } = options
   const principal = request.principal!
   const query = parseExportQuery(
-    request.query as ExportQuery,
+    singleQueryValues(request.query, EXPORT_PARAMETERS),
     kind === 'audit' ? principal.auditHistoryDays : undefined,
     Date.now(),
   )
   const resellerId = kind === 'sessions' ? resellerScope(principal) : undefined
+  // Held until the response ends or its client goes away, whichever comes first.
+  reply.raw.once('close', options.gate.enter(principal.clientId))
   const body = exportStream(db, { kind, from: query.from, to: query.to, resellerId }, query.format)
   const name = `radstream-${kind}-${query.from.toISOString()}-${query.to.toISOString()}.${query.format}`
   reply
@@ -108,7 +112,7 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRouteOpt
           request.principal = await options.authenticate(request.headers.authorization, route.scopes)
         },
       },
-      async (request, reply) => sendExport(request, reply, options.db, route.kind),
+      async (request, reply) => sendExport(request, reply, options, route.kind),
     )
   }
 }

@@ -26,6 +26,8 @@ export interface ActivityFilter {
 export const MAX_TIMELINE_STEPS = 1440
 /** A week: the window's sessions are read, so its length bounds the cost. */
 const MAX_WINDOW_MS = 7 * 86_400_000
+/** How far back a timeline may start: it reads every start and stop from its start until now. */
+const MAX_TIMELINE_AGE_MS = 7 * 86_400_000
 
 const badInput = (message: string) => new ApiError('BAD_USER_INPUT', message)
 
@@ -64,6 +66,8 @@ export async function sessionTimeline(
 ): Promise<TimelineStep[]> {
   const { from, to, stepSeconds } = window
   checkWindow(from, to)
+  // Counted back from now: every start and stop since `from` is read, so `from` is what bounds the cost.
+  if (Date.now() - from.getTime() > MAX_TIMELINE_AGE_MS) throw badInput('from: at most 7 days ago')
   if (!Number.isInteger(stepSeconds) || stepSeconds < 60) throw badInput('stepSeconds: a whole number, at least 60')
   const steps = Math.ceil((to.getTime() - from.getTime()) / (stepSeconds * 1000))
   if (steps > MAX_TIMELINE_STEPS)

@@ -1,4 +1,5 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql'
+import { parseInstant } from '../instant'
 
 /**
  * ISO-8601 UTC with Z, as the contract shows ("2024-01-15T10:30:00Z"): whole seconds, which is
@@ -9,11 +10,8 @@ export function formatDateTime(date: Date): string {
 }
 
 function parseDateTime(text: string): Date {
-  const date = new Date(text)
-  if (
-    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/.test(text) ||
-    Number.isNaN(date.getTime())
-  ) {
+  const ms = parseInstant(text)
+  if (ms === undefined) {
     throw new GraphQLError(
       `DateTime must be an ISO-8601 instant such as 2024-01-15T10:30:00Z, got ${JSON.stringify(text)}`,
       {
@@ -21,7 +19,7 @@ function parseDateTime(text: string): Date {
       },
     )
   }
-  return date
+  return new Date(ms)
 }
 
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({

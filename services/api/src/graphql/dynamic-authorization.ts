@@ -12,35 +12,9 @@ import {
 import type { Db } from '@radstream/db'
 import { apiInitiator, resellerScope } from '../auth/principal'
 import { ApiError, type ApiErrorCode } from '../errors'
+import { perClientLimiter } from '../per-client-limiter'
 import { sessionById } from './queries'
 import { requestedRecordFields } from './requested-fields'
-
-const WINDOW_MS = 60_000
-
-/**
- * At most `limit` requests per API client in each minute, counted in memory: a Disconnect reaches
- * a NAS, so a runaway script must not flood one. Refused requests cost nothing and are not counted.
- */
-export function perClientLimiter(limit: number, now: () => number = Date.now) {
-  const windows = new Map<string, { start: number; count: number }>()
-  return function admit(clientId: string): void {
-    const at = now()
-    let window = windows.get(clientId)
-    if (!window || at - window.start >= WINDOW_MS) {
-      window = { start: at, count: 0 }
-      windows.set(clientId, window)
-    }
-    if (window.count >= limit) {
-      const retryAfter = Math.ceil((window.start + WINDOW_MS - at) / 1000)
-      throw new ApiError(
-        'RATE_LIMITED',
-        `at most ${limit} Disconnect or CoA requests a minute per client: retry after ${retryAfter} s`,
-        { 'retry-after': String(retryAfter) },
-      )
-    }
-    window.count++
-  }
-}
 
 const DAE_ERROR_CODES: Record<DaeError['code'], ApiErrorCode> = {
   SESSION_NOT_FOUND: 'SESSION_NOT_FOUND',
@@ -69,7 +43,8 @@ function resultOf(result: SessionActionResult) {
  * auditors never reach GraphQL. The API client is the audit initiator.
  */
 export function dynamicAuthorizationResolvers(db: Db, settings: DynamicAuthorizationSettings) {
-  const admit = perClientLimiter(settings.rateLimitPerMinute)
+  // A Disconnect reaches a NAS: a runaway script must not flood one.
+  const admit = perClientLimiter(settings.rateLimitPerMinute, 'Disconnect or CoA requests')
 
   async function run(
     ctx: MercuriusContext,

@@ -25,10 +25,40 @@ export function formatErrors(
     }
   }
   const formatted = mercurius.defaultErrorFormatter(execution, context)
+  const noData = formatted.response.data === null || formatted.response.data === undefined
+  let requestErrors = 0
   const errors = formatted.response.errors?.map((error) => {
-    if (!error.extensions?.code) return error
-    const { locations: _locations, ...rest } = error
-    return rest
+    const code = error.extensions?.code ?? requestErrorCode(error, noData)
+    if (code === undefined) return error
+    if (REQUEST_ERROR_CODES.has(code as string)) requestErrors++
+    if (error.extensions?.code) {
+      const { locations: _locations, ...rest } = error
+      return rest
+    }
+    return { ...error, extensions: { ...error.extensions, code } }
   })
-  return { ...formatted, response: { ...formatted.response, ...(errors && { errors }) } }
+  // A request the server could not run as sent (it does not parse, validate or coerce): 400, with
+  // or without graphql-jit, never graphql-over-http's 200 for a request error.
+  const statusCode = noData && errors?.length && requestErrors === errors.length ? 400 : formatted.statusCode
+  return { statusCode, response: { ...formatted.response, ...(errors && { errors }) } }
+}
+
+/** Codes of errors in the request itself, before any resolver ran. */
+const REQUEST_ERROR_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'QUERY_TOO_COMPLEX',
+])
+
+/**
+ * The code of an error graphql-js or graphql-jit made without one: a syntax error, a variable that
+ * does not coerce to its type (an out-of-range or string Int), or, with no data and no path, a
+ * validation error. A resolver's error always has a path.
+ */
+function requestErrorCode(error: { message: string; path?: unknown }, noData: boolean): string | undefined {
+  if (error.message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED'
+  if (/^Variable "\$[^"]+" /.test(error.message)) return 'BAD_USER_INPUT'
+  if (noData && error.path === undefined) return 'GRAPHQL_VALIDATION_FAILED'
+  return undefined
 }

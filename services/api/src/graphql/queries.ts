@@ -13,6 +13,7 @@ export interface ConnectionRecord {
   readonly nasPortType: string | null
   readonly startTime: Date
   readonly stopTime: Date | null
+  readonly stopTimeLatest: Date | null
   readonly connectInfoStart: string | null
   readonly callingStationId: string | null
   readonly terminateCause: string | null
@@ -55,6 +56,7 @@ const RECORD_COLUMNS = {
   nasPortType: sql<string | null>`sessions.nas_port_type`,
   startTime: sql<Date>`sessions.start_time`,
   stopTime: sql<Date | null>`sessions.stop_time`,
+  stopTimeLatest: sql<Date | null>`sessions.stop_time_latest`,
   connectInfoStart: sql<string | null>`sessions.connect_info_start`,
   callingStationId: sql<string | null>`sessions.calling_station_id`,
   terminateCause: sql<string | null>`sessions.terminate_cause`,
@@ -158,8 +160,12 @@ export async function onlineSessions(
   return selectRecord(newestFirst(query, page), fields).execute()
 }
 
-/** A whoHadIp answer: the session, and whether sessions of other NAS held the address too. */
-export type IpHolder = ConnectionRecord & { readonly ambiguousAddress: boolean }
+/**
+ * A whoHadIp answer: the session; whether sessions of other NAS held the address too; and whether
+ * its hold at that instant is unconfirmed (its packets stopped before it; its NAS gave the address
+ * to another session only after it).
+ */
+export type IpHolder = ConnectionRecord & { readonly ambiguousAddress: boolean; readonly holdUnconfirmed: boolean }
 
 /**
  * The sessions that held `ip` at instant `at`: started at or before it, not stopped by then, and
@@ -168,6 +174,12 @@ export type IpHolder = ConnectionRecord & { readonly ambiguousAddress: boolean }
  * Framed-IP-Address; IPv6 matches Framed-IPv6-Address or falls within Framed-IPv6-Prefix or
  * Delegated-IPv6-Prefix. One NAS gives one session at most; when several NAS claim the address,
  * the data cannot say which one had it: all are returned, each marked ambiguousAddress.
+ *
+ * A superseded session ends when it was last heard of; its successor started later. Between the
+ * two it is still returned, marked holdUnconfirmed: the address was given to nobody else, and the
+ * session's packets no longer prove it held it (its NAS may have died). The same holds, before the
+ * sessionizer has closed it, for an open session last heard of before `at` whose address a newer
+ * session of its NAS took after `at`.
  */
 export async function whoHadIp(
   db: Db,
@@ -186,7 +198,13 @@ export async function whoHadIp(
     .selectFrom('sessions')
     .where(holds('sessions'))
     .where('sessions.start_time', '<=', at)
-    .where((eb) => eb.or([eb('sessions.stop_time', 'is', null), eb('sessions.stop_time', '>', at)]))
+    .where((eb) =>
+      eb.or([
+        eb('sessions.stop_time', 'is', null),
+        eb('sessions.stop_time', '>', at),
+        eb('sessions.stop_time_latest', '>', at),
+      ]),
+    )
     .where(
       sql<boolean>`not exists (
         select 1 from sessions newer
@@ -198,9 +216,18 @@ export async function whoHadIp(
     .orderBy('sessions.start_time', 'desc')
     .orderBy('sessions.id', 'desc')
     .limit(MAX_PAGE)
-  const holders = await selectRecord(query, [...fields, 'nasIpAddress']).execute()
+  const lastHeard = sql`greatest(sessions.update_time, sessions.start_time + make_interval(secs => coalesce(sessions.session_time, 0)))`
+  const holders = await selectRecord(query, [...fields, 'nasIpAddress'])
+    .select(
+      sql<boolean>`sessions.stop_time <= ${at} or (sessions.stop_time is null and ${lastHeard} < ${at} and exists (
+        select 1 from sessions newer
+        where newer.nas_ip_address = sessions.nas_ip_address and newer.start_time > ${at}
+          and (newer.start_time, newer.session_key) > (sessions.start_time, sessions.session_key)
+          and ${holds('newer')}))`.as('holdUnconfirmed'),
+    )
+    .execute()
   const ambiguousAddress = new Set(holders.map((h) => h.nasIpAddress)).size > 1
-  return holders.map((holder) => ({ ...holder, ambiguousAddress }))
+  return holders.map((holder) => ({ ...holder, ambiguousAddress, holdUnconfirmed: Boolean(holder.holdUnconfirmed) }))
 }
 
 /** One session by row id, unconfined: callers have checked the caller may see it. */

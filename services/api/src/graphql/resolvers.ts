@@ -11,9 +11,19 @@ import { usageOperations, type Granularity, type UsageOrder } from './usage'
 import { dynamicAuthorizationResolvers } from './dynamic-authorization'
 import { mutations, type NasRegistration } from './mutations'
 import { encodeCursor } from './cursor'
-import { connectionHistory, findUser, onlineSessions, pageSize, whoHadIp, type ConnectionRecord } from './queries'
+import {
+  connectionHistory,
+  findUser,
+  MAX_PAGE,
+  onlineSessions,
+  pageSize,
+  whoHadIp,
+  type ConnectionRecord,
+} from './queries'
+import { COMPLETE_HISTORY_CAP } from './query-cost'
 import { requestedRecordFields } from './requested-fields'
 import { SESSION_EVENTS_TOPIC } from './session-events'
+import type { GuardedSocket, SubscriptionGuard } from './subscription-guard'
 
 const { ErrorWithProps, withFilter } = mercurius
 
@@ -22,6 +32,8 @@ declare module 'mercurius' {
     /** Set by the authentication hook before any resolver runs. */
     principal: Principal
     requestId: string
+    /** A subscription's WebSocket (the subscription context sets it). */
+    socket?: GuardedSocket
   }
 }
 
@@ -52,7 +64,11 @@ interface HistoryArgs {
   after?: string | null
 }
 
-export function buildResolvers(db: Db, dynamicAuthorization: DynamicAuthorizationSettings): IResolvers {
+export function buildResolvers(
+  db: Db,
+  dynamicAuthorization: DynamicAuthorizationSettings,
+  subscriptionGuard: SubscriptionGuard,
+): IResolvers {
   const dae = dynamicAuthorizationResolvers(db, dynamicAuthorization)
   const clients = apiClientOperations(db)
   const usage = usageOperations(db)
@@ -65,7 +81,10 @@ export function buildResolvers(db: Db, dynamicAuthorization: DynamicAuthorizatio
     Query: {
       getConnectionHistory: guarded(
         async (_root: unknown, args: HistoryArgs, ctx: GraphqlContext, info: GraphQLResolveInfo) => {
-          const first = pageSize(args.first)
+          // The contract's call, with no paging arguments, is the complete history: up to the cap,
+          // past which the client is told to page rather than handed a cut list.
+          const complete = args.first == null && args.after == null
+          const first = complete ? COMPLETE_HISTORY_CAP + 1 : pageSize(args.first)
           // The page is read while the user is looked up (one round trip of waiting, not two), and
           // is dropped unless the user is one the caller may see; its errors count only then.
           const page = connectionHistory(
@@ -79,7 +98,13 @@ export function buildResolvers(db: Db, dynamicAuthorization: DynamicAuthorizatio
           // A reseller asking for another reseller's user is told exactly what an unknown id is told.
           const user = await findUser(db, { id: args.userId }, resellerScope(ctx.principal))
           if (!user) throw userNotFound()
-          return page
+          const records = await page
+          if (complete && records.length > COMPLETE_HISTORY_CAP)
+            throw new ApiError(
+              'HISTORY_TOO_LARGE',
+              `this user has more than ${COMPLETE_HISTORY_CAP} sessions: page with 'first' (at most ${MAX_PAGE}) and 'after'`,
+            )
+          return records
         },
       ),
       userByName: guarded(async (_root: unknown, { username }: { username: string }, ctx: GraphqlContext) => {
@@ -201,8 +226,14 @@ export function buildResolvers(db: Db, dynamicAuthorization: DynamicAuthorizatio
     Subscription: {
       sessionEvents: {
         subscribe: withFilter(
-          (_root: unknown, _args: { nasIpAddress?: string | null }, { pubsub }: MercuriusContext) =>
-            pubsub.subscribe(SESSION_EVENTS_TOPIC),
+          (
+            _root: unknown,
+            _args: { nasIpAddress?: string | null },
+            { pubsub, socket, principal }: MercuriusContext,
+          ) => {
+            if (socket) subscriptionGuard.watch(socket, principal)
+            return pubsub.subscribe(SESSION_EVENTS_TOPIC)
+          },
           (
             payload: { sessionEvents: { session: { nasIpAddress: string; resellerId: number | null } } },
             args: { nasIpAddress?: string | null },

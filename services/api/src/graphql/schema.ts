@@ -37,6 +37,17 @@ export const schema = /* GraphQL */ `
     data cannot say which one had it (each NAS holds it in one session at most).
     """
     ambiguousAddress: Boolean
+    """
+    A session closed because a newer session on its NAS took its address: that session's start, the
+    latest this one can have ended (stopTime is when its packets last proved it alive).
+    """
+    stopTimeLatest: DateTime
+    """
+    whoHadIp only: true when the instant lies after the session was last heard of and before its
+    NAS gave the address to another session: nobody else held it, but the session's packets no
+    longer prove it did (its NAS may have died).
+    """
+    holdUnconfirmed: Boolean
   }
 
   type User {
@@ -222,9 +233,11 @@ export const schema = /* GraphQL */ `
 
   type Query {
     """
-    The user's sessions, newest first: 100 by default, at most 1000 a page ('first'), continued with
-    'after' (the last record's cursor); 'from' (inclusive) and 'to' (exclusive) bound the start time.
-    Unknown user, or one of another reseller: HTTP 404, code USER_NOT_FOUND.
+    The user's sessions, newest first. Without 'first' and 'after', the complete history (within
+    'from' and 'to'), up to 10000 sessions; a user with more: HTTP 400, code HISTORY_TOO_LARGE,
+    never a list cut short. Paged: at most 1000 a page ('first', 100 with only 'after'), continued
+    with 'after' (the last record's cursor); 'from' (inclusive) and 'to' (exclusive) bound the start
+    time. Unknown user, or one of another reseller: HTTP 404, code USER_NOT_FOUND.
     """
     getConnectionHistory(userId: Int!, from: DateTime, to: DateTime, first: Int, after: String): [ConnectionRecord!]!
     "Finds a user by RADIUS User-Name; null when there is none the caller may see."
@@ -247,8 +260,9 @@ export const schema = /* GraphQL */ `
     "The heaviest users of a day (period YYYY-MM-DD) or month (YYYY-MM); first: 10 by default, at most 1000."
     topUsers(by: UsageOrder!, period: String!, first: Int): [UserUsage!]!
     """
-    Sessions over [from, to) (at most 7 days) in steps of stepSeconds (at least 60, at most 1440
-    steps): open at each step's start, started and stopped within it; optionally of one NAS.
+    Sessions over [from, to) (at most 7 days, from at most 7 days ago) in steps of stepSeconds (at
+    least 60, at most 1440 steps): open at each step's start, started and stopped within it;
+    optionally of one NAS.
     """
     sessionTimeline(
       from: DateTime!
