@@ -13,6 +13,8 @@ import * as usage from './0011_usage'
 import * as sessionActivity from './0012_session_activity'
 import * as auditAppend from './0013_audit_append'
 import * as interimCost from './0014_interim_cost'
+import * as serviceRoles from './0015_service_roles'
+import * as abandonedSessions from './0016_abandoned_sessions'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -34,4 +36,6 @@ export const migrations: Record<string, Migration> = {
   '0012_session_activity': sessionActivity,
   '0013_audit_append': auditAppend,
   '0014_interim_cost': interimCost,
+  '0015_service_roles': serviceRoles,
+  '0016_abandoned_sessions': abandonedSessions,
 }

@@ -46,23 +46,26 @@ export async function upsertNasClient(db: Db, client: NasClientInput): Promise<N
 }
 
 /**
- * The stale sweep's cadence of the open sessions under `network` that have none of their own, from
+ * The cadence a NAS lends its sessions that have none of their own, as SQL on an address
+ * expression: its registered interval (longest prefix), else the cadence learnt from its
+ * sessions, else 0 (none known).
+ */
+export const borrowedCadence = (nas: string) => `coalesce((
+    select n.interim_interval from nas_clients n
+    where n.interim_interval is not null and n.network >>= ${nas}
+    order by masklen(n.network) desc limit 1),
+  (select c.cadence from nas_cadences c where c.nas_address = ${nas}), 0)`
+
+/**
+ * The stale sweep's cadence of the open sessions under `network` that borrow their NAS's, from
  * the registry as it now stands (the batches set it when a session is heard of: this catches the
- * sessions a changed registration applies to before their next packet). An operator's change,
- * so it may read every open session of those NAS.
+ * sessions a changed registration applies to before their next packet), by the index of borrowing
+ * sessions.
  */
 async function refreshRegisteredCadences(db: Db, network: string): Promise<void> {
   await sql`
-    update session_liveness l
-    set cadence = coalesce((
-      select n.interim_interval from nas_clients n
-      where n.interim_interval is not null and n.network >>= coalesce(s.nas_source_address, s.nas_ip_address)
-      order by masklen(n.network) desc limit 1), 0)
-    from sessions s
-    where s.id = l.session_id and s.stop_time is null
-      and s.interim_interval is null
-      and not coalesce(s.next_interim_session_time > s.least_interim_session_time, false)
-      and coalesce(s.nas_source_address, s.nas_ip_address) <<= ${network}::inet`.execute(db)
+    update session_liveness l set cadence = ${sql.raw(borrowedCadence('l.nas_address'))}
+    where l.borrowed and l.nas_address <<= ${network}::inet`.execute(db)
 }
 
 /** Node reports IPv4 senders on a dual-stack socket as ::ffff:a.b.c.d; the registry stores a.b.c.d. */
@@ -98,6 +101,30 @@ export function nasClientView(row: NasClientRow) {
 
 export async function listNasClients(db: Db): Promise<NasClientRow[]> {
   return db.selectFrom('nas_clients').selectAll().orderBy('network').execute()
+}
+
+/** A NAS's cadence as its sessions show it, with the registry entry that covers it (if any). */
+export interface LearntCadence {
+  readonly nas: string
+  readonly seconds: number
+  /** How many sessions' interim gaps the median is of (at most 31). */
+  readonly sessions: number
+  readonly network: string | null
+  readonly registeredInterval: number | null
+}
+
+/** Every NAS's learnt cadence, by address. */
+export async function learntCadences(db: Db): Promise<LearntCadence[]> {
+  const { rows } = await sql<LearntCadence>`
+    select host(c.nas_address) as nas, c.cadence as seconds, cardinality(c.samples) as sessions,
+      n.network, n.interim_interval as "registeredInterval"
+    from nas_cadences c
+    left join lateral (
+      select network, interim_interval from nas_clients where network >>= c.nas_address
+      order by masklen(network) desc limit 1
+    ) n on true
+    order by c.nas_address`.execute(db)
+  return rows
 }
 
 /** Removes a registered NAS; returns its network as the registry writes it (10.0.0.1/32), if there was one. */

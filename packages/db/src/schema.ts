@@ -88,6 +88,9 @@ export interface SessionTable {
   input_packets: ColumnType<string | null, number | null, number | null>
   output_packets: ColumnType<string | null, number | null, number | null>
   connect_info_start: string | null
+  /** The framed addresses its Start carried, as its started event says. */
+  start_framed_ip_address: string | null
+  start_framed_ipv6_address: string | null
   connect_info_stop: string | null
   calling_station_id: string | null
   called_station_id: string | null
@@ -102,6 +105,8 @@ export interface SessionTable {
   framed_ipv6_prefix_time: Timestamp | null
   delegated_ipv6_prefix_time: Timestamp | null
   closed_by: SessionClosedBy | null
+  /** A superseded session's successor's start: the latest it can have ended (stop_time: last heard of). */
+  stop_time_latest: Timestamp | null
   interim_interval: number | null
   /** The two least distinct Acct-Session-Times of its Interim-Updates: their gap is its cadence. */
   least_interim_session_time: ColumnType<string | null, number | null, number | null>
@@ -166,6 +171,18 @@ export interface SessionLivenessTable {
   session_id: Int8
   cadence: number
   heard_at: Date
+  /** Its NAS, as the registered interval is looked up (the source address, else the NAS address). */
+  nas_address: string | null
+  /** The cadence is its NAS's (registered or learnt), not its own. */
+  borrowed: Generated<boolean>
+}
+
+/** A NAS's cadence as its sessions show it: the median of its last sessions' interim gaps. */
+export interface NasCadenceTable {
+  nas_address: string
+  samples: number[]
+  cadence: number
+  updated_at: Generated<Date>
 }
 
 /** A session whose counter reports were pruned: its split is final. */
@@ -235,6 +252,7 @@ export interface Database {
   session_usage_points: SessionUsagePointTable
   session_usage_days: SessionUsageDayTable
   session_liveness: SessionLivenessTable
+  nas_cadences: NasCadenceTable
   session_usage_sealed: SessionUsageSealedTable
   usage_report_pruning: UsageReportPruningTable
   usage_daily: UsageDailyTable

@@ -14,12 +14,14 @@ import {
   closeSessionsEndedByNasEvents,
   closeSessionsOfNas,
   ensureUsers,
+  learnNasCadences,
   priorSessions,
   recordLiveness,
   upsertSessions,
   type PriorSession,
   type WrittenSession,
 } from './session-store'
+import { addressEvents, type SessionPacket } from './address-events'
 import { closeSupersededSessions } from './supersession'
 import { updateUsage, type KeyedRecord } from './usage-store'
 
@@ -56,6 +58,7 @@ async function writeSessions(
     rows.map((d) => d.session_key),
   )
   const changed = await upsertSessions(tx, rows)
+  await learnNasCadences(tx, changed, prior)
   await recordLiveness(tx, changed)
   const reopened = changed.filter((s) => s.stop_time === null && prior.get(s.session_key)?.closed_by === 'stale')
   // A session the drafts did not change stands as it was; its packets may still bring counter reports.
@@ -102,8 +105,9 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
   // Each session as its last write left it (a later flush of the batch writes it again).
   const written = new Map<string, WrittenSession>()
   // Each session as it stood before the batch (the first flush that wrote it read it).
-  const before = new Map<string, WrittenSession>()
+  const before = new Map<string, PriorSession>()
   const sessionRecords: KeyedRecord[] = []
+  const packets: SessionPacket[] = []
 
   const flush = async () => {
     if (drafts.size === 0) return
@@ -121,6 +125,7 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
     if (isSessionPacket(record)) {
       const draft = draftFromRecord(record)
       sessionRecords.push({ key: draft.session_key, record })
+      packets.push({ draft, status })
       const earlier = drafts.get(draft.session_key)
       drafts.set(draft.session_key, earlier ? mergeDrafts(earlier, draft) : draft)
       if (status === AcctStatusType.Start && !starts.has(draft.session_key)) starts.set(draft.session_key, draft)
@@ -146,6 +151,7 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
     // Failed, tunnel and vendor status types stay in Kafka as events; they change no session.
   }
   await flush()
+  events.push(...addressEvents(packets, before))
   events.push(...(await updateUsage(tx, sessionRecords, [...written.values()], before)))
   await insertAuditEvents(tx, events)
   const isReopen = (e: NewAuditEvent) => e.eventKey.startsWith('session.reopened@')

@@ -83,12 +83,36 @@ export const sessionEvents = {
       session,
       null,
       'UPDATE',
-      `closed at ${session.stop_time.toISOString()}: session ${session.by_session_id} on NAS ${session.nas_ip_address} started holding its address ${session.address}`,
+      // Its stop is when it was last heard of, which a later packet of it may still move (up to
+      // the successor's start): the event says what no later packet changes.
+      `closed when it was last heard of, at the latest at ${session.stop_time_latest.toISOString()}: session ${session.by_session_id} on NAS ${session.nas_ip_address} started holding its address ${session.address} then`,
       [
-        change('stopTime', iso(session.stop_time)),
+        change('stopTimeLatest', iso(session.stop_time_latest)),
         change('closedBy', 'superseded'),
         change('terminateCause', 'Lost-Service'),
       ],
+    )
+  },
+
+  /**
+   * An Interim-Update reported a framed address the session's Start did not carry: its first
+   * (a VPN server that names it only then) or another. With the started, stopped and superseded
+   * events, an auditor reads from the log alone who held an address, and from when (this event is
+   * recorded as the packet arrives).
+   */
+  addressHeld(
+    session: { session_key: string; session_id: string; username: string | null },
+    attribute: 'Framed-IP-Address' | 'Framed-IPv6-Address',
+    address: string,
+  ): NewAuditEvent {
+    const field = attribute === 'Framed-IP-Address' ? 'framedIpAddress' : 'framedIpv6Address'
+    return sessionEvent(
+      `address:${field}=${address}`,
+      session,
+      null,
+      'UPDATE',
+      `holds ${attribute} ${address}, reported by an Interim-Update (its Start did not carry it)`,
+      [change(field, address)],
     )
   },
 
@@ -97,6 +121,7 @@ export const sessionEvents = {
     session_id: string
     username: string | null
     update_time: Date
+    stop_time: Date
   }): NewAuditEvent {
     // A session may be closed as stale, reopen and be closed again: one event each time.
     return sessionEvent(
@@ -104,8 +129,8 @@ export const sessionEvents = {
       session,
       null,
       'UPDATE',
-      `closed as stale: no accounting since ${session.update_time.toISOString()}`,
-      [change('stopTime', iso(session.update_time)), change('terminateCause', 'Lost-Carrier')],
+      `closed as stale: no accounting since ${session.stop_time.toISOString()}`,
+      [change('stopTime', iso(session.stop_time)), change('terminateCause', 'Lost-Carrier')],
     )
   },
 }

@@ -13,7 +13,7 @@ export interface StaleRules {
 }
 
 /**
- * Closes open sessions silent for longer than their rule allows at their last update time, cause
+ * Closes open sessions silent for longer than their rule allows at their last-heard time, cause
  * Lost-Carrier, with an audit event each. The rule: interimMultiplier times the session's cadence
  * (at least minSilenceSeconds), where the cadence is the one learnt from its Interim-Updates (the gap
  * between their two least Acct-Session-Times), else the Acct-Interim-Interval it reported, else the
@@ -72,15 +72,23 @@ export async function closeStaleChunk(
     order by d.heard_at limit ${chunk}`.execute(tx)
   if (due.rows.length === 0) return { closed: 0, removed: 0 }
   const ids = pgArray(due.rows.map((r) => r.session_id))
-  const stale = await sql<{ session_key: string; session_id: string; username: string | null; update_time: Date }>`
+  // Closed when its packets last prove it alive: its last event, or its start plus its session time.
+  const stale = await sql<{
+    session_key: string
+    session_id: string
+    username: string | null
+    update_time: Date
+    stop_time: Date
+  }>`
     with locked as (
       select id from sessions where id = any(${ids}::bigint[]) and stop_time is null
       order by id for update skip locked
     )
     update sessions s
-    set stop_time = s.update_time, terminate_cause = 'Lost-Carrier', closed_by = 'stale'
+    set stop_time = greatest(s.update_time, s.start_time + make_interval(secs => coalesce(s.session_time, 0))),
+      terminate_cause = 'Lost-Carrier', closed_by = 'stale'
     from locked where s.id = locked.id
-    returning s.session_key, s.session_id, s.username, s.update_time`.execute(tx)
+    returning s.session_key, s.session_id, s.username, s.update_time, s.stop_time`.execute(tx)
   const removed = await sql`
     delete from session_liveness l using sessions s
     where l.session_id = any(${ids}::bigint[]) and s.id = l.session_id and s.stop_time is not null`.execute(tx)

@@ -8,6 +8,19 @@ export class SessionizerMetrics {
   unassignedMs: () => number = () => 0
   /** Read at each scrape: the group's lag on every partition of the topic. */
   lag: () => Promise<readonly PartitionLag[]> = async () => []
+  /** Read at each scrape: every NAS's learnt cadence (nas_cadences). */
+  nasCadences: () => Promise<readonly { nas: string; seconds: number }[]> = async () => []
+  readonly nasCadence = new Gauge({
+    name: 'radstream_sessionizer_nas_cadence_seconds',
+    help: "Each NAS's interim cadence as its sessions show it (the median of its last sessions' interim gaps); the stale sweep uses it for sessions with too few reports of their own unless the NAS is registered with an interval",
+    labelNames: ['nas'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const cadences = await this.nasCadences()
+      this.nasCadence.reset()
+      for (const { nas, seconds } of cadences) this.nasCadence.set({ nas }, seconds)
+    },
+  })
   readonly assignedPartitions = new Gauge({
     name: 'radstream_sessionizer_assigned_partitions',
     help: 'Partitions of the accounting topic this sessionizer holds in its consumer group',

@@ -1,5 +1,5 @@
 import { sql, type Transaction } from 'kysely'
-import { pgArray, type Database } from '@radstream/db'
+import { borrowedCadence, pgArray, type Database } from '@radstream/db'
 import { CLOSING, DESCRIPTIVE, LARGEST, LATEST_BY_EVENT_TIME, type SessionDraft } from './session-draft'
 
 type Tx = Transaction<Database>
@@ -26,6 +26,8 @@ const COLUMNS = [
   ['input_packets', 'int8'],
   ['output_packets', 'int8'],
   ['connect_info_start', 'text'],
+  ['start_framed_ip_address', 'inet'],
+  ['start_framed_ipv6_address', 'inet'],
   ['connect_info_stop', 'text'],
   ['calling_station_id', 'text'],
   ['called_station_id', 'text'],
@@ -49,6 +51,10 @@ const COLUMNS = [
 
 type ColumnName = (typeof COLUMNS)[number][0]
 
+// A superseded session ends when it was last heard of, never after its successor's start: a later
+// packet of it moves its stop up to that bound (supersession.ts).
+const supersededStop = `least(sessions.stop_time_latest, greatest(sessions.stop_time, excluded.update_time))`
+
 // The same ranking as session-draft.ts's closingSource: of two Stops, the greater by (stop time,
 // cause, Connect-Info); a Stop over a synthetic close; else the first close. And one rule the drafts
 // never meet (only the sweep closes as stale): a session closed as stale that is heard from after
@@ -59,6 +65,8 @@ const stopRank = (row: string) =>
 const closingCase = (column: string) =>
   `case when sessions.closed_by = 'stale' and excluded.closed_by is null and excluded.update_time > sessions.stop_time
       then excluded.${column}
+    when sessions.closed_by = 'superseded' and excluded.closed_by is distinct from 'Stop'
+      then ${column === 'stop_time' ? supersededStop : `sessions.${column}`}
     when sessions.closed_by = 'Stop' and excluded.closed_by = 'Stop'
       then case when ${stopRank('excluded')} > ${stopRank('sessions')} then excluded.${column} else sessions.${column} end
     when sessions.closed_by = 'Stop' then sessions.${column}
@@ -114,11 +122,16 @@ const merged: [string, string][] = [
     [`${c}_time`, `case when ${latestWins(c)} then excluded.${c}_time else sessions.${c}_time end`],
   ]),
   ['user_id', 'coalesce(sessions.user_id, excluded.user_id)'],
-  ...DESCRIPTIVE.map((c): [string, string] => [c, `case when ${leastWins(c)} then excluded.${c} else sessions.${c} end`]),
+  ...DESCRIPTIVE.map((c): [string, string] => [
+    c,
+    `case when ${leastWins(c)} then excluded.${c} else sessions.${c} end`,
+  ]),
   ...LARGEST.map((c): [string, string] => [c, `greatest(sessions.${c}, excluded.${c})`]),
   ['least_interim_session_time', `${interimTimes}[1]`],
   ['next_interim_session_time', `${interimTimes}[2]`],
   ...CLOSING.map((c): [string, string] => [c, closingCase(c)]),
+  // Kept only while the row stays superseded (a Stop that wins clears it; the pass may set it again).
+  ['stop_time_latest', `case when (${closingCase('closed_by')}) = 'superseded' then sessions.stop_time_latest end`],
 ]
 
 const updates = sql.raw(merged.map(([column, expression]) => `${column} = ${expression}`).join(', '))
@@ -145,14 +158,24 @@ export interface ChangedSession extends WrittenSession {
   readonly update_time: Date
   /** Seconds: the learnt cadence, else the reported Acct-Interim-Interval; null when neither. */
   readonly own_cadence: number | null
-  /** Where its NAS's registered interval is looked up. */
+  /** Seconds between its two least interim Acct-Session-Times; null until it has two. */
+  readonly interim_gap: number | null
+  /** Where its NAS's registered interval and learnt cadence are looked up. */
   readonly nas_address: string
 }
 
 /** A session as it stood before a batch wrote it. */
 export interface PriorSession extends WrittenSession {
   readonly closed_by: string | null
+  readonly interim_gap: number | null
+  /** The framed addresses its Start carried, as the codec prints them. */
+  readonly start_framed_ip_address: string | null
+  readonly start_framed_ipv6_address: string | null
 }
+
+/** The gap between a row's two least interim session times, as SQL. */
+const INTERIM_GAP = `case when next_interim_session_time > least_interim_session_time
+  then next_interim_session_time - least_interim_session_time end`
 
 /**
  * Writes many session drafts in one statement (one array parameter per column, so the statement
@@ -175,8 +198,8 @@ export async function upsertSessions(
     from unnest(${sql.join(arrays)}) as draft(${columns})
     on conflict (session_key) do update set ${updates} where ${changesSomething}
     returning id, session_key, session_id, username, user_id, start_time, session_time, stop_time, update_time,
-      coalesce(case when next_interim_session_time > least_interim_session_time
-        then next_interim_session_time - least_interim_session_time end, interim_interval)::int4 as own_cadence,
+      coalesce(${sql.raw(INTERIM_GAP)}, interim_interval)::int4 as own_cadence,
+      (${sql.raw(INTERIM_GAP)})::int4 as interim_gap,
       host(coalesce(nas_source_address, nas_ip_address)) as nas_address`.execute(tx)
   return result.rows
 }
@@ -186,7 +209,18 @@ export async function priorSessions(tx: Tx, sessionKeys: readonly string[]): Pro
   if (sessionKeys.length === 0) return new Map()
   const rows = await tx
     .selectFrom('sessions')
-    .select(['id', 'session_key', 'user_id', 'start_time', 'session_time', 'stop_time', 'closed_by'])
+    .select([
+      'id',
+      'session_key',
+      'user_id',
+      'start_time',
+      'session_time',
+      'stop_time',
+      'closed_by',
+      sql<number | null>`(${sql.raw(INTERIM_GAP)})::int4`.as('interim_gap'),
+      sql<string | null>`host(start_framed_ip_address)`.as('start_framed_ip_address'),
+      sql<string | null>`host(start_framed_ipv6_address)`.as('start_framed_ipv6_address'),
+    ])
     .where(sql<boolean>`session_key = any(${pgArray(sessionKeys)}::text[])`)
     .execute()
   return new Map(rows.map((r) => [r.session_key, r]))
@@ -194,31 +228,71 @@ export async function priorSessions(tx: Tx, sessionKeys: readonly string[]): Pro
 
 /**
  * Keeps session_liveness in step with the sessions a batch changed: an open one is heard of at its
- * update time with its cadence (its own, else its NAS's registered interval, else 0 for none), a
- * closed one leaves. The registered interval is looked up once per NAS address, only for sessions
- * with no cadence of their own. A row that would not change is not written.
+ * update time with its cadence (its own, else its NAS's: registered, else learnt, else 0 for none),
+ * a closed one leaves. The NAS is looked up only for sessions with no cadence of their own. A row
+ * that would not change is not written.
  */
 export async function recordLiveness(tx: Tx, sessions: readonly ChangedSession[]): Promise<void> {
   const open = sessions.filter((s) => s.stop_time === null)
   const closed = sessions.filter((s) => s.stop_time !== null).map((s) => s.id)
   if (open.length > 0) {
     await sql`
-      insert into session_liveness as l (session_id, cadence, heard_at)
-      select s.id, coalesce(s.own_cadence, nas.interim_interval, 0), s.heard_at
+      insert into session_liveness as l (session_id, cadence, heard_at, nas_address, borrowed)
+      select s.id, coalesce(s.own_cadence, ${sql.raw(borrowedCadence('s.nas'))}), s.heard_at, s.nas, s.own_cadence is null
       from unnest(${pgArray(open.map((s) => s.id))}::bigint[], ${pgArray(open.map((s) => s.own_cadence))}::int4[],
         ${pgArray(open.map((s) => s.update_time))}::timestamptz[], ${pgArray(open.map((s) => s.nas_address))}::inet[])
         as s(id, own_cadence, heard_at, nas)
-      left join lateral (
-        select n.interim_interval from nas_clients n
-        where s.own_cadence is null and n.interim_interval is not null and n.network >>= s.nas
-        order by masklen(n.network) desc limit 1
-      ) nas on true
       order by s.id
-      on conflict (session_id) do update set cadence = excluded.cadence, heard_at = excluded.heard_at
-        where (l.cadence, l.heard_at) is distinct from (excluded.cadence, excluded.heard_at)`.execute(tx)
+      on conflict (session_id) do update set cadence = excluded.cadence, heard_at = excluded.heard_at,
+        nas_address = excluded.nas_address, borrowed = excluded.borrowed
+        where (l.cadence, l.heard_at, l.nas_address, l.borrowed)
+          is distinct from (excluded.cadence, excluded.heard_at, excluded.nas_address, excluded.borrowed)`.execute(tx)
   }
   if (closed.length > 0)
     await sql`delete from session_liveness where session_id = any(${pgArray(closed)}::bigint[])`.execute(tx)
+}
+
+/** How many of a NAS's latest sessions its learnt cadence is the median of. */
+const CADENCE_SAMPLES = 31
+
+/**
+ * Learns each NAS's cadence from its sessions: a session whose interim gap the batch made known (it
+ * had fewer than two Interim-Updates before) is one sample; a NAS's cadence is the median of its
+ * last 31, so a session that misses or doubles a report moves nothing. Where a NAS's learnt cadence
+ * changes, its sessions that borrow it follow at once (those with a registered interval keep that).
+ */
+export async function learnNasCadences(
+  tx: Tx,
+  changed: readonly ChangedSession[],
+  prior: ReadonlyMap<string, PriorSession>,
+): Promise<void> {
+  const samples = changed.filter(
+    (s) => s.interim_gap !== null && s.interim_gap > 0 && prior.get(s.session_key)?.interim_gap == null,
+  )
+  if (samples.length === 0) return
+  const moved = await sql<{ nas_address: string }>`
+    with incoming as (
+      select nas, array_agg(gap order by id) as gaps
+      from unnest(${pgArray(samples.map((s) => s.nas_address))}::inet[], ${pgArray(samples.map((s) => s.interim_gap))}::int4[],
+        ${pgArray(samples.map((s) => s.id))}::bigint[]) as s(nas, gap, id)
+      group by nas
+    ), merged as (
+      select i.nas, m.samples, (select percentile_disc(0.5) within group (order by x) from unnest(m.samples) x) as cadence,
+        c.cadence as was
+      from incoming i
+      left join nas_cadences c on c.nas_address = i.nas
+      cross join lateral (select (coalesce(c.samples, '{}') || i.gaps)[
+        greatest(1, coalesce(cardinality(c.samples), 0) + cardinality(i.gaps) - ${CADENCE_SAMPLES - 1}):] as samples) m
+    ), stored as (
+      insert into nas_cadences as n (nas_address, samples, cadence)
+      select nas, samples, cadence from merged order by nas
+      on conflict (nas_address) do update set samples = excluded.samples, cadence = excluded.cadence, updated_at = now()
+    )
+    select host(nas) as nas_address from merged where was is distinct from cadence`.execute(tx)
+  if (moved.rows.length === 0) return
+  await sql`
+    update session_liveness l set cadence = ${sql.raw(borrowedCadence('l.nas_address'))}
+    where l.borrowed and l.nas_address = any(${pgArray(moved.rows.map((r) => r.nas_address))}::inet[])`.execute(tx)
 }
 
 /**

@@ -1,6 +1,14 @@
 import type { Logger, Settings } from '@radstream/config'
 import type { Transaction } from 'kysely'
-import { createDb, insertAuditEvents, notifySessionEvents, type Database, type Db, type NewAuditEvent } from '@radstream/db'
+import {
+  createDb,
+  insertAuditEvents,
+  learntCadences,
+  notifySessionEvents,
+  type Database,
+  type Db,
+  type NewAuditEvent,
+} from '@radstream/db'
 import { deadLetter, decodeRecord, RecordSchemaError, type AccountingRecord } from '@radstream/events'
 import {
   createKafka,
@@ -133,6 +141,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
   await deadLetters.connect()
   const lag = new ConsumerLag(kafka, settings.kafka.topic, config.groupId)
   metrics.lag = () => lag.partitions()
+  metrics.nasCadences = () => learntCadences(db)
 
   async function sendDeadLetter(source: RecordSource, message: KafkaMessage, reason: string): Promise<void> {
     await deadLetters.send({
@@ -328,7 +337,10 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         const reports = await pruneUsageReports(db, config.usageReportsRetentionHours)
         metrics.expiredRemoved.inc({ table: 'session_usage_points' }, reports)
         if (reports > 0)
-          log.info({ reports, retentionHours: config.usageReportsRetentionHours }, 'counter reports of settled sessions removed')
+          log.info(
+            { reports, retentionHours: config.usageReportsRetentionHours },
+            'counter reports of settled sessions removed',
+          )
       },
       log,
       metrics,

@@ -9,7 +9,10 @@ export interface SupersededSession {
   readonly session_id: string
   readonly username: string | null
   readonly nas_ip_address: string
+  /** When its packets last prove it alive. */
   readonly stop_time: Date
+  /** The newer session's start: the latest it can have ended. */
+  readonly stop_time_latest: Date
   /** The Acct-Session-Id of the newer session, and the address it took. */
   readonly by_session_id: string
   readonly address: string
@@ -49,8 +52,14 @@ const ADDRESSES: readonly {
 /**
  * A session on a NAS holds its address until a newer session on the same NAS starts holding it: a
  * NAS that crashed and came back gives its addresses out again, while its dead sessions stay open
- * (or an orphaned process keeps reporting them). Such an older session is closed at the newer one's
- * start, closed_by 'superseded', and no later packet of it reopens it or moves its stop past that.
+ * (or an orphaned process keeps reporting them). Such an older session is closed, closed_by
+ * 'superseded', at the last time its packets prove it alive (its last event time, or its start plus
+ * its Acct-Session-Time), and never after the newer one's start, which is kept beside it
+ * (stop_time_latest) as the latest it can have ended: between the two nobody knows. No later packet
+ * reopens it; a later packet of it moves its stop up to that bound, not past it. A session closed
+ * as stale (at its last-heard time too) that a newer session's address claim reaches is marked
+ * superseded the same way, so the outcome does not depend on whether the sweep or the claim came
+ * first.
  *
  * Run after the batch's rows are written, for the batch's sessions in either role: as the newer
  * one (older holders are found through their address, open or closed after it began) and as the
@@ -69,6 +78,8 @@ export async function closeSupersededSessions(tx: Tx, sessionKeys: readonly stri
         'nas_ip_address',
         'start_time',
         'stop_time',
+        'stop_time_latest',
+        'closed_by',
         'framed_ip_address',
         'framed_ipv6_address',
         'framed_ipv6_prefix',
@@ -87,7 +98,8 @@ export async function closeSupersededSessions(tx: Tx, sessionKeys: readonly stri
           select ${columns('o')} from sessions o
           where ${same('o', 'b')} and o.nas_ip_address = b.nas_ip_address
             and (o.start_time, o.session_key) < (b.start_time, b.session_key)
-            and (o.stop_time is null or o.stop_time > b.start_time)
+            and (o.stop_time is null or o.stop_time > b.start_time or o.closed_by = 'stale'
+              or o.stop_time_latest > b.start_time)
           offset 0
         ) older`,
     ),
@@ -117,12 +129,15 @@ export async function closeSupersededSessions(tx: Tx, sessionKeys: readonly stri
       cross join lateral (
         select * from (${firstNewerHolder}) claims order by start_time, session_key limit 1
       ) newer
-      where o.stop_time is null or o.stop_time > newer.start_time
+      where o.stop_time is null or o.stop_time > newer.start_time or o.closed_by = 'stale'
+        or o.stop_time_latest > newer.start_time
     )
     update sessions s
-    set stop_time = x.start_time, closed_by = 'superseded', terminate_cause = 'Lost-Service'
+    set stop_time = least(x.start_time,
+          greatest(s.update_time, s.start_time + make_interval(secs => coalesce(s.session_time, 0)))),
+      stop_time_latest = x.start_time, closed_by = 'superseded', terminate_cause = 'Lost-Service'
     from superseded x where s.id = x.id
     returning s.session_key, s.session_id, s.username, host(s.nas_ip_address) as nas_ip_address, s.stop_time,
-      x.session_id as by_session_id, x.address`.execute(tx)
+      s.stop_time_latest, x.session_id as by_session_id, x.address`.execute(tx)
   return result.rows
 }

@@ -171,7 +171,13 @@ describe('applyBatch', () => {
           ...e,
           event_key: e.event_key.slice(0, e.event_key.indexOf(':')),
           // Each session has its own address; the events are compared across sessions.
-          fields: e.fields.map((f) => (f.newValue === addressOf(sessionId) ? { ...f, newValue: '<address>' } : f)),
+          fields: e.fields.map((f) =>
+            f.newValue === addressOf(sessionId)
+              ? { ...f, newValue: '<address>' }
+              : f.newValue === addressOf(`${sessionId}/renumbered`)
+                ? { ...f, newValue: '<renumbered>' }
+                : f,
+          ),
         }))
         .sort((x, y) => x.event_key.localeCompare(y.event_key))
     const seen = []
@@ -181,6 +187,8 @@ describe('applyBatch', () => {
       seen.push(await events(`events-each-${i}`), await events(`events-all-${i}`))
     }
     expect(seen[0]).toEqual([
+      // The renumbered address the Interim reported (the Start carried another).
+      expect.objectContaining({ event_key: 'session.address' }),
       expect.objectContaining({
         event_key: 'session.started',
         fields: expect.arrayContaining([{ name: 'startTime', oldValue: null, newValue: '2024-01-15T10:00:00.000Z' }]),
@@ -724,16 +732,20 @@ describe('applyBatch', () => {
           .executeTakeFirstOrThrow()
       ).closed_by
 
-    it('should learn the cadence from Interim-Updates, or take the NAS’s registered interval', async () => {
+    it('should learn the cadence from Interim-Updates, or take the NAS’s: registered, else learnt from its sessions', async () => {
       const run = Date.now().toString(36)
       await db
         .insertInto('nas_clients')
         .values({ network: '198.18.40.0/24', secret: 's', interim_interval: 10 })
         .onConflict((oc) => oc.column('network').doUpdateSet({ interim_interval: 10 }))
         .execute()
-      const [learnt, fresh, unknown, registered] = ['learnt', 'fresh', 'unknown', 'registered'].map(
-        (n) => `${n}-${run}`,
-      )
+      const [learnt, fresh, unknown, registered, borrowing] = [
+        'learnt',
+        'fresh',
+        'unknown',
+        'registered',
+        'borrowing',
+      ].map((n) => `${n}-${run}`)
       await applyEach([
         // Every 10 s (no Acct-Interim-Interval: it came in the Access-Accept), silent for 180 s.
         heard(learnt!, '198.18.41.1', 1, 200),
@@ -743,16 +755,19 @@ describe('applyBatch', () => {
         heard(fresh!, '198.18.41.1', 1, 50),
         heard(fresh!, '198.18.41.1', 3, 40, 10),
         heard(fresh!, '198.18.41.1', 3, 30, 20),
-        // Nothing known: the 3600 s rule.
-        heard(unknown!, '198.18.41.1', 1, 200),
+        // Nothing known, of it or of its NAS: the 3600 s rule.
+        heard(unknown!, '198.18.42.1', 1, 200),
         // Its NAS is registered with a 10 s interval.
         heard(registered!, '198.18.40.7', 1, 200),
+        // No Interim-Update of its own, but its NAS's sessions report every 10 s: it borrows that.
+        heard(borrowing!, '198.18.41.1', 1, 200),
       ])
       await closeStaleSessions(db, RULES)
-      expect(await Promise.all([learnt, fresh, unknown, registered].map((id) => closedBy(id!)))).toEqual([
+      expect(await Promise.all([learnt, fresh, unknown, registered, borrowing].map((id) => closedBy(id!)))).toEqual([
         'stale',
         null,
         null,
+        'stale',
         'stale',
       ])
     })

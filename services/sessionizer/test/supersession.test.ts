@@ -142,9 +142,36 @@ describe('a newer session on the same NAS that takes an address ends the older o
       expect(events, `seed ${seed}`).toHaveLength(1)
       expect(events[0]!.description).toMatch(
         new RegExp(
-          `closed at 2024-04-01T10:30:00.000Z: session new#${run} on NAS ${NAS.replace(/\./g, '\\.')} started holding its address 10\\.8\\.0\\.2`,
+          `closed when it was last heard of, at the latest at 2024-04-01T10:30:00.000Z: session new#${run} on NAS ${NAS.replace(/\./g, '\\.')} started holding its address 10\\.8\\.0\\.2 then`,
         ),
       )
+    }
+  })
+
+  it('should end a dead session silent before the new one began at its last packet, in every order, batching and replay', async () => {
+    const ip: [string, string] = ['Framed-IP-Address', '10.8.0.4']
+    for (let seed = 1; seed <= 8; seed++) {
+      const run = `heard${seed}-${Date.now().toString(36)}`
+      NAS = `198.18.22.${seed}`
+      // Killed after 10:20: no Stop. Its address goes to the new session at 10:30.
+      const records = [
+        packet(`old#${run}`, 1, '2024-04-05T10:00:00Z', []),
+        packet(`old#${run}`, 3, '2024-04-05T10:10:00Z', [ip, ['Acct-Session-Time', 600]]),
+        packet(`old#${run}`, 3, '2024-04-05T10:20:00Z', [ip, ['Acct-Session-Time', 1200]]),
+        packet(`new#${run}`, 1, '2024-04-05T10:30:00Z', [ip]),
+      ]
+      for (const batch of batches(shuffled(records, seed), seed))
+        await db.transaction().execute((tx) => applyBatch(tx, batch))
+      const old = await db
+        .selectFrom('sessions')
+        .select(['stop_time', 'stop_time_latest', 'closed_by'])
+        .where('session_id', '=', `old#${run}`)
+        .executeTakeFirstOrThrow()
+      expect(old, `seed ${seed}`).toEqual({
+        stop_time: new Date('2024-04-05T10:20:00Z'),
+        stop_time_latest: new Date('2024-04-05T10:30:00Z'),
+        closed_by: 'superseded',
+      })
     }
   })
 
@@ -183,7 +210,8 @@ describe('a newer session on the same NAS that takes an address ends the older o
     const closed = await sql<{ session_id: string; stop_time: Date | null }>`
       select session_id, stop_time from sessions where session_id like ${`%#${run}`} order by session_id`.execute(db)
     expect(closed.rows).toEqual([
-      { session_id: `a#${run}`, stop_time: new Date('2024-04-03T11:00:00Z') },
+      // Last heard of at its Start; b's start is the latest it can have ended.
+      { session_id: `a#${run}`, stop_time: new Date('2024-04-03T10:00:00Z') },
       { session_id: `b#${run}`, stop_time: null },
       { session_id: `c#${run}`, stop_time: null },
       { session_id: `d#${run}`, stop_time: null },
@@ -220,7 +248,8 @@ describe('a newer session on the same NAS that takes an address ends the older o
     // ... and so sees the first's row, and closes it.
     expect((await rows(run)).map((r) => [r.session_id.split('#')[0], r.closed_by, r.stop_time])).toEqual([
       ['new', null, null],
-      ['old', 'superseded', new Date('2024-04-04T10:30:00Z')],
+      // Closed when it was last heard of, 10:00 (the new one began at 10:30).
+      ['old', 'superseded', new Date('2024-04-04T10:00:00Z')],
     ])
   })
 })

@@ -1,6 +1,13 @@
 import { parseArgs } from 'node:util'
 import { isIP } from 'node:net'
-import { isNetwork, listNasClients, nasClientView, registerNasClient, unregisterNasClient } from '@radstream/db'
+import {
+  isNetwork,
+  learntCadences,
+  listNasClients,
+  nasClientView,
+  registerNasClient,
+  unregisterNasClient,
+} from '@radstream/db'
 import { cliInitiator, UsageError, withDb } from './shared'
 
 /** An address or CIDR block, checked here so a typo fails with a message, not a SQL error. */
@@ -86,8 +93,17 @@ export async function runNas(args: readonly string[]): Promise<void> {
       return
     }
     case 'list': {
-      const rows = await withDb(listNasClients)
-      for (const row of rows) console.log(JSON.stringify(nasClientView(row)))
+      const [rows, cadences] = await withDb((db) => Promise.all([listNasClients(db), learntCadences(db)]))
+      // Each entry with the cadence its NAS's sessions show (the registered interval wins when set).
+      for (const row of rows)
+        console.log(
+          JSON.stringify({
+            ...nasClientView(row),
+            learntCadence: cadences
+              .filter((c) => c.network === row.network)
+              .map(({ nas, seconds, sessions }) => ({ nas, seconds, sessions })),
+          }),
+        )
       return
     }
     case 'remove': {

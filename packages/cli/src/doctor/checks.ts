@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { sql } from 'kysely'
 import type { Settings, TopicReplication } from '@radstream/config'
-import { migrationStatus, SERVICE_ROLE, type Db } from '@radstream/db'
+import { learntCadences, migrationStatus, SERVICE_ROLE, type Db, type LearntCadence } from '@radstream/db'
 import { createKafka, inspectTopic, resolveReplication, verifyKafkaAccess, type Kafka } from '@radstream/kafka'
 
 export type Status = 'ok' | 'warn' | 'fail'
@@ -233,7 +233,30 @@ export async function postgresFindings(db: Db): Promise<Finding[]> {
   } else {
     findings.push(ok('nas registry', `${nas.length} NAS registered`))
   }
+  findings.push(...cadenceFindings(await learntCadences(db)))
   return findings
+}
+
+/**
+ * Each NAS's cadence as its sessions show it, against the interval it is registered with (which
+ * wins for the stale sweep): a registration far from what the NAS does keeps dead sessions open
+ * too long, or closes live ones.
+ */
+export function cadenceFindings(cadences: readonly LearntCadence[]): Finding[] {
+  return cadences.map((c) => {
+    const seen = `NAS ${c.nas} reports every ${c.seconds} s (median of ${c.sessions} sessions)`
+    const registered = c.registeredInterval
+    if (registered !== null && (registered > 2 * c.seconds || 2 * registered < c.seconds))
+      return warn(
+        'nas cadence',
+        `${seen}, but ${c.network} is registered with ${registered} s, which the stale sweep uses for its sessions without two Interim-Updates`,
+        `radstream nas add --ip ${c.network} --interim-interval ${c.seconds} (or none, to use the learnt one)`,
+      )
+    return ok(
+      'nas cadence',
+      registered === null ? `${seen}; its silent sessions close by it` : `${seen}; registered ${registered} s`,
+    )
+  })
 }
 
 /** The collector's SO_RCVBUF request against the kernel's cap on it. */

@@ -1,0 +1,56 @@
+import { sql, type Kysely } from 'kysely'
+
+// Sessions a NAS abandons (it died: no Stop, no Accounting-On).
+//
+// - nas_cadences: each NAS's cadence as its sessions show it, the median of the interim gaps of its
+//   last 31 sessions that had two Interim-Updates; a session with fewer reports of its own is swept
+//   by it, unless the NAS is registered with an interval (that wins).
+// - session_liveness says which NAS a session belongs to and whether its cadence is borrowed (its
+//   NAS's, registered or learnt, not its own): when the NAS's learnt cadence changes, those rows
+//   follow at once, found by an index that holds only them.
+// - sessions.start_framed_ip_address/start_framed_ipv6_address: what its Start carried, so that an
+//   Interim-Update that repeats it is no news for the audit log, whatever the batch boundaries.
+// - sessions.stop_time_latest: a session closed because a successor took its address ends when it
+//   was last heard of (stop_time); the successor's start, the latest it can have ended, stands beside.
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    create table nas_cadences (
+      nas_address inet primary key,
+      samples integer[] not null,
+      cadence integer not null check (cadence > 0),
+      updated_at timestamptz not null default now()
+    )`.execute(db)
+  await sql`alter table session_liveness add column nas_address inet, add column borrowed boolean not null default false`.execute(
+    db,
+  )
+  await sql`
+    update session_liveness l set nas_address = coalesce(s.nas_source_address, s.nas_ip_address),
+      borrowed = s.interim_interval is null and not coalesce(s.next_interim_session_time > s.least_interim_session_time, false)
+    from sessions s where s.id = l.session_id`.execute(db)
+  await sql`create index session_liveness_borrowed on session_liveness (nas_address) where borrowed`.execute(db)
+  await sql`alter table sessions add column stop_time_latest timestamptz,
+    add column start_framed_ip_address inet, add column start_framed_ipv6_address inet`.execute(db)
+  await sql`
+    do $$
+    declare
+      role text;
+    begin
+      foreach role in array array['radstream_app', 'radstream_sessionizer'] loop
+        if exists (select 1 from pg_roles where rolname = role) then
+          execute format('grant select, insert, update, delete on nas_cadences to %I', role);
+        end if;
+      end loop;
+    exception when insufficient_privilege then
+      raise notice 'nas_cadences not granted: the migrating role may not grant this';
+    end
+    $$`.execute(db)
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`alter table sessions drop column stop_time_latest, drop column start_framed_ip_address,
+    drop column start_framed_ipv6_address`.execute(db)
+  await sql`drop index session_liveness_borrowed`.execute(db)
+  await sql`alter table session_liveness drop column nas_address, drop column borrowed`.execute(db)
+  await sql`drop table nas_cadences`.execute(db)
+}
