@@ -4,6 +4,7 @@ import { createDb } from '@radstream/db'
 import { benchSettings, kafkaBrokerPids } from './lib/bench-stack'
 import { pidsNamed, ResourceMeter, startService, stopService, waitUntilOk } from './lib/processes'
 import { Fleet } from './lib/fleet'
+import { sampleLockWaits } from './lib/lock-waits'
 import { PrometheusText } from './lib/prometheus'
 import { fmt, summarize, table } from './lib/stats'
 import { waitRecorded } from './lib/verify'
@@ -70,6 +71,9 @@ console.error(
   `ingest: ${nasCount} NAS, window ${values.window}, ${Number.isFinite(rate) ? `${rate} packets/s` : 'as fast as possible'}, ${duration} s`,
 )
 meter.begin()
+// Whether any batch waits for another's lock while every partition writes at once.
+const lockDb = createDb({ url: settings.database.url, poolSize: 1 })
+const lockSampler = sampleLockWaits(lockDb)
 // The generator's own delays count in the latencies it measures; they are reported beside them.
 const generatorLoop = monitorEventLoopDelay({ resolution: 5 })
 generatorLoop.enable()
@@ -94,7 +98,17 @@ const db = createDb({ url: settings.database.url, poolSize: 1 })
 const check = await waitRecorded(db, run, fleet.nas, 300_000)
 const doneAt = performance.now()
 const resources = meter.end()
-await db.destroy()
+const lockWaits = await lockSampler.stop()
+await Promise.all([db.destroy(), lockDb.destroy()])
+const sessionizerMetrics = await PrometheusText.fetch(`http://127.0.0.1:${env.SESSIONIZER_METRICS_PORT}/metrics`)
+const batchLocks = {
+  batches: sessionizerMetrics.value('radstream_sessionizer_lock_wait_seconds_count') ?? 0,
+  waitedMsInAll: (sessionizerMetrics.value('radstream_sessionizer_lock_wait_seconds_sum') ?? 0) * 1000,
+  waitP99AtMostMs: (sessionizerMetrics.bucketBound('radstream_sessionizer_lock_wait_seconds', 0.99) ?? NaN) * 1000,
+  // A batch holds its locks until it commits: its transaction's time is how long it holds any.
+  heldP50AtMostMs: (sessionizerMetrics.bucketBound('radstream_sessionizer_transaction_seconds', 0.5) ?? NaN) * 1000,
+  heldP99AtMostMs: (sessionizerMetrics.bucketBound('radstream_sessionizer_transaction_seconds', 0.99) ?? NaN) * 1000,
+}
 await Promise.all([stopService(collector), stopService(sessionizer)])
 
 const { sent, acked, retransmitted } = fleet
@@ -120,6 +134,8 @@ const result = {
   endToEndPerSecond: acked / e2eSeconds,
   catchUpSeconds: (doneAt - ackedAt) / 1000,
   databaseMatches: check.complete && check.duplicated === 0,
+  lockWaits,
+  batchLocks,
   recorded: check,
   resources,
 }
@@ -151,6 +167,24 @@ console.log(
     [
       'acked packets reflected in PostgreSQL',
       `${check.recorded} of ${check.acked} (lost ${check.lost}, duplicate rows ${check.duplicated})`,
+    ],
+    [
+      'PostgreSQL lock waits of the sessionizer (pg_locks every 50 ms)',
+      `${lockWaits.samplesWithWaits} of ${lockWaits.samples} samples${
+        Object.keys(lockWaits.byLockType).length
+          ? ` (${Object.entries(lockWaits.byLockType)
+              .map(([type, n]) => `${type} ${n}`)
+              .join(', ')})`
+          : ''
+      }`,
+    ],
+    [
+      'batches: lock wait in all (ms), p99 at most (ms)',
+      `${batchLocks.batches} batches: ${fmt(batchLocks.waitedMsInAll, 1)}, ${fmt(batchLocks.waitP99AtMostMs, 1)}`,
+    ],
+    [
+      'batches: locks held (transaction) p50 / p99 at most (ms)',
+      `${fmt(batchLocks.heldP50AtMostMs, 0)} / ${fmt(batchLocks.heldP99AtMostMs, 0)}`,
     ],
     ...Object.entries(resources).map(([name, r]) => [
       `${name}: CPU cores / peak RSS MB`,

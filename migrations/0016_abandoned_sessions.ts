@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely'
+import { grantToServices } from './grant-to-services'
 
 // Sessions a NAS abandons (it died: no Stop, no Accounting-On).
 //
@@ -8,8 +9,6 @@ import { sql, type Kysely } from 'kysely'
 // - session_liveness says which NAS a session belongs to and whether its cadence is borrowed (its
 //   NAS's, registered or learnt, not its own): when the NAS's learnt cadence changes, those rows
 //   follow at once, found by an index that holds only them.
-// - sessions.start_framed_ip_address/start_framed_ipv6_address: what its Start carried, so that an
-//   Interim-Update that repeats it is no news for the audit log, whatever the batch boundaries.
 // - sessions.stop_time_latest: a session closed because a successor took its address ends when it
 //   was last heard of (stop_time); the successor's start, the latest it can have ended, stands beside.
 
@@ -29,27 +28,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       borrowed = s.interim_interval is null and not coalesce(s.next_interim_session_time > s.least_interim_session_time, false)
     from sessions s where s.id = l.session_id`.execute(db)
   await sql`create index session_liveness_borrowed on session_liveness (nas_address) where borrowed`.execute(db)
-  await sql`alter table sessions add column stop_time_latest timestamptz,
-    add column start_framed_ip_address inet, add column start_framed_ipv6_address inet`.execute(db)
-  await sql`
-    do $$
-    declare
-      role text;
-    begin
-      foreach role in array array['radstream_app', 'radstream_sessionizer'] loop
-        if exists (select 1 from pg_roles where rolname = role) then
-          execute format('grant select, insert, update, delete on nas_cadences to %I', role);
-        end if;
-      end loop;
-    exception when insufficient_privilege then
-      raise notice 'nas_cadences not granted: the migrating role may not grant this';
-    end
-    $$`.execute(db)
+  await sql`alter table sessions add column stop_time_latest timestamptz`.execute(db)
+  await grantToServices(db, 'nas_cadences', ['grant select, insert, update, delete on nas_cadences to %I'])
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`alter table sessions drop column stop_time_latest, drop column start_framed_ip_address,
-    drop column start_framed_ipv6_address`.execute(db)
+  await sql`alter table sessions drop column stop_time_latest`.execute(db)
   await sql`drop index session_liveness_borrowed`.execute(db)
   await sql`alter table session_liveness drop column nas_address, drop column borrowed`.execute(db)
   await sql`drop table nas_cadences`.execute(db)

@@ -15,6 +15,7 @@ import * as auditAppend from './0013_audit_append'
 import * as interimCost from './0014_interim_cost'
 import * as serviceRoles from './0015_service_roles'
 import * as abandonedSessions from './0016_abandoned_sessions'
+import * as auditLanes from './0017_audit_lanes'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '0014_interim_cost': interimCost,
   '0015_service_roles': serviceRoles,
   '0016_abandoned_sessions': abandonedSessions,
+  '0017_audit_lanes': auditLanes,
 }

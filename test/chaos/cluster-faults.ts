@@ -187,9 +187,12 @@ export const twoOfThreeDown: Fault = {
   },
 }
 
-/** SIGKILL of one collector (restarted 2 s later, its NAS retransmitting meanwhile) and one sessionizer (not restarted). */
+/**
+ * SIGKILL of one collector (restarted 2 s later, its NAS retransmitting meanwhile) and one
+ * sessionizer of the group (not restarted: the others take its partitions, and its last batch).
+ */
 export const killOneOfEach: Fault = {
-  name: 'SIGKILL one of two collectors and one of two sessionizers',
+  name: 'SIGKILL one of the collectors and one of the sessionizers',
   async run(context, timeline) {
     const faultAt = Date.now()
     context.collectors[0]!.kill('SIGKILL')

@@ -180,15 +180,23 @@ console.log(table(rows))
 // Below the kernel's ephemeral range (32768 up): a client's outgoing connection could hold a port of a
 // killed node and stop it coming back.
 const clusterPorts = [27092, 27102, 27112]
-const clusterRuns: { name: string; faults: Fault[]; collectors: number; sessionizers: number }[] = [
+const clusterRuns: { name: string; faults: Fault[]; collectors: number; sessionizers: number; nas: number }[] = [
   {
     name: 'cluster: leader, then controller',
     faults: [killBusiestLeader, killActiveController],
     collectors: 1,
     sessionizers: 1,
+    nas: 10,
   },
-  { name: 'cluster: 2 of 3 brokers down', faults: [twoOfThreeDown], collectors: 1, sessionizers: 1 },
-  { name: 'cluster: 2 collectors, 2 sessionizers', faults: [killOneOfEach], collectors: 2, sessionizers: 2 },
+  { name: 'cluster: 2 of 3 brokers down', faults: [twoOfThreeDown], collectors: 1, sessionizers: 1, nas: 10 },
+  // Scale out: 3 sessionizers in one group and 2 collectors, 40 NAS over the partitions.
+  {
+    name: 'cluster: 2 collectors, 3 sessionizers, 40 NAS',
+    faults: [killOneOfEach],
+    collectors: 2,
+    sessionizers: 3,
+    nas: 40,
+  },
 ]
 const selected = clusterRuns.filter((r) => !values.only || r.name.includes(values.only))
 if (selected.length > 0) {
@@ -208,7 +216,7 @@ if (selected.length > 0) {
       run: `chaos${Date.now().toString(36)}`,
       topic: scratchTopic('radius.accounting.bench-', 'cluster'),
       rate: Number(values.rate),
-      nasPerCollector: 10 / clusterRun.collectors,
+      nasPerCollector: clusterRun.nas / clusterRun.collectors,
       collectors: clusterRun.collectors,
       sessionizers: clusterRun.sessionizers,
       faults: clusterRun.faults,

@@ -69,11 +69,12 @@ export function sessionWorkload(options: {
   return records
 }
 
-/** Produces records straight to Kafka, keyed as the collector keys them, acks=all. */
+/** Produces records straight to Kafka, keyed as the collector keys them (or by `keyOf`), acks=all. */
 export async function produceRecords(
   brokers: string,
   topic: string,
   records: readonly AccountingRecord[],
+  keyOf: (record: AccountingRecord, index: number) => string = recordKey,
 ): Promise<void> {
   const producer = createKafka({ brokers: brokers.split(','), clientId: 'radstream-test-producer' }).producer({
     idempotent: true,
@@ -82,7 +83,7 @@ export async function produceRecords(
   await producer.connect()
   try {
     for (let i = 0; i < records.length; i += 1000) {
-      const messages = records.slice(i, i + 1000).map((r) => ({ key: recordKey(r), value: encodeRecord(r) }))
+      const messages = records.slice(i, i + 1000).map((r, j) => ({ key: keyOf(r, i + j), value: encodeRecord(r) }))
       await producer.send({ topic, acks: -1, messages })
     }
   } finally {

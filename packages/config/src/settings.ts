@@ -116,6 +116,12 @@ export interface SessionizerSettings {
   readonly retentionSweepIntervalMs: number
   /** How often the audit chain's newest events are verified (radstream_sessionizer_audit_chain_broken). */
   readonly auditVerifyIntervalMs: number
+  /** How often every audit lane's head is sealed (a seal is written only when a lane moved). */
+  readonly auditSealIntervalMs: number
+  /** The Kafka topic the seals are written to, where the database cannot rewrite them. */
+  readonly auditSealTopic: string
+  /** A file each seal is appended to as well (a JSON line), for a copy off the cluster; unset: none. */
+  readonly auditSealFile: string | undefined
 }
 
 export interface ApiSettings {
@@ -216,6 +222,9 @@ export function loadSettings(env: Env = process.env): Settings {
       usageReportsRetentionHours: read.integer('USAGE_REPORTS_RETENTION_HOURS', 168, { min: 1, max: 876_000 }),
       retentionSweepIntervalMs: read.integer('RETENTION_SWEEP_INTERVAL_MS', 3_600_000, { min: 1000, max: 86_400_000 }),
       auditVerifyIntervalMs: read.integer('AUDIT_VERIFY_INTERVAL_MS', 300_000, { min: 1000, max: 86_400_000 }),
+      auditSealIntervalMs: read.integer('AUDIT_SEAL_INTERVAL_MS', 60_000, { min: 100, max: 86_400_000 }),
+      auditSealTopic: read.string('AUDIT_SEAL_TOPIC', `${topic}.audit-seals`),
+      auditSealFile: read.optionalString('AUDIT_SEAL_FILE'),
     },
     api: {
       host: read.string('HOST', '0.0.0.0'),

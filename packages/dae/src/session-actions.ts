@@ -184,12 +184,15 @@ async function send(ctx: SessionActionContext, sessionId: string, action: Action
     eventKey: `dae.${action.operation.toLowerCase()}.${step}:${ctx.initiator.requestId}`,
     initiatorType: ctx.initiator.type,
     initiatorId: ctx.initiator.id,
+    initiatorName: ctx.initiator.name ?? null,
+    initiatorPublicIp: ctx.initiator.publicIp ?? null,
     requestId: ctx.initiator.requestId,
     operation: action.operation,
     entityType: 'SESSION',
     // As the sessionizer's own session events: one entity, whoever wrote about it.
     entityId: session.sessionKey,
     entityName: session.acctSessionId,
+    entityParent: session.username === null ? null : { type: 'USER', id: session.username, name: session.username },
     description,
     fields,
   })

@@ -2,12 +2,14 @@ import { sql } from 'kysely'
 import type { Db } from './connection'
 
 export interface ChainBreak {
+  readonly lane: string
   readonly chainSeq: string
   readonly id: string
   readonly reason: string
 }
 
 export interface ChainReport {
+  readonly lane: string
   readonly checked: number
   readonly firstSeq: string | null
   readonly lastSeq: string | null
@@ -27,16 +29,37 @@ interface ChainRow {
 const CHUNK = 5000
 
 /**
- * Recomputes the audit hash chain (optionally only events from `from`, inclusive, to `to`,
- * exclusive, or after a position) and reports the first broken link: an event whose content no longer matches its
- * hash, one that does not point at its predecessor's hash, or a missing event.
+ * Every lane of the audit chain: those with a head in audit_lanes and those that hold events (a
+ * lane's head row deleted by hand must not hide its events from verification), read by a skip
+ * over the (lane, chain_seq) index.
  */
-export async function verifyAuditChain(
+export async function auditLaneNames(db: Db): Promise<string[]> {
+  const { rows } = await sql<{ lane: string }>`
+    with recursive held(lane) as (
+      (select lane from audit_events order by lane limit 1)
+      union all
+      select (select e.lane from audit_events e where e.lane > h.lane order by e.lane limit 1) from held h
+      where h.lane is not null
+    )
+    select lane from held where lane is not null
+    union
+    select lane from audit_lanes
+    order by lane`.execute(db)
+  return rows.map((r) => r.lane)
+}
+
+/**
+ * Recomputes one lane of the audit hash chain (optionally only events from `from`, inclusive, to
+ * `to`, exclusive, or after a position) and reports the first broken link: an event whose content
+ * no longer matches its hash, one that does not point at its predecessor's hash, or a missing event.
+ */
+export async function verifyAuditLane(
   db: Db,
+  lane: string,
   range: {
     from?: string | undefined
     to?: string | undefined
-    /** Only events after this position of the chain (the first one is still linked to its predecessor)... */
+    /** Only events after this position of the lane (the first one is still linked to its predecessor)... */
     afterSeq?: string | undefined
     /** ...and up to this one. */
     throughSeq?: string | undefined
@@ -56,24 +79,26 @@ export async function verifyAuditChain(
   for (;;) {
     const { rows } = await sql<ChainRow>`
       select chain_seq::text, id::text, prev_hash, hash, audit_event_hash(e) as recomputed
-      from audit_events e where chain_seq > ${after.toString()}::bigint ${inRange}
+      from audit_events e where lane = ${lane} and chain_seq > ${after.toString()}::bigint ${inRange}
       order by e.chain_seq limit ${CHUNK}`.execute(db)
     for (const row of rows) {
       const seq = BigInt(row.chain_seq)
       if (previous === undefined) {
         firstSeq = row.chain_seq
-        const before = await sql<{
-          hash: string
-        }>`select hash from audit_events where chain_seq = ${(seq - 1n).toString()}::bigint`.execute(db)
+        const before = await sql<{ hash: string }>`
+          select hash from audit_events where lane = ${lane} and chain_seq = ${(seq - 1n).toString()}::bigint`.execute(
+          db,
+        )
         if (before.rows[0]) previous = { seq: seq - 1n, hash: before.rows[0].hash }
         else if (seq !== 1n) startsAfterRemoved = true
       }
       const broken = (reason: string): ChainReport => ({
+        lane,
         checked,
         firstSeq,
         lastSeq,
         startsAfterRemoved,
-        broken: { chainSeq: row.chain_seq, id: row.id, reason },
+        broken: { lane, chainSeq: row.chain_seq, id: row.id, reason },
       })
       if (row.recomputed !== row.hash) return broken('its content does not match its hash (the event was changed)')
       if (previous && previous.seq + 1n !== seq) return broken(`events ${previous.seq + 1n} to ${seq - 1n} are missing`)
@@ -85,7 +110,7 @@ export async function verifyAuditChain(
       checked++
     }
     onProgress(checked)
-    if (rows.length < CHUNK) return { checked, firstSeq, lastSeq, startsAfterRemoved, broken: null }
+    if (rows.length < CHUNK) return { lane, checked, firstSeq, lastSeq, startsAfterRemoved, broken: null }
     after = previous!.seq
   }
 }

@@ -1,5 +1,4 @@
 import { sql } from 'kysely'
-import { AUDIT_CHAIN_LOCK } from '../../../migrations/0004_audit_chain'
 import type { Db } from './connection'
 import { pgArray, type ArrayElement } from './pg-array'
 import type { AuditFieldChange } from './schema'
@@ -16,10 +15,16 @@ export interface NewAuditEvent {
   readonly initiatorType: InitiatorType
   /** Empty for events radstream itself initiates; they cannot be found by initiator. */
   readonly initiatorId: string
+  /** The initiator as a person reads it: an API client's name, a user's name, an operator's login. */
+  readonly initiatorName?: string | null
+  /** Where the change came from: the caller's address for API and CLI changes. */
+  readonly initiatorPublicIp?: string | null
   readonly operation: AuditOperation
   readonly entityType: AuditEntityType
   readonly entityId: string
   readonly entityName: string
+  /** What the entity belongs to: a session's user, a user's reseller. */
+  readonly entityParent?: { readonly type: 'USER' | 'RESELLER'; readonly id: string; readonly name: string } | null
   readonly description: string
   readonly fields: readonly AuditFieldChange[]
   readonly requestId?: string
@@ -28,32 +33,53 @@ export interface NewAuditEvent {
 type Executor = Pick<Db, 'executeQuery'>
 
 /**
- * Appends audit events in one statement, skipping any whose key was written before (a replayed
- * batch). Runs inside the caller's transaction, so an event commits with the change it describes.
+ * The lanes of the audit chain (migration 0017): each a hash-linked sequence of its own, so that
+ * writers of different lanes never wait for each other. A Kafka partition's sessionizer batches
+ * append to its partition's lane; the API, the CLI and the maintenance sweeps each to their own.
  */
-export async function insertAuditEvents(db: Executor, events: readonly NewAuditEvent[]): Promise<void> {
-  if (events.length === 0) return
-  const column = (pick: (e: NewAuditEvent) => ArrayElement) => pgArray(events.map(pick))
-  // One chain step for the batch (migration 0013): events already in the chain are left out.
-  await sql`
-    select append_audit_events(
-      ${column((e) => e.eventKey)}::text[], ${column((e) => e.initiatorType)}::text[],
-      ${column((e) => e.initiatorId)}::text[], ${column((e) => e.operation)}::text[],
-      ${column((e) => e.entityType)}::text[], ${column((e) => e.entityId)}::text[],
-      ${column((e) => e.entityName)}::text[], ${column((e) => e.description)}::text[],
-      ${column((e) => JSON.stringify(e.fields))}::jsonb[], ${column((e) => e.requestId ?? '')}::text[])`.execute(
-    db as Db,
-  )
+export const auditLanes = {
+  partition: (partition: number) => `partition-${partition}`,
+  api: 'api',
+  cli: 'cli',
+  maintenance: 'maintenance',
+} as const
+
+/** The lane of events made by a person through the API or the CLI. */
+function laneOf(events: readonly NewAuditEvent[]): string {
+  const kinds = new Set(events.map((e) => e.initiatorType))
+  if (kinds.size === 1 && kinds.has('API_CLIENT')) return auditLanes.api
+  if (kinds.size === 1 && kinds.has('CLI')) return auditLanes.cli
+  throw new Error(`audit events of ${[...kinds].join(', ')}: say which lane they go to`)
 }
 
+/** append_audit_events as has_function_privilege names it. */
+export const APPEND_AUDIT_EVENTS =
+  'append_audit_events(text, text[], text[], text[], text[], inet[], text[], text[], text[], text[], text[], text[], text[], text[], jsonb[], text[])'
+
 /**
- * Takes the audit chain's lock (append_audit_events takes it too) for the rest of the caller's
- * transaction. Transactions that take it run the rest one after another, each after the one before
- * has committed: so, under READ COMMITTED, each of their statements sees every row the earlier ones
- * wrote.
+ * Appends audit events to a lane in one statement, skipping any whose key was written before (a
+ * replayed batch). Runs inside the caller's transaction, so an event commits with the change it
+ * describes; the lane's lock is held to commit. Without a lane, events of the API or of the CLI
+ * go to theirs. Returns how many were appended and how long the lane's lock was waited for.
  */
-export async function lockAuditChain(db: Executor): Promise<void> {
-  await sql`select pg_advisory_xact_lock(${sql.raw(String(AUDIT_CHAIN_LOCK))})`.execute(db as Db)
+export async function insertAuditEvents(
+  db: Executor,
+  events: readonly NewAuditEvent[],
+  lane: string = laneOf(events),
+): Promise<{ appended: number; lockWaitMs: number }> {
+  if (events.length === 0) return { appended: 0, lockWaitMs: 0 }
+  const column = (pick: (e: NewAuditEvent) => ArrayElement) => pgArray(events.map(pick))
+  const { rows } = await sql<{ appended: number; lock_wait_us: string }>`
+    select * from append_audit_events(${lane}::text,
+      ${column((e) => e.eventKey)}::text[], ${column((e) => e.initiatorType)}::text[],
+      ${column((e) => e.initiatorId)}::text[], ${column((e) => e.initiatorName ?? null)}::text[],
+      ${column((e) => e.initiatorPublicIp ?? null)}::inet[], ${column((e) => e.operation)}::text[],
+      ${column((e) => e.entityType)}::text[], ${column((e) => e.entityId)}::text[],
+      ${column((e) => e.entityName)}::text[], ${column((e) => e.entityParent?.type ?? null)}::text[],
+      ${column((e) => e.entityParent?.id ?? null)}::text[], ${column((e) => e.entityParent?.name ?? null)}::text[],
+      ${column((e) => e.description)}::text[], ${column((e) => JSON.stringify(e.fields))}::jsonb[],
+      ${column((e) => e.requestId ?? '')}::text[])`.execute(db as Db)
+  return { appended: rows[0]!.appended, lockWaitMs: Number(rows[0]!.lock_wait_us) / 1000 }
 }
 
 /** to_char's format for audit timestamps: ISO-8601 UTC with microseconds. */

@@ -15,6 +15,10 @@ export interface Initiator {
   readonly type: 'API_CLIENT' | 'CLI'
   readonly id: string
   readonly requestId: string
+  /** As a person reads it: the API client's name, the operator's login. */
+  readonly name?: string | null
+  /** Where the change came from: the API caller's address, the operator's SSH client. */
+  readonly publicIp?: string | null
 }
 
 type ChangeEvent = Omit<NewAuditEvent, 'initiatorType' | 'initiatorId' | 'requestId' | 'eventKey'> & {
@@ -29,6 +33,8 @@ export function initiatedEvent(initiator: Initiator, { key, ...event }: ChangeEv
     eventKey: `${initiator.type === 'CLI' ? 'cli' : 'api'}.${key}:${initiator.requestId}`,
     initiatorType: initiator.type,
     initiatorId: initiator.id,
+    initiatorName: initiator.name ?? null,
+    initiatorPublicIp: initiator.publicIp ?? null,
     requestId: initiator.requestId,
   }
 }

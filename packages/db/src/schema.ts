@@ -88,9 +88,6 @@ export interface SessionTable {
   input_packets: ColumnType<string | null, number | null, number | null>
   output_packets: ColumnType<string | null, number | null, number | null>
   connect_info_start: string | null
-  /** The framed addresses its Start carried, as its started event says. */
-  start_framed_ip_address: string | null
-  start_framed_ipv6_address: string | null
   connect_info_stop: string | null
   calling_station_id: string | null
   called_station_id: string | null
@@ -147,7 +144,14 @@ export interface AuditEventTable {
   description: string
   fields: ColumnType<AuditFieldChange[], string, string>
   request_id: Generated<string>
-  /** Position in the hash chain, assigned by trigger under a lock held to commit: commit order. */
+  /** The lane of the hash chain it is linked into (migration 0017). */
+  lane: Generated<string>
+  initiator_name: string | null
+  initiator_public_ip: string | null
+  entity_parent_type: string | null
+  entity_parent_id: string | null
+  entity_parent_name: string | null
+  /** Position in its lane, assigned under the lane's lock held to commit. */
   chain_seq: Generated<string>
   prev_hash: Generated<string>
   hash: Generated<string>
@@ -259,6 +263,14 @@ export interface Database {
   usage_monthly: UsageMonthlyTable
   usage_quotas: UsageQuotaTable
   quota_crossings: QuotaCrossingTable
+  audit_lanes: AuditLaneTable
+}
+
+/** A lane of the audit chain: where its next event links. */
+export interface AuditLaneTable {
+  lane: string
+  head_seq: Int8
+  head_hash: string
 }
 
 export type NasClientRow = Selectable<NasClientTable>

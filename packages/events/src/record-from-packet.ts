@@ -117,9 +117,14 @@ export function nasAddressOf(
   return attributes.nasIpAddress ?? attributes.nasIpv6Address ?? source
 }
 
-/** Kafka key: all packets of one session go to one partition, in order. */
-export function recordKey(record: Pick<AccountingRecord, 'nasAddress' | 'accounting'>): string {
-  return accountingKey(record.nasAddress, record.accounting.sessionId)
+/**
+ * Kafka key: the NAS's identity, the address its session rows hold as nas_ip_address (NAS-IP-Address,
+ * else NAS-IPv6-Address, else the source). Every packet of a NAS goes to one partition, in order:
+ * its sessions' packets, and the Accounting-On/Off that ends them, and every session that could hold
+ * an address another of its sessions takes. So each partition's batches decide supersession and
+ * Accounting-On/Off alone. (Before, the key was `<NAS>|<Acct-Session-Id>`; see the sessionizer's
+ * keying-lock.ts for records still keyed so.)
+ */
+export function recordKey(record: Pick<AccountingRecord, 'nasAddress'>): string {
+  return record.nasAddress
 }
-
-export const accountingKey = (nasAddress: string, sessionId: string) => `${nasAddress}|${sessionId}`

@@ -29,5 +29,5 @@ export function undecodableRecord(packet: RadiusPacket, arrival: Arrival, reason
 
 /** Kafka key: the NAS, so that its undecodable packets stay in order among themselves. */
 export function undecodableKey(record: UndecodableRecord): string {
-  return `${record.source.address}|undecodable`
+  return record.source.address
 }

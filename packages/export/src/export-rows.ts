@@ -64,6 +64,12 @@ const COLUMNS: Record<ExportKind, readonly (readonly [string, RawBuilder<unknown
     ['description', sql.ref('description')],
     ['fields', sql.ref('fields')],
     ['hash', sql.ref('hash')],
+    ['lane', sql.ref('lane')],
+    ['initiator_name', sql.ref('initiator_name')],
+    ['initiator_public_ip', host('initiator_public_ip')],
+    ['entity_parent_type', sql.ref('entity_parent_type')],
+    ['entity_parent_id', sql.ref('entity_parent_id')],
+    ['entity_parent_name', sql.ref('entity_parent_name')],
   ],
 }
 
@@ -104,6 +110,6 @@ export async function* exportRows(db: Db, request: ExportRequest): AsyncGenerato
     .where('occurred_at', '>=', request.from)
     .where(sql<boolean>`occurred_at < least(${request.to}::timestamptz, ${horizon}::timestamptz)`)
     .orderBy('audit_events.occurred_at')
-    .orderBy('audit_events.chain_seq')
+    .orderBy('audit_events.id')
     .stream(FETCH_ROWS)
 }

@@ -21,6 +21,8 @@ export interface TopicOptions {
   /** Told when the topic is, or would be, less durable than wanted. */
   readonly warn?: (details: Record<string, unknown>, message: string) => void
   readonly timeoutMs?: number
+  /** Topic settings to create it with (retention.ms, ...); an existing topic keeps its own. */
+  readonly configs?: Readonly<Record<string, string>>
 }
 
 /** How a topic is replicated, as the cluster reports it. */
@@ -141,7 +143,10 @@ export async function ensureTopic(
             topic,
             numPartitions: partitions,
             replicationFactor: wanted.replicationFactor,
-            configEntries: [{ name: 'min.insync.replicas', value: String(wanted.minInsyncReplicas) }],
+            configEntries: [
+              { name: 'min.insync.replicas', value: String(wanted.minInsyncReplicas) },
+              ...Object.entries(options.configs ?? {}).map(([name, value]) => ({ name, value })),
+            ],
           },
         ],
       })

@@ -142,6 +142,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const admitGraphql = perClientLimiter(limits.graphqlRequestsPerMinute, 'GraphQL requests')
 
   await app.register(swagger, {
+    // Schemas added with an $id are components under that name (not def-0, def-1, ...).
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       openapi: '3.0.3',
       info: { title: 'radstream REST API', version: '1.0.0', description: 'The auditor REST API of radstream' },
@@ -191,7 +193,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     jit: 1,
     validationRules: [maxSelections(300)],
     errorFormatter: formatErrors,
-    context: (request) => ({ principal: request.principal!, requestId: request.id }),
+    context: (request) => ({ principal: request.principal!, requestId: request.id, ip: request.ip }),
     subscription: {
       // The socket, for the guard that ends it when its principal lapses.
       context: (socket) => ({ socket }),

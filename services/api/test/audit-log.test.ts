@@ -1,11 +1,21 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
-import { sql } from 'kysely'
+import { sql, type Transaction } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
 import { createLogger } from '@radstream/config'
-import { createDb, insertAuditEvents, type Db, type NewAuditEvent } from '@radstream/db'
+import { appendFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  createDb,
+  insertAuditEvents as appendToLane,
+  sealAuditLanes,
+  type Database,
+  type Db,
+  type NewAuditEvent,
+} from '@radstream/db'
 import { listeningApi } from '../../../test/support/api-app'
 import { accessToken, newApiClient } from '../../../test/support/api-client'
 
@@ -44,6 +54,13 @@ async function get(
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
+/** This file's events go to a lane of their own unless a test says which. */
+const insertAuditEvents = (
+  executor: Parameters<typeof appendToLane>[0],
+  events: NewAuditEvent[],
+  lane = 'test-audit-log',
+) => appendToLane(executor, events, lane)
+
 beforeAll(async () => {
   db = createDb({ url: inject('databaseUrl'), poolSize: 4 })
   ;({ app, base } = await listeningApi(db, { logger: createLogger('warn', 'test') }))
@@ -70,19 +87,32 @@ describe('GET /api/v1/audit-log: the contract', () => {
   })
 
   it('should default to the last day, carry every documented field, with microseconds', async () => {
-    await insertAuditEvents(db, [event('fields@example.com', 1)])
+    await insertAuditEvents(db, [
+      {
+        ...event('fields@example.com', 1),
+        initiatorName: 'Fields Tester',
+        initiatorPublicIp: '198.51.100.9',
+        entityParent: { type: 'USER', id: 'fields-user', name: 'fields-user' },
+      },
+    ])
     const { status, body } = await get(auditor, '?size=100&initiatorId=fields@example.com')
     expect(status).toBe(200)
     expect(body.auditLogs).toHaveLength(1)
+    // The contract's eleven fields, and the ones of Connexa's AuditLogResponse radstream fills.
     expect(body.auditLogs[0]).toEqual({
       id: expect.stringMatching(/^\d+$/),
       timestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
       initiatorType: 'USER',
       initiatorId: 'fields@example.com',
+      initiatorName: 'Fields Tester',
+      initiatorPublicIp: '198.51.100.9',
       operation: 'UPDATE',
       entityType: 'SESSION',
       entityId: 'e-1',
       entityName: 'entity 1',
+      entityParentType: 'USER',
+      entityParentId: 'fields-user',
+      entityParentName: 'fields-user',
       description: 'test event 1',
       fields: [{ name: 'n', oldValue: null, newValue: '1' }],
       requestId: '',
@@ -194,6 +224,26 @@ describe('GET /api/v1/audit-log: access', () => {
       'startDate',
     ])
     expect(Object.keys(route.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '429']))
+    // Named as the published contract names them; size an int32 from 1 to 100.
+    expect(JSON.stringify(route.responses['200'])).toContain('#/components/schemas/AuditLogsResponse')
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(['AuditLogsResponse', 'AuditLogResponse']),
+    )
+    expect(Object.keys(doc.components.schemas.AuditLogResponse.properties)).toEqual(
+      expect.arrayContaining([
+        'initiatorName',
+        'initiatorPublicIp',
+        'entityParentType',
+        'entityParentId',
+        'entityParentName',
+      ]),
+    )
+    expect(route.parameters.find((p: Json) => p.name === 'size').schema).toMatchObject({
+      type: 'integer',
+      format: 'int32',
+      minimum: 1,
+      maximum: 100,
+    })
   })
 })
 
@@ -203,30 +253,27 @@ describe('GET /api/v1/audit-log: cursors auditors can trust', () => {
     const end = Date.now() + 10_000
     const tag = `paging-${Date.now()}`
     // 8,000 events on four shared timestamps: written as a superuser with the chain trigger off,
-    // then linked into the chain as the trigger would have, as a bulk import would be.
+    // then linked into a lane of their own as the trigger would have, as a bulk import would be.
+    const lane = `bulk-${tag}`
     await db.transaction().execute(async (tx) => {
-      await sql`select pg_advisory_xact_lock(${0x61756474})`.execute(tx)
       await sql`set local session_replication_role = replica`.execute(tx)
-      const { rows } = await sql<{
-        first: string
-      }>`select (coalesce(max(chain_seq), 0) + 1)::text as first from audit_events`.execute(tx)
       await sql`
-        insert into audit_events (event_key, occurred_at, initiator_type, initiator_id, operation, entity_type, entity_id, description, chain_seq, prev_hash, hash)
-        select ${tag} || ':' || g, to_timestamp(${start / 1000} + (g % 4) * 0.25), 'USER', ${tag}, 'UPDATE', 'SESSION', g::text, 'bulk',
-          ${rows[0]!.first}::bigint + g - 1, '', ''
+        insert into audit_events (lane, event_key, occurred_at, initiator_type, initiator_id, operation, entity_type, entity_id, description, chain_seq, prev_hash, hash)
+        select ${lane}, ${tag} || ':' || g, to_timestamp(${start / 1000} + (g % 4) * 0.25), 'USER', ${tag}, 'UPDATE', 'SESSION', g::text, 'bulk',
+          g, '', ''
         from generate_series(1, 8000) g`.execute(tx)
       await sql`
         do $$
         declare
           r audit_events;
-          prev text;
+          prev text := repeat('0', 64);
         begin
-          select hash into prev from audit_events where chain_seq = ${sql.raw(rows[0]!.first)} - 1;
-          for r in select * from audit_events where chain_seq >= ${sql.raw(rows[0]!.first)} order by chain_seq loop
-            r.prev_hash := coalesce(prev, repeat('0', 64));
+          for r in select * from audit_events where lane = ${sql.lit(lane)} order by chain_seq loop
+            r.prev_hash := prev;
             prev := audit_event_hash(r);
-            update audit_events set prev_hash = r.prev_hash, hash = prev where chain_seq = r.chain_seq;
+            update audit_events set prev_hash = r.prev_hash, hash = prev where lane = r.lane and chain_seq = r.chain_seq;
           end loop;
+          insert into audit_lanes (lane, head_seq, head_hash) values (${sql.lit(lane)}, 8000, prev);
         end
         $$`.execute(tx)
     })
@@ -234,7 +281,8 @@ describe('GET /api/v1/audit-log: cursors auditors can trust', () => {
     let writing = true
     const writers = Array.from({ length: 4 }, async (_, w) => {
       for (let i = 0; writing && i < 500; i++) {
-        await insertAuditEvents(db, [{ ...event(tag, w * 1000 + i), eventKey: `${tag}:w${w}:${i}` }])
+        // Each writer a lane of its own, as partitions, the API and the CLI write at once.
+        await insertAuditEvents(db, [{ ...event(tag, w * 1000 + i), eventKey: `${tag}:w${w}:${i}` }], `test-w${w}`)
       }
     })
     const seen: string[] = []
@@ -302,9 +350,9 @@ describe('GET /api/v1/audit-log: cursors auditors can trust', () => {
 })
 
 describe('tamper evidence', () => {
-  async function verify(): Promise<{ code: number | null; report: Json; stderr: string }> {
+  async function verify(seals = 'none'): Promise<{ code: number | null; report: Json; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, 'audit', 'verify'], {
+      const child = spawn(process.execPath, [BIN, 'audit', 'verify', '--seals', seals], {
         env: { ...process.env, DATABASE_URL: inject('databaseUrl'), LOG_LEVEL: 'warn' },
       })
       let stdout = ''
@@ -339,29 +387,32 @@ describe('tamper evidence', () => {
     )
   })
 
-  it('should append a batch as one chain step: replays and repeats left out, no chain_seq skipped, only through the function', async () => {
+  it('should append a batch as one step of its lane: replays and repeats left out, no position skipped, only through the function', async () => {
+    const lane = `batch-${Date.now()}`
     const seqs = async () =>
       (
         await sql<{ seq: string; key: string }>`select chain_seq::text as seq, event_key as key from audit_events
-          where initiator_id = 'batch@example.com' order by chain_seq`.execute(db)
+          where initiator_id = 'batch@example.com' and lane = ${lane} order by chain_seq`.execute(db)
       ).rows
     const [first, second, third] = [
       event('batch@example.com', 1),
       event('batch@example.com', 2),
       event('batch@example.com', 3),
     ]
-    await insertAuditEvents(db, [first, second, first])
+    await insertAuditEvents(db, [first, second, first], lane)
     // A replayed batch, with one new event between two old ones, as the role the services use.
     await db.transaction().execute(async (tx) => {
       await sql`set local role radstream_app`.execute(tx)
-      await insertAuditEvents(tx, [second, third, first])
+      await insertAuditEvents(tx, [second, third, first], lane)
     })
     const rows = await seqs()
     expect(rows.map((r) => r.key)).toEqual([first.eventKey, second.eventKey, third.eventKey])
-    // Consecutive: the batch's left-out events took no position.
-    expect(rows.map((r) => BigInt(r.seq) - BigInt(rows[0]!.seq))).toEqual([0n, 1n, 2n])
-    const { rows: head } = await sql<{ seq: string }>`select max(chain_seq)::text as seq from audit_events`.execute(db)
-    expect(head[0]!.seq).toBe(rows[2]!.seq)
+    // The lane's first three positions: the batch's left-out events took none.
+    expect(rows.map((r) => r.seq)).toEqual(['1', '2', '3'])
+    const { rows: head } = await sql<{
+      seq: string
+    }>`select head_seq::text as seq from audit_lanes where lane = ${lane}`.execute(db)
+    expect(head[0]!.seq).toBe('3')
     // No way into the chain beside the function for the services' role.
     await expect(
       db.transaction().execute(async (tx) => {
@@ -382,23 +433,78 @@ describe('tamper evidence', () => {
     ])
     const intact = await verify()
     expect(intact.code, intact.stderr).toBe(0)
-    expect(intact.report).toMatchObject({ broken: null })
+    expect(intact.report.lanes.filter((l: Json) => l.broken)).toEqual([])
     expect(intact.report.checked).toBeGreaterThan(3)
     const victim = await db
       .selectFrom('audit_events')
-      .select(sql<string>`chain_seq::text`.as('seq'))
+      .select([sql<string>`chain_seq::text`.as('seq'), 'lane'])
       .where('entity_id', '=', 'e-2')
       .where('initiator_id', '=', 'tamper@example.com')
       .executeTakeFirstOrThrow()
     await db.transaction().execute(async (tx) => {
       await sql`set local session_replication_role = replica`.execute(tx)
-      await sql`update audit_events set description = 'nothing happened here' where chain_seq = ${victim.seq}::bigint`.execute(
-        tx,
-      )
+      await sql`update audit_events set description = 'nothing happened here'
+        where lane = ${victim.lane} and chain_seq = ${victim.seq}::bigint`.execute(tx)
     })
     const tampered = await verify()
     expect(tampered.code).toBe(1)
-    expect(tampered.stderr).toMatch(/chain broken at event/)
-    expect(tampered.report.broken).toEqual(expect.objectContaining({ reason: expect.stringContaining('content') }))
+    expect(tampered.stderr).toMatch(new RegExp(`lane ${victim.lane} broken at event ${victim.seq}`))
+    expect(tampered.report.lanes.find((l: Json) => l.lane === victim.lane).broken).toEqual(
+      expect.objectContaining({ reason: expect.stringContaining('content') }),
+    )
+    // Mended, so that the run's later checks of every lane pass.
+    await db.transaction().execute(async (tx) => {
+      await sql`set local session_replication_role = replica`.execute(tx)
+      await sql`update audit_events set description = 'test event 2'
+        where lane = ${victim.lane} and chain_seq = ${victim.seq}::bigint`.execute(tx)
+    })
+    expect((await verify()).code).toBe(0)
+  })
+
+  it('should find a truncated tail and a consistently rewritten lane against the seals, which the lanes alone cannot', async () => {
+    const lane = `sealed-${Date.now()}`
+    await insertAuditEvents(
+      db,
+      [event('seal@example.com', 1), event('seal@example.com', 2), event('seal@example.com', 3)],
+      lane,
+    )
+    const file = join(tmpdir(), `radstream-seals-${Date.now()}.jsonl`)
+    const seal = await sealAuditLanes(db, async (s) => appendFile(file, `${JSON.stringify(s)}\n`))
+    expect(seal?.lanes).toContainEqual(expect.objectContaining({ lane, seq: '3' }))
+    const whole = await verify(file)
+    expect(whole.code, whole.stderr).toBe(0)
+    const asSuperuser = (work: (tx: Transaction<Database>) => Promise<unknown>) =>
+      db.transaction().execute(async (tx) => {
+        await sql`set local session_replication_role = replica`.execute(tx)
+        await work(tx)
+      })
+
+    // The tail cut off, and the lane's head moved back to match: every link that is left holds.
+    await asSuperuser(async (tx) => {
+      await sql`delete from audit_events where lane = ${lane} and chain_seq = 3`.execute(tx)
+      await sql`update audit_lanes set head_seq = 2, head_hash = (select hash from audit_events where lane = ${lane} and chain_seq = 2)
+        where lane = ${lane}`.execute(tx)
+    })
+    expect((await verify()).code).toBe(0)
+    const truncated = await verify(file)
+    expect(truncated.code).toBe(1)
+    expect(truncated.stderr).toMatch(new RegExp(`lane ${lane}: .*tail was removed`))
+
+    // Event 2 rewritten and re-hashed, as one who knows the scheme would: the lane verifies, the seal does not.
+    await asSuperuser(async (tx) => {
+      await sql`update audit_events set description = 'nothing happened' where lane = ${lane} and chain_seq = 2`.execute(
+        tx,
+      )
+      await sql`update audit_events e set hash = audit_event_hash(e) where lane = ${lane} and chain_seq = 2`.execute(tx)
+      await sql`
+        insert into audit_events (lane, event_key, initiator_type, initiator_id, operation, entity_type, entity_id, description, chain_seq, prev_hash, hash)
+        values (${lane}, ${`refill-${lane}`}, 'USER', 'seal@example.com', 'UPDATE', 'SESSION', 'e-3', 'refill', 3,
+          (select hash from audit_events where lane = ${lane} and chain_seq = 2), '')`.execute(tx)
+      await sql`update audit_events e set hash = audit_event_hash(e) where lane = ${lane} and chain_seq = 3`.execute(tx)
+    })
+    expect((await verify()).code).toBe(0)
+    const rewritten = await verify(file)
+    expect(rewritten.code).toBe(1)
+    expect(rewritten.stderr).toMatch(new RegExp(`lane ${lane}: event \\d+ has another hash than the seal saw`))
   })
 })

@@ -13,7 +13,6 @@ import {
   type RadiusPacket,
 } from '@radstream/radius'
 import {
-  accountingKey,
   encodeBinaryRecord,
   encodeRecord,
   eventTimeOf,
@@ -62,7 +61,7 @@ function accountingRecord(packet: RadiusPacket, arrival: Arrival, format: Record
   // Read for its side effect: an ignored time attribute is counted here, where it arrived.
   eventTimeOf(attributes, arrival)
   return {
-    key: accountingKey(nasAddressOf(attributes, arrival.address), attributes.sessionId),
+    key: nasAddressOf(attributes, arrival.address),
     value: encodeBinaryRecord(packet.raw, arrival),
   }
 }

@@ -1,3 +1,4 @@
+import { decodeRecord } from '@radstream/events'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '@radstream/config'
 import { createDb, upsertNasClient, type Db } from '@radstream/db'
@@ -92,7 +93,8 @@ describe('collector while Kafka is down', () => {
       void consumer.run({
         eachMessage: async ({ message }) => {
           seen++
-          if (message.key?.toString().endsWith(`|${sessionId}`)) matching++
+          // Keyed by NAS now: the session is in the record itself.
+          if (message.value && decodeRecord(message.value).accounting.sessionId === sessionId) matching++
           if (seen >= total) resolve()
         },
       })

@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely'
 import {
+  auditLanes,
   insertAuditEvents,
-  lockAuditChain,
   type Database,
   type NewAuditEvent,
   type SessionEventsNotice,
@@ -22,6 +22,7 @@ import {
   type WrittenSession,
 } from './session-store'
 import { addressEvents, type SessionPacket } from './address-events'
+import { lockForKeying } from './keying-lock'
 import { closeSupersededSessions } from './supersession'
 import { updateUsage, type KeyedRecord } from './usage-store'
 
@@ -33,6 +34,15 @@ export interface BatchOutcome {
   readonly auditEvents: number
   /** The sessions that started (or reopened) and stopped, for listeners once the batch commits. */
   readonly notice: SessionEventsNotice
+  /** How long the batch waited for locks it takes itself: the keying lock and its audit lane's. */
+  readonly lockWaitMs: number
+}
+
+export interface BatchOptions {
+  /** The audit lane of the batch: its Kafka partition's (default partition 0's). */
+  readonly lane?: string
+  /** The batch holds records keyed as before NAS keying (keying-lock.ts). */
+  readonly legacyKeys?: boolean
 }
 
 /**
@@ -64,12 +74,8 @@ async function writeSessions(
   // A session the drafts did not change stands as it was; its packets may still bring counter reports.
   const changedKeys = new Set(changed.map((s) => s.session_key))
   const written: WrittenSession[] = [...changed, ...[...prior.values()].filter((s) => !changedKeys.has(s.session_key))]
-  // Batches of other partitions written at the same time (another group member, or SESSIONIZER_
-  // PARTITIONS_CONCURRENTLY) cannot see each other's rows: each could leave open an older holder
-  // of an address, or a session its NAS's Accounting-On (in another partition) ended. Under the
-  // chain lock, which a batch takes anyway for its audit events, the later of two runs these checks
-  // after the other has committed, and sees its rows.
-  await lockAuditChain(tx)
+  // Every session of the batch's NAS, and the NAS's Accounting-On/Off, are in this partition: no
+  // other partition's batch writes what these checks read (keying-lock.ts).
   const open = rows.filter((d) => d.closed_by === null).map((d) => d.session_key)
   const closedByNas = await closeSessionsEndedByNasEvents(tx, open)
   const superseded = await closeSupersededSessions(
@@ -92,7 +98,14 @@ async function writeSessions(
  * it are written before it closes the NAS's sessions, as in arrival order. Usage rollups follow
  * the sessions written, in the same transaction.
  */
-export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): Promise<BatchOutcome> {
+export async function applyBatch(
+  tx: Tx,
+  records: readonly AccountingRecord[],
+  options: BatchOptions = {},
+): Promise<BatchOutcome> {
+  const asked = performance.now()
+  await lockForKeying(tx, options.legacyKeys ?? false)
+  let lockWaitMs = performance.now() - asked
   // The batch's statements read a few hundred rows by key, from tables PostgreSQL has in memory. At
   // the default random_page_cost (4, a spinning disk's) it reads tables of up to some 100,000 rows
   // whole instead, as a new installation's are for its first hours: the supersession pass over 600
@@ -142,8 +155,6 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
         status: status === AcctStatusType.AccountingOn ? ('Accounting-On' as const) : ('Accounting-Off' as const),
         terminateCause: record.accounting.terminateCause ?? 'NAS-Reboot',
       }
-      // Under the chain lock too: see writeSessions.
-      await lockAuditChain(tx)
       const closed = await closeSessionsOfNas(tx, event)
       events.push(nasAccountingEvent(event.nasAddress, event.status, event.eventTime, closed.length))
       events.push(...closed.map(sessionEvents.closedByNas))
@@ -151,9 +162,9 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
     // Failed, tunnel and vendor status types stay in Kafka as events; they change no session.
   }
   await flush()
-  events.push(...addressEvents(packets, before))
+  events.push(...addressEvents(packets))
   events.push(...(await updateUsage(tx, sessionRecords, [...written.values()], before)))
-  await insertAuditEvents(tx, events)
+  lockWaitMs += (await insertAuditEvents(tx, events, options.lane ?? auditLanes.partition(0))).lockWaitMs
   const isReopen = (e: NewAuditEvent) => e.eventKey.startsWith('session.reopened@')
   const notice = {
     started: events.filter((e) => e.eventKey.startsWith('session.started:') || isReopen(e)).map((e) => e.entityId),
@@ -161,5 +172,5 @@ export async function applyBatch(tx: Tx, records: readonly AccountingRecord[]): 
       .filter((e) => e.entityType === 'SESSION' && e.operation === 'UPDATE' && !isReopen(e))
       .map((e) => e.entityId),
   }
-  return { sessionsWritten: written.size, auditEvents: events.length, notice }
+  return { sessionsWritten: written.size, auditEvents: events.length, notice, lockWaitMs }
 }

@@ -30,6 +30,8 @@ function sessionEvent(
     entityType: 'SESSION',
     entityId: session.session_key,
     entityName: session.session_id,
+    // A session belongs to its user (Connexa's entityParent): USER events name users by their User-Name.
+    entityParent: session.username ? { type: 'USER', id: session.username, name: session.username } : null,
     description: `Session ${session.session_id} of ${session.username ?? '(no User-Name)'} ${what}`,
     fields,
   }
@@ -95,10 +97,8 @@ export const sessionEvents = {
   },
 
   /**
-   * An Interim-Update reported a framed address the session's Start did not carry: its first
-   * (a VPN server that names it only then) or another. With the started, stopped and superseded
-   * events, an auditor reads from the log alone who held an address, and from when (this event is
-   * recorded as the packet arrives).
+   * Interim-Updates report a framed address of the session (address-events.ts): recorded as the
+   * first of them arrives.
    */
   addressHeld(
     session: { session_key: string; session_id: string; username: string | null },
@@ -111,7 +111,7 @@ export const sessionEvents = {
       session,
       null,
       'UPDATE',
-      `holds ${attribute} ${address}, reported by an Interim-Update (its Start did not carry it)`,
+      `holds ${attribute} ${address}, as its Interim-Updates report`,
       [change(field, address)],
     )
   },

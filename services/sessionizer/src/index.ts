@@ -1,5 +1,5 @@
 export { startSessionizer, type RunningSessionizer } from './sessionizer'
-export { applyBatch } from './apply-batch'
+export { applyBatch, type BatchOptions } from './apply-batch'
 export { closeStaleChunk, closeStaleSessions, deleteExpired, pruneUsageReports } from './maintenance'
 export { sessionKey } from './session-key'
 export { SessionizerMetrics } from './metrics'

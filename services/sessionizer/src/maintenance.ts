@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely'
-import { insertAuditEvents, pgArray, type Database, type Db } from '@radstream/db'
+import { auditLanes, insertAuditEvents, pgArray, type Database, type Db } from '@radstream/db'
 import { sessionEvents } from './audit-events'
 
 // Only one sessionizer of a group sweeps at a time; the others find the lock taken and skip.
@@ -95,6 +95,7 @@ export async function closeStaleChunk(
   await insertAuditEvents(
     tx,
     stale.rows.map((row) => sessionEvents.stale(row)),
+    auditLanes.maintenance,
   )
   return { closed: stale.rows.length, removed: Number(removed.numAffectedRows ?? 0) }
 }

@@ -32,6 +32,12 @@ export class SessionizerMetrics {
     registers: [this.registry],
     collect: () => this.unassignedSecondsNow(),
   })
+  readonly lockWaitSeconds = new Histogram({
+    name: 'radstream_sessionizer_lock_wait_seconds',
+    help: 'Time a batch waited for the locks it takes: the keying lock (shared unless the batch holds records keyed as before NAS keying) and its audit lane; 0 when no other batch holds them',
+    buckets: [0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  })
   readonly batches = new Counter({
     name: 'radstream_sessionizer_batches_total',
     help: 'Kafka batches written to PostgreSQL and committed',
@@ -77,6 +83,11 @@ export class SessionizerMetrics {
   readonly staleClosed = new Counter({
     name: 'radstream_sessionizer_stale_sessions_closed_total',
     help: 'Open sessions closed as Lost-Carrier by the stale sweep',
+    registers: [this.registry],
+  })
+  readonly auditSeals = new Counter({
+    name: 'radstream_sessionizer_audit_seals_total',
+    help: "Seals of the audit lanes' heads written to the seal topic by this sessionizer",
     registers: [this.registry],
   })
   readonly auditEventsVerified = new Counter({

@@ -24,9 +24,6 @@ export interface SessionDraft {
   input_packets: number | null
   output_packets: number | null
   connect_info_start: string | null
-  /** The framed addresses its Start carried (the started event's): an Interim-Update that repeats them is no news. */
-  start_framed_ip_address: string | null
-  start_framed_ipv6_address: string | null
   connect_info_stop: string | null
   calling_station_id: string | null
   called_station_id: string | null
@@ -79,8 +76,6 @@ export function draftFromRecord(record: AccountingRecord): SessionDraft {
     input_packets: a.inputPackets ?? null,
     output_packets: a.outputPackets ?? null,
     connect_info_start: isStart ? (a.connectInfo ?? null) : null,
-    start_framed_ip_address: isStart ? (a.framedIpAddress ?? null) : null,
-    start_framed_ipv6_address: isStart ? (a.framedIpv6Address ?? null) : null,
     connect_info_stop: isStop ? (a.connectInfo ?? null) : null,
     calling_station_id: a.callingStationId ?? null,
     called_station_id: a.calledStationId ?? null,
@@ -116,8 +111,6 @@ export const DESCRIPTIVE = [
   'nas_port_id',
   'nas_port_type',
   'connect_info_start',
-  'start_framed_ip_address',
-  'start_framed_ipv6_address',
   'calling_station_id',
   'called_station_id',
 ] as const

@@ -26,8 +26,6 @@ const COLUMNS = [
   ['input_packets', 'int8'],
   ['output_packets', 'int8'],
   ['connect_info_start', 'text'],
-  ['start_framed_ip_address', 'inet'],
-  ['start_framed_ipv6_address', 'inet'],
   ['connect_info_stop', 'text'],
   ['calling_station_id', 'text'],
   ['called_station_id', 'text'],
@@ -168,9 +166,6 @@ export interface ChangedSession extends WrittenSession {
 export interface PriorSession extends WrittenSession {
   readonly closed_by: string | null
   readonly interim_gap: number | null
-  /** The framed addresses its Start carried, as the codec prints them. */
-  readonly start_framed_ip_address: string | null
-  readonly start_framed_ipv6_address: string | null
 }
 
 /** The gap between a row's two least interim session times, as SQL. */
@@ -218,8 +213,6 @@ export async function priorSessions(tx: Tx, sessionKeys: readonly string[]): Pro
       'stop_time',
       'closed_by',
       sql<number | null>`(${sql.raw(INTERIM_GAP)})::int4`.as('interim_gap'),
-      sql<string | null>`host(start_framed_ip_address)`.as('start_framed_ip_address'),
-      sql<string | null>`host(start_framed_ipv6_address)`.as('start_framed_ipv6_address'),
     ])
     .where(sql<boolean>`session_key = any(${pgArray(sessionKeys)}::text[])`)
     .execute()

@@ -1,6 +1,9 @@
 import type { Logger, Settings } from '@radstream/config'
 import type { Transaction } from 'kysely'
 import {
+  auditLanes,
+  sealAuditLanes,
+  type AuditSeal,
   createDb,
   insertAuditEvents,
   learntCadences,
@@ -20,9 +23,11 @@ import {
   type Producer,
   verifyKafkaAccess,
 } from '@radstream/kafka'
+import { appendFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { startOpsServer } from '@radstream/ops'
-import { applyBatch } from './apply-batch'
+import { applyBatch, type BatchOptions } from './apply-batch'
+import { isLegacyKey } from './keying-lock'
 import { deadLettered } from './audit-events'
 import { AssignmentWatch } from './assignment-watch'
 import { AuditChainWatch } from './audit-chain-watch'
@@ -81,7 +86,7 @@ async function inTransaction<T>(db: Db, work: (tx: Transaction<Database>) => Pro
  * tried next time. Each run is counted by its outcome.
  */
 function every(
-  sweep: 'stale' | 'retention' | 'audit_verify',
+  sweep: 'stale' | 'retention' | 'audit_verify' | 'audit_seal',
   intervalMs: number,
   job: () => Promise<void>,
   log: Logger,
@@ -127,6 +132,13 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     settingPrefix: 'KAFKA_DEAD_LETTER_',
     warn,
   })
+  // Seals are kept for ever: verification reads them all.
+  await ensureTopic(kafka, config.auditSealTopic, 1, {
+    replication: settings.kafka.deadLetterReplication,
+    settingPrefix: 'KAFKA_DEAD_LETTER_',
+    configs: { 'retention.ms': '-1', 'retention.bytes': '-1' },
+    warn,
+  })
   const deadLetters: Producer = kafka.producer({
     // Not idempotent: kafkajs's idempotent producer can stick on OUT_OF_ORDER_SEQUENCE_NUMBER after
     // a partition leader dies (see the collector's record sink), and with unlimited retries this
@@ -142,6 +154,16 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
   const lag = new ConsumerLag(kafka, settings.kafka.topic, config.groupId)
   metrics.lag = () => lag.partitions()
   metrics.nasCadences = () => learntCadences(db)
+
+  /** A seal to where the database cannot rewrite it: the seal topic (acks=all), and the seal file if set. */
+  async function publishSeal(seal: AuditSeal): Promise<void> {
+    await deadLetters.send({
+      topic: config.auditSealTopic,
+      acks: -1,
+      messages: [{ key: 'seal', value: JSON.stringify(seal) }],
+    })
+    if (config.auditSealFile) await appendFile(config.auditSealFile, `${JSON.stringify(seal)}\n`)
+  }
 
   async function sendDeadLetter(source: RecordSource, message: KafkaMessage, reason: string): Promise<void> {
     await deadLetters.send({
@@ -163,16 +185,19 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
   async function applyIsolating(
     entries: readonly DecodedEntry[],
     auditEvents: readonly NewAuditEvent[],
+    options: Required<BatchOptions>,
   ): Promise<{ sessionsWritten: number; refused: { entry: DecodedEntry; reason: string }[] }> {
     try {
       const outcome = await inTransaction(db, async (tx) => {
         const applied = await applyBatch(
           tx,
           entries.map((e) => e.record),
+          options,
         )
-        await insertAuditEvents(tx, auditEvents)
+        await insertAuditEvents(tx, auditEvents, options.lane)
         return applied
       })
+      metrics.lockWaitSeconds.observe(outcome.lockWaitMs / 1000)
       // After the commit, not in the batch's transaction: PostgreSQL serialises the commits of
       // transactions that notify (a global lock on the notice queue). A notice lost to a crash
       // here is a live view that refreshes late; the rows are committed either way.
@@ -186,9 +211,9 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
       const middle = Math.ceil(entries.length / 2)
       const parts = [entries.slice(0, middle), entries.slice(middle)].filter((part) => part.length > 0)
       const results = []
-      for (const part of parts) results.push(await applyIsolating(part, []))
+      for (const part of parts) results.push(await applyIsolating(part, [], options))
       // The batch's own audit events (schema rejects) are not at fault: written apart.
-      if (auditEvents.length > 0) await inTransaction(db, (tx) => insertAuditEvents(tx, auditEvents))
+      if (auditEvents.length > 0) await inTransaction(db, (tx) => insertAuditEvents(tx, auditEvents, options.lane))
       return {
         sessionsWritten: results.reduce((sum, r) => sum + r.sessionsWritten, 0),
         refused: results.flatMap((r) => r.refused),
@@ -218,7 +243,9 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     // One transaction per batch; offsets only after it commits, so a crash replays the batch and
     // the idempotent session rules and audit keys make the replay change nothing.
     const transaction = metrics.transactionSeconds.startTimer()
-    const outcome = await applyIsolating(entries, rejected)
+    const lane = auditLanes.partition(batch.partition)
+    const legacyKeys = batch.messages.some((message) => isLegacyKey(message.key))
+    const outcome = await applyIsolating(entries, rejected, { lane, legacyKeys })
     transaction()
     if (outcome.refused.length > 0) {
       for (const { entry, reason } of outcome.refused)
@@ -227,6 +254,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         insertAuditEvents(
           tx,
           outcome.refused.map(({ entry, reason }) => deadLettered(where(entry.message.offset), reason)),
+          lane,
         ),
       )
     }
@@ -354,11 +382,22 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         metrics.auditChainBroken.set(broken ? 1 : 0)
         if (broken)
           log.error(
-            { chainSeq: broken.chainSeq, id: broken.id },
-            'audit chain broken at event %s: %s (run radstream audit verify for the whole chain)',
+            { lane: broken.lane, chainSeq: broken.chainSeq, id: broken.id },
+            'audit chain broken in lane %s at event %s: %s (run radstream audit verify for every lane)',
+            broken.lane,
             broken.chainSeq,
             broken.reason,
           )
+      },
+      log,
+      metrics,
+    ),
+    every(
+      'audit_seal',
+      config.auditSealIntervalMs,
+      async () => {
+        const seal = await sealAuditLanes(db, publishSeal)
+        if (seal) metrics.auditSeals.inc()
       },
       log,
       metrics,

@@ -85,13 +85,13 @@ describe('sessionizer metrics', () => {
       description: `event ${n}`,
       fields: [],
     })
-    await insertAuditEvents(db, [event(1), event(2), event(3)])
+    await insertAuditEvents(db, [event(1), event(2), event(3)], 'test-chain')
     const sessionizer = await startSessionizer(settings, logger)
     const scrape = async () => (await fetch(`http://127.0.0.1:${sessionizer.metricsPort}/metrics`)).text()
     const metric = async (name: string, labels: Record<string, string> = {}) => metricSum(await scrape(), name, labels)
     try {
       // Written while it runs: checked as new events.
-      await insertAuditEvents(db, [event(4), event(5)])
+      await insertAuditEvents(db, [event(4), event(5)], 'test-chain')
       await waitFor('the chain check to cover all five events', async () =>
         (await metric('radstream_sessionizer_audit_events_verified_total')) >= 5 ? true : undefined,
       )

@@ -1,9 +1,9 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
-import { createDb, type Db } from '@radstream/db'
+import { auditLanes, createDb, type Db } from '@radstream/db'
 import type { AccountingRecord } from '@radstream/events'
-import { applyBatch } from '../src'
+import { applyBatch, type BatchOptions } from '../src'
 import { accountingRecord, at } from '../../../test/support/records'
 
 let db: Db
@@ -78,13 +78,13 @@ function batches(records: AccountingRecord[], seed: number): AccountingRecord[][
 }
 
 /** A batch's transaction that has applied `records` and waits, not committed, for `commit()`. */
-async function writtenNotCommitted(records: AccountingRecord[]) {
+async function writtenNotCommitted(records: AccountingRecord[], options: BatchOptions = {}) {
   let commit!: () => void
   const released = new Promise<void>((resolve) => (commit = resolve))
   let applied!: () => void
   const written = new Promise<void>((resolve) => (applied = resolve))
   const committed = db.transaction().execute(async (tx) => {
-    await applyBatch(tx, records)
+    await applyBatch(tx, records, options)
     applied()
     await released
   })
@@ -218,7 +218,7 @@ describe('a newer session on the same NAS that takes an address ends the older o
     ])
   })
 
-  it('should close the older session when two batches write the two sessions at once', async () => {
+  it('should close the older session when two batches of records keyed as before NAS keying write the two sessions at once', async () => {
     NAS = '198.18.21.3'
     const run = `race-${Date.now().toString(36)}`
     const ip: [string, string] = ['Framed-IP-Address', '10.8.0.9']
@@ -233,12 +233,14 @@ describe('a newer session on the same NAS that takes an address ends the older o
       )
     const old = packet(`old#${run}`, 3, '2024-04-04T10:00:00Z', [ip, ['Acct-Session-Time', 0]])
     const fresh = packet(`new#${run}`, 3, '2024-04-04T10:30:00Z', [ip, ['Acct-Session-Time', 0]])
-    // Two partitions' batches in flight together: the first has written its row and not committed.
-    const first = await writtenNotCommitted([old])
+    // Two partitions' batches of the old keying (one NAS over every partition) in flight together:
+    // the first has written its row and not committed.
+    const legacy = (partition: number) => ({ lane: auditLanes.partition(partition), legacyKeys: true })
+    const first = await writtenNotCommitted([old], legacy(0))
     let secondDone = false
     const second = db
       .transaction()
-      .execute((tx) => applyBatch(tx, [fresh]))
+      .execute((tx) => applyBatch(tx, [fresh], legacy(1)))
       .then(() => (secondDone = true))
     // The second waits for the first to commit before its pass ...
     await new Promise((resolve) => setTimeout(resolve, 300))
@@ -254,6 +256,53 @@ describe('a newer session on the same NAS that takes an address ends the older o
   })
 })
 
+describe('batches of different partitions', () => {
+  it('should commit without waiting for each other when keyed by NAS, their audit events each in their lane', async () => {
+    const run = `lanes-${Date.now().toString(36)}`
+    const started = (nas: string, id: string) => packet(`${id}#${run}`, 1, '2024-04-06T10:00:00Z', [], nas)
+    // Partition 0's batch holds its transaction open, its audit events appended, not committed ...
+    const first = await writtenNotCommitted([started('198.18.23.1', 'a')], { lane: auditLanes.partition(0) })
+    // ... and partition 1's batch, another NAS, commits meanwhile: no lock between them.
+    const outcome = await db
+      .transaction()
+      .execute((tx) => applyBatch(tx, [started('198.18.23.2', 'b')], { lane: auditLanes.partition(1) }))
+    expect(outcome.lockWaitMs).toBeLessThan(100)
+    first.commit()
+    await first.committed
+    const lanes = await db
+      .selectFrom('audit_events')
+      .select(['entity_name', 'lane'])
+      .where('entity_name', 'in', [`a#${run}`, `b#${run}`])
+      .orderBy('entity_name')
+      .execute()
+    expect(lanes).toEqual([
+      { entity_name: `a#${run}`, lane: 'partition-0' },
+      { entity_name: `b#${run}`, lane: 'partition-1' },
+    ])
+  })
+
+  it('should run a batch of records keyed as before alone, and the others after it', async () => {
+    const run = `drain-${Date.now().toString(36)}`
+    const first = await writtenNotCommitted([packet(`a#${run}`, 1, '2024-04-06T11:00:00Z', [], '198.18.23.3')], {
+      lane: auditLanes.partition(0),
+      legacyKeys: true,
+    })
+    let done = false
+    const second = db
+      .transaction()
+      .execute((tx) =>
+        applyBatch(tx, [packet(`b#${run}`, 1, '2024-04-06T11:00:00Z', [], '198.18.23.4')], {
+          lane: auditLanes.partition(1),
+        }),
+      )
+      .then(() => (done = true))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(done).toBe(false)
+    first.commit()
+    await Promise.all([first.committed, second])
+  })
+})
+
 describe('an Accounting-On and a session of its NAS written at once by two partitions', () => {
   it('should close the session that began before the reboot', async () => {
     const nas = '198.18.22.1'
@@ -264,10 +313,12 @@ describe('an Accounting-On and a session of its NAS written at once by two parti
       ['Acct-Status-Type', 7],
       ['Event-Timestamp', at('2024-04-05T11:00:00Z')],
     ])
-    // The Accounting-On (its own partition: its key has no session) in flight, not committed ...
-    const first = await writtenNotCommitted([reboot])
+    // Records keyed as before NAS keying: the Accounting-On in flight in one partition, not committed ...
+    const first = await writtenNotCommitted([reboot], { lane: auditLanes.partition(0), legacyKeys: true })
     // ... while another partition's batch writes a session that began before it.
-    const second = db.transaction().execute((tx) => applyBatch(tx, [start]))
+    const second = db
+      .transaction()
+      .execute((tx) => applyBatch(tx, [start], { lane: auditLanes.partition(1), legacyKeys: true }))
     await new Promise((resolve) => setTimeout(resolve, 300))
     first.commit()
     await Promise.all([first.committed, second])

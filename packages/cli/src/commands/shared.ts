@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import { hostname, userInfo } from 'node:os'
 import { loadSettings } from '@radstream/config'
@@ -18,7 +19,18 @@ export async function withDb<T>(work: (db: Db) => Promise<T>, applicationName = 
   }
 }
 
-/** The operator at this shell, as audit events name them: the OS user and the host, and a request id of the command's own. */
+/**
+ * The operator at this shell, as audit events name them: the OS user and the host, and a request
+ * id of the command's own; their address is the SSH client's when they came in over SSH.
+ */
 export function cliInitiator(): Initiator {
-  return { type: 'CLI', id: `${userInfo().username}@${hostname()}`, requestId: randomUUID() }
+  const login = `${userInfo().username}@${hostname()}`
+  const sshClient = process.env.SSH_CLIENT?.split(' ')[0]
+  return {
+    type: 'CLI',
+    id: login,
+    requestId: randomUUID(),
+    name: login,
+    publicIp: sshClient && isIP(sshClient) ? sshClient : null,
+  }
 }

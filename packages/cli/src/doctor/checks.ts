@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises'
 import { sql } from 'kysely'
 import type { Settings, TopicReplication } from '@radstream/config'
-import { learntCadences, migrationStatus, SERVICE_ROLE, type Db, type LearntCadence } from '@radstream/db'
+import {
+  APPEND_AUDIT_EVENTS,
+  learntCadences,
+  migrationStatus,
+  SERVICE_ROLE,
+  type Db,
+  type LearntCadence,
+} from '@radstream/db'
 import { createKafka, inspectTopic, resolveReplication, verifyKafkaAccess, type Kafka } from '@radstream/kafka'
 
 export type Status = 'ok' | 'warn' | 'fail'
@@ -129,9 +136,6 @@ export async function kafkaFindings(settings: Settings): Promise<Finding[]> {
     )),
   ]
 }
-
-const APPEND_AUDIT_EVENTS =
-  'append_audit_events(text[], text[], text[], text[], text[], text[], text[], text[], jsonb[], text[])'
 
 /** The privileges the services' role needs, and the ones it must not have. */
 const NEEDED = [

@@ -8,7 +8,7 @@ export interface AuditCursor {
   readonly startDate: string
   readonly endDate: string
   readonly initiatorId: string | null
-  /** occurred_at of the last event served, with microseconds, and its chain position. */
+  /** occurred_at of the last event served, with microseconds, and its id. */
   readonly at: string
   readonly seq: string
 }

@@ -10,10 +10,15 @@ export interface AuditLogItem {
   readonly timestamp: string
   readonly initiatorType: string
   readonly initiatorId: string
+  readonly initiatorName: string | null
+  readonly initiatorPublicIp: string | null
   readonly operation: string
   readonly entityType: string
   readonly entityId: string
   readonly entityName: string
+  readonly entityParentType: string | null
+  readonly entityParentId: string | null
+  readonly entityParentName: string | null
   readonly description: string
   readonly fields: readonly AuditFieldChange[]
   readonly requestId: string
@@ -26,10 +31,11 @@ export interface AuditLogPage {
 }
 
 /**
- * One page of the audit log in (occurred_at, chain_seq) order. chain_seq follows commit order (the
- * chain's lock is held to commit) and only events below the final horizon are served, so paging
- * gives every event exactly once and a poller never misses one that committed late. When the
- * window reaches past the horizon, the page carries a cursor even if it is short: more may come.
+ * One page of the audit log in (occurred_at, id) order. Only events below the final horizon are
+ * served (every writer that could still add one before it has committed), so whatever the lanes
+ * writing at once, paging gives every event exactly once and a poller never misses one that
+ * committed late. When the window reaches past the horizon, the page carries a cursor even if it
+ * is short: more may come.
  */
 export async function auditLogPage(db: Db, request: AuditLogRequest): Promise<AuditLogPage> {
   if (Date.parse(request.startDate) >= Date.parse(request.endDate)) return { items: [], next: undefined }
@@ -38,16 +44,19 @@ export async function auditLogPage(db: Db, request: AuditLogRequest): Promise<Au
   const rows = await sql<AuditLogItem & { at: string; seq: string }>`
     select id::text as id,
       to_char(occurred_at at time zone 'UTC', ${sql.raw(MICROS)}) as timestamp,
-      initiator_type as "initiatorType", initiator_id as "initiatorId", operation,
+      initiator_type as "initiatorType", initiator_id as "initiatorId", initiator_name as "initiatorName",
+      host(initiator_public_ip) as "initiatorPublicIp", operation,
       entity_type as "entityType", entity_id as "entityId", entity_name as "entityName",
-      description, fields, request_id as "requestId",
-      to_char(occurred_at at time zone 'UTC', ${sql.raw(MICROS)}) as at, chain_seq::text as seq
+      entity_parent_type as "entityParentType", entity_parent_id as "entityParentId",
+      entity_parent_name as "entityParentName", description, fields, request_id as "requestId",
+      to_char(occurred_at at time zone 'UTC', ${sql.raw(MICROS)}) as at, id::text as seq
     from audit_events
     where occurred_at >= ${request.startDate}::timestamptz
       and occurred_at < least(${request.endDate}::timestamptz, ${horizon}::timestamptz)
       ${request.initiatorId === null ? sql`` : sql`and initiator_id = ${request.initiatorId}`}
-      ${after ? sql`and (occurred_at, chain_seq) > (${after.at}::timestamptz, ${after.seq}::bigint)` : sql``}
-    order by occurred_at, chain_seq
+      ${after ? sql`and (occurred_at, id) > (${after.at}::timestamptz, ${after.seq}::bigint)` : sql``}
+    -- Qualified: a bare id is the output column, text, which sorts 1001 before 101.
+    order by audit_events.occurred_at, audit_events.id
     limit ${request.size + 1}`.execute(db)
 
   const more = rows.rows.length > request.size

@@ -19,26 +19,39 @@ export interface AuditLogRouteOptions {
 
 const Nullable = (schema: ReturnType<typeof Type.String>) => Type.Union([schema, Type.Null()])
 
-const AuditLog = Type.Object({
-  id: Type.String(),
-  timestamp: Type.String({ format: 'date-time', description: 'ISO-8601 UTC with microseconds' }),
-  initiatorType: Type.String({ description: 'USER, SYSTEM, API_CLIENT or CLI' }),
-  initiatorId: Type.String({ description: 'empty for events radstream itself initiates' }),
-  operation: Type.String({ description: 'CREATE, UPDATE, DELETE, REJECT, DISCONNECT or CHANGE' }),
-  entityType: Type.String(),
-  entityId: Type.String(),
-  entityName: Type.String(),
-  description: Type.String(),
-  fields: Type.Array(
-    Type.Object({ name: Type.String(), oldValue: Nullable(Type.String()), newValue: Nullable(Type.String()) }),
-  ),
-  requestId: Type.String(),
-})
+const AuditLog = Type.Object(
+  {
+    id: Type.String(),
+    timestamp: Type.String({ format: 'date-time', description: 'ISO-8601 UTC with microseconds' }),
+    initiatorType: Type.String({ description: 'USER, SYSTEM, API_CLIENT or CLI' }),
+    initiatorId: Type.String({ description: 'empty for events radstream itself initiates' }),
+    initiatorName: Nullable(
+      Type.String({ description: "the API client's name, the user's, the operator's login (user@host)" }),
+    ),
+    initiatorPublicIp: Nullable(Type.String({ description: "the caller's address, for API and CLI changes" })),
+    operation: Type.String({ description: 'CREATE, UPDATE, DELETE, REJECT, DISCONNECT or CHANGE' }),
+    entityType: Type.String(),
+    entityId: Type.String(),
+    entityName: Type.String(),
+    entityParentType: Nullable(Type.String({ description: "USER for a session's events, RESELLER for a user's" })),
+    entityParentId: Nullable(Type.String()),
+    entityParentName: Nullable(Type.String()),
+    description: Type.String(),
+    fields: Type.Array(
+      Type.Object({ name: Type.String(), oldValue: Nullable(Type.String()), newValue: Nullable(Type.String()) }),
+    ),
+    requestId: Type.String(),
+  },
+  { $id: 'AuditLogResponse' },
+)
 
-const AuditLogsResponse = Type.Object({
-  auditLogs: Type.Array(AuditLog),
-  nextCursor: Type.Optional(Type.String({ description: 'absent when there are no more auditLogs' })),
-})
+const AuditLogsResponse = Type.Object(
+  {
+    auditLogs: Type.Array(Type.Ref('AuditLogResponse')),
+    nextCursor: Type.Optional(Type.String({ description: 'absent when there are no more auditLogs' })),
+  },
+  { $id: 'AuditLogsResponse' },
+)
 
 const ErrorBody = Type.Object({ error: Type.String(), parameter: Type.Optional(Type.String()), message: Type.String() })
 
@@ -52,7 +65,7 @@ const Query = Type.Object({
       description: 'exclusive; ISO instant; default now; at most 24 hours after startDate',
     }),
   ),
-  size: Type.String({ pattern: '^[0-9]+$', description: 'auditLogs per page, 1 to 100' }),
+  size: Type.Integer({ format: 'int32', minimum: 1, maximum: 100, description: 'auditLogs per page, 1 to 100' }),
   initiatorId: Type.Optional(Type.String({ description: 'only events of this initiator' })),
   cursor: Type.Optional(Type.String({ description: 'the nextCursor of the previous page' })),
 })
@@ -64,6 +77,9 @@ const Query = Type.Object({
  */
 export async function auditLogRoute(app: FastifyInstance, options: AuditLogRouteOptions): Promise<void> {
   const cursors = cursorCodec(options.cursorKey)
+  // Named schemas, as the published contract names them (OpenAPI components AuditLogResponse and AuditLogsResponse).
+  app.addSchema(AuditLog)
+  app.addSchema(AuditLogsResponse)
   // Our own Retry-After (60, as the contract says) replaces the plugin's seconds-remaining one.
   await app.register(rateLimit, {
     global: false,
@@ -84,7 +100,13 @@ export async function auditLogRoute(app: FastifyInstance, options: AuditLogRoute
         description: 'The maximum time window is 24 hours per request. Follow nextCursor until it is absent.',
         security: [{ oauth: [] }],
         querystring: Query,
-        response: { 200: AuditLogsResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
+        response: {
+          200: Type.Ref('AuditLogsResponse'),
+          400: ErrorBody,
+          401: ErrorBody,
+          403: ErrorBody,
+          429: ErrorBody,
+        },
       },
       // The schema documents the route (OpenAPI); parseAuditLogQuery checks it, naming the parameter.
       validatorCompiler: () => () => true,

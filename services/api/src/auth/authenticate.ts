@@ -41,6 +41,7 @@ export function createAuthenticator(app: FastifyInstance, db: Db) {
         at: Date.now(),
         client: row && {
           clientId: row.id,
+          clientName: row.name,
           scopes: row.scopes,
           resellerId: row.reseller_id,
           auditHistoryDays: row.audit_history_days,

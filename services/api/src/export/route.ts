@@ -62,7 +62,7 @@ const EXPORTS: readonly {
     kind: 'audit',
     scopes: ['admin', 'auditor'],
     summary: "Streams the audit events that occurred in [from, to), in the audit log's order, as NDJSON or CSV",
-    description: `Scope admin or auditor, within the client's history; ordered by occurred_at, then chain_seq (the audit log's order). Columns: ${exportColumns('audit').join(', ')} (fields as JSON). Events end at the moment below which all are committed, so a later export of the same window has every event this one had, and none in between. Accept-Encoding: gzip for gzip.`,
+    description: `Scope admin or auditor, within the client's history; ordered by occurred_at, then id (the audit log's order). Columns: ${exportColumns('audit').join(', ')} (fields as JSON). Events end at the moment below which all are committed, so a later export of the same window has every event this one had, and none in between. Accept-Encoding: gzip for gzip.`,
   },
 ]
 

@@ -41,19 +41,13 @@ export function apiClientOperations(db: Db) {
       const grace = graceSeconds ?? DEFAULT_GRACE_SECONDS
       if (!Number.isInteger(grace) || grace < 0)
         throw new ApiError('BAD_USER_INPUT', 'graceSeconds: must be 0 or more seconds')
-      const rotated = await rotateAuditedApiClientSecret(
-        db,
-        apiInitiator(ctx.principal, ctx.requestId),
-        clientId,
-        grace,
-      )
+      const rotated = await rotateAuditedApiClientSecret(db, apiInitiator(ctx), clientId, grace)
       if (!rotated) throw clientNotFound(clientId)
       return { clientId, ...rotated }
     },
 
     async revoke(ctx: Context, clientId: string) {
-      if (!(await revokeAuditedApiClient(db, apiInitiator(ctx.principal, ctx.requestId), clientId)))
-        throw clientNotFound(clientId)
+      if (!(await revokeAuditedApiClient(db, apiInitiator(ctx), clientId))) throw clientNotFound(clientId)
       const [revoked] = await listApiClients(db, { id: clientId })
       return apiClientView(revoked!)
     },

@@ -57,7 +57,7 @@ export function dynamicAuthorizationResolvers(db: Db, settings: DynamicAuthoriza
           db,
           timing: settings,
           resellerId: resellerScope(ctx.principal),
-          initiator: apiInitiator(ctx.principal, ctx.requestId),
+          initiator: apiInitiator(ctx),
         }),
       )
     } catch (error) {

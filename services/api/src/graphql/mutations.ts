@@ -23,7 +23,7 @@ export interface MutationContext {
 
 /** Every admin change is audited with the client as initiator and the request id. */
 function initiator(ctx: MutationContext): Initiator {
-  return apiInitiator(ctx.principal, ctx.requestId)
+  return apiInitiator(ctx)
 }
 
 function audited(ctx: MutationContext, event: Parameters<typeof initiatedEvent>[1]): NewAuditEvent {
@@ -117,6 +117,7 @@ export const mutations = {
           entityType: 'USER',
           entityId: String(userId),
           entityName: before.username,
+          entityParent: { type: 'RESELLER', id: String(resellerId), name: reseller },
           description: `User ${before.username} assigned to reseller ${reseller}`,
           fields: [{ name: 'reseller', oldValue: before.reseller, newValue: reseller }],
         }),

@@ -32,6 +32,8 @@ declare module 'mercurius' {
     /** Set by the authentication hook before any resolver runs. */
     principal: Principal
     requestId: string
+    /** The caller's address, for audit events of what it changes. */
+    ip?: string
     /** A subscription's WebSocket (the subscription context sets it). */
     socket?: GuardedSocket
   }

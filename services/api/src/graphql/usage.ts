@@ -199,7 +199,7 @@ function quotaEvent(
   oldValue: string | null,
   newValue: string | null,
 ) {
-  return initiatedEvent(apiInitiator(ctx.principal, ctx.requestId), {
+  return initiatedEvent(apiInitiator(ctx), {
     key: `quota.${operation === 'DELETE' ? 'removed' : 'set'}.${scope.column}.${scope.value}`,
     operation,
     entityType: scope.column === 'user_id' ? 'USER' : 'RESELLER',
