@@ -248,7 +248,7 @@ describe('GET /api/v1/audit-log: access', () => {
 })
 
 describe('GET /api/v1/audit-log: cursors auditors can trust', () => {
-  it('should page 10,000 events, thousands on one timestamp, by 7 while others write, each exactly once', async () => {
+  it('should page 10,100 events, thousands on one timestamp, by 7 while six partitions and the API write, each exactly once', async () => {
     const start = Math.floor(Date.now() / 1000) * 1000 - 1000
     const end = Date.now() + 10_000
     const tag = `paging-${Date.now()}`
@@ -279,10 +279,11 @@ describe('GET /api/v1/audit-log: cursors auditors can trust', () => {
     })
     // 2,000 more from concurrent writers while the auditor pages.
     let writing = true
-    const writers = Array.from({ length: 4 }, async (_, w) => {
-      for (let i = 0; writing && i < 500; i++) {
-        // Each writer a lane of its own, as partitions, the API and the CLI write at once.
-        await insertAuditEvents(db, [{ ...event(tag, w * 1000 + i), eventKey: `${tag}:w${w}:${i}` }], `test-w${w}`)
+    // Six partitions' lanes and the API's, each writer in its own, all at once.
+    const lanes = [...Array.from({ length: 6 }, (_, p) => `partition-${p}`), 'api']
+    const writers = lanes.map(async (writerLane, w) => {
+      for (let i = 0; writing && i < 300; i++) {
+        await insertAuditEvents(db, [{ ...event(tag, w * 1000 + i), eventKey: `${tag}:w${w}:${i}` }], writerLane)
       }
     })
     const seen: string[] = []
@@ -309,7 +310,7 @@ describe('GET /api/v1/audit-log: cursors auditors can trust', () => {
       .select(sql<string>`id::text`.as('id'))
       .where('initiator_id', '=', tag)
       .execute()
-    expect(total.length).toBe(10_000)
+    expect(total.length).toBe(8000 + 300 * lanes.length)
     const all = await db
       .selectFrom('audit_events')
       .select(sql<string>`id::text`.as('id'))
