@@ -92,11 +92,11 @@ describe('sessions a NAS abandons', () => {
   })
 
   it('should learn the NAS’s cadence from its sessions and show it', async () => {
-    const learnt = (await learntCadences(db)).find((c) => c.nas === NAS_SOURCE)
-    expect(learnt).toMatchObject({ seconds: 30, registeredInterval: null })
+    const learnt = (await learntCadences(db)).find((c) => c.nas === NAS_IP)
+    expect(learnt).toMatchObject({ seconds: 30, registeredInterval: null, network: `${NAS_SOURCE}/32` })
     expect(learnt!.sessions).toBeGreaterThanOrEqual(3)
     const metrics = await (await fetch(`http://127.0.0.1:${pipeline.sessionizer.metricsPort}/metrics`)).text()
-    expect(metrics).toContain(`radstream_sessionizer_nas_cadence_seconds{nas="${NAS_SOURCE}"} 30`)
+    expect(metrics).toContain(`radstream_sessionizer_nas_cadence_seconds{nas="${NAS_IP}"} 30`)
   })
 
   it('should close a session silent after one Interim-Update by its NAS’s cadence, at its last-heard time', async () => {

@@ -46,15 +46,15 @@ export async function upsertNasClient(db: Db, client: NasClientInput): Promise<N
 }
 
 /**
- * The cadence a NAS lends its sessions that have none of their own, as SQL on an address
- * expression: its registered interval (longest prefix), else the cadence learnt from its
- * sessions, else 0 (none known).
+ * The cadence a NAS lends its sessions that have none of their own, as SQL on its source address
+ * and identity expressions: its registered interval (longest prefix of the source), else the
+ * cadence learnt from its sessions, else 0 (none known).
  */
-export const borrowedCadence = (nas: string) => `coalesce((
+export const borrowedCadence = (source: string, identity: string) => `coalesce((
     select n.interim_interval from nas_clients n
-    where n.interim_interval is not null and n.network >>= ${nas}
+    where n.interim_interval is not null and n.network >>= ${source}
     order by masklen(n.network) desc limit 1),
-  (select c.cadence from nas_cadences c where c.nas_address = ${nas}), 0)`
+  (select c.cadence from nas_cadences c where c.nas_identity = ${identity}), 0)`
 
 /**
  * The stale sweep's cadence of the open sessions under `network` that borrow their NAS's, from
@@ -64,7 +64,7 @@ export const borrowedCadence = (nas: string) => `coalesce((
  */
 async function refreshRegisteredCadences(db: Db, network: string): Promise<void> {
   await sql`
-    update session_liveness l set cadence = ${sql.raw(borrowedCadence('l.nas_address'))}
+    update session_liveness l set cadence = ${sql.raw(borrowedCadence('l.nas_address', 'l.nas_identity'))}
     where l.borrowed and l.nas_address <<= ${network}::inet`.execute(db)
 }
 
@@ -103,8 +103,9 @@ export async function listNasClients(db: Db): Promise<NasClientRow[]> {
   return db.selectFrom('nas_clients').selectAll().orderBy('network').execute()
 }
 
-/** A NAS's cadence as its sessions show it, with the registry entry that covers it (if any). */
+/** A NAS's cadence as its sessions show it, with the registry entry its accounting comes from (if any). */
 export interface LearntCadence {
+  /** The NAS's identity: the address its sessions hold as nas_ip_address. */
   readonly nas: string
   readonly seconds: number
   /** How many sessions' interim gaps the median is of (at most 31). */
@@ -116,14 +117,14 @@ export interface LearntCadence {
 /** Every NAS's learnt cadence, by address. */
 export async function learntCadences(db: Db): Promise<LearntCadence[]> {
   const { rows } = await sql<LearntCadence>`
-    select host(c.nas_address) as nas, c.cadence as seconds, cardinality(c.samples) as sessions,
+    select host(c.nas_identity) as nas, c.cadence as seconds, cardinality(c.samples) as sessions,
       n.network, n.interim_interval as "registeredInterval"
     from nas_cadences c
     left join lateral (
-      select network, interim_interval from nas_clients where network >>= c.nas_address
+      select network, interim_interval from nas_clients where network >>= c.source_address
       order by masklen(network) desc limit 1
     ) n on true
-    order by c.nas_address`.execute(db)
+    order by c.nas_identity`.execute(db)
   return rows
 }
 

@@ -177,13 +177,16 @@ export interface SessionLivenessTable {
   heard_at: Date
   /** Its NAS, as the registered interval is looked up (the source address, else the NAS address). */
   nas_address: string | null
+  /** Its NAS's identity (nas_ip_address), as the learnt cadence is kept. */
+  nas_identity: string | null
   /** The cadence is its NAS's (registered or learnt), not its own. */
   borrowed: Generated<boolean>
 }
 
 /** A NAS's cadence as its sessions show it: the median of its last sessions' interim gaps. */
 export interface NasCadenceTable {
-  nas_address: string
+  nas_identity: string
+  source_address: string
   samples: number[]
   cadence: number
   updated_at: Generated<Date>

@@ -103,9 +103,7 @@ export async function applyBatch(
   records: readonly AccountingRecord[],
   options: BatchOptions = {},
 ): Promise<BatchOutcome> {
-  const asked = performance.now()
-  await lockForKeying(tx, options.legacyKeys ?? false)
-  let lockWaitMs = performance.now() - asked
+  let lockWaitMs = await lockForKeying(tx, options.legacyKeys ?? false)
   // The batch's statements read a few hundred rows by key, from tables PostgreSQL has in memory. At
   // the default random_page_cost (4, a spinning disk's) it reads tables of up to some 100,000 rows
   // whole instead, as a new installation's are for its first hours: the supersession pass over 600

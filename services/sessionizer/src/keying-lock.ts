@@ -5,6 +5,9 @@ import type { Database } from '@radstream/db'
 const LEGACY_KEYING_LOCK = 0x6b65_796c
 
 /**
+ * Takes the keying lock for the rest of the batch's transaction; returns how long it waited for it
+ * (0 when it was free).
+ *
  * Records are keyed by their NAS (the identity the session rows' nas_ip_address holds), so every
  * packet that supersession and Accounting-On/Off compare lands in one partition, and a batch decides
  * them alone. Records keyed as before (`<NAS>|<Acct-Session-Id>`: one NAS's sessions over every
@@ -13,12 +16,21 @@ const LEGACY_KEYING_LOCK = 0x6b65_796c
  * So while old records drain, a batch that holds them runs alone and sees what the others
  * committed; once they are gone no batch waits for another: shared holders never do.
  */
-export async function lockForKeying(tx: Transaction<Database>, legacyKeys: boolean): Promise<void> {
+export async function lockForKeying(tx: Transaction<Database>, legacyKeys: boolean): Promise<number> {
+  // Tried first: when no other batch holds it in a conflicting mode, nothing was waited for.
+  const { rows } = await (
+    legacyKeys
+      ? sql<{ got: boolean }>`select pg_try_advisory_xact_lock(${LEGACY_KEYING_LOCK}) as got`
+      : sql<{ got: boolean }>`select pg_try_advisory_xact_lock_shared(${LEGACY_KEYING_LOCK}) as got`
+  ).execute(tx)
+  if (rows[0]?.got) return 0
+  const asked = performance.now()
   await (
     legacyKeys
       ? sql`select pg_advisory_xact_lock(${LEGACY_KEYING_LOCK})`
       : sql`select pg_advisory_xact_lock_shared(${LEGACY_KEYING_LOCK})`
   ).execute(tx)
+  return performance.now() - asked
 }
 
 /** A record key of the keying before NAS keying: `<NAS address>|<Acct-Session-Id>`. */

@@ -158,8 +158,10 @@ export interface ChangedSession extends WrittenSession {
   readonly own_cadence: number | null
   /** Seconds between its two least interim Acct-Session-Times; null until it has two. */
   readonly interim_gap: number | null
-  /** Where its NAS's registered interval and learnt cadence are looked up. */
+  /** Where its NAS's registered interval is looked up: the source address, else the NAS's. */
   readonly nas_address: string
+  /** Its NAS's identity (nas_ip_address, the Kafka key), where the learnt cadence is kept. */
+  readonly nas_identity: string
 }
 
 /** A session as it stood before a batch wrote it. */
@@ -195,7 +197,9 @@ export async function upsertSessions(
     returning id, session_key, session_id, username, user_id, start_time, session_time, stop_time, update_time,
       coalesce(${sql.raw(INTERIM_GAP)}, interim_interval)::int4 as own_cadence,
       (${sql.raw(INTERIM_GAP)})::int4 as interim_gap,
-      host(coalesce(nas_source_address, nas_ip_address)) as nas_address`.execute(tx)
+      host(coalesce(nas_source_address, nas_ip_address)) as nas_address, host(nas_ip_address) as nas_identity`.execute(
+    tx,
+  )
   return result.rows
 }
 
@@ -230,16 +234,20 @@ export async function recordLiveness(tx: Tx, sessions: readonly ChangedSession[]
   const closed = sessions.filter((s) => s.stop_time !== null).map((s) => s.id)
   if (open.length > 0) {
     await sql`
-      insert into session_liveness as l (session_id, cadence, heard_at, nas_address, borrowed)
-      select s.id, coalesce(s.own_cadence, ${sql.raw(borrowedCadence('s.nas'))}), s.heard_at, s.nas, s.own_cadence is null
+      insert into session_liveness as l (session_id, cadence, heard_at, nas_address, nas_identity, borrowed)
+      select s.id, coalesce(s.own_cadence, ${sql.raw(borrowedCadence('s.nas', 's.identity'))}), s.heard_at, s.nas, s.identity,
+        s.own_cadence is null
       from unnest(${pgArray(open.map((s) => s.id))}::bigint[], ${pgArray(open.map((s) => s.own_cadence))}::int4[],
-        ${pgArray(open.map((s) => s.update_time))}::timestamptz[], ${pgArray(open.map((s) => s.nas_address))}::inet[])
-        as s(id, own_cadence, heard_at, nas)
+        ${pgArray(open.map((s) => s.update_time))}::timestamptz[], ${pgArray(open.map((s) => s.nas_address))}::inet[],
+        ${pgArray(open.map((s) => s.nas_identity))}::inet[])
+        as s(id, own_cadence, heard_at, nas, identity)
       order by s.id
       on conflict (session_id) do update set cadence = excluded.cadence, heard_at = excluded.heard_at,
-        nas_address = excluded.nas_address, borrowed = excluded.borrowed
-        where (l.cadence, l.heard_at, l.nas_address, l.borrowed)
-          is distinct from (excluded.cadence, excluded.heard_at, excluded.nas_address, excluded.borrowed)`.execute(tx)
+        nas_address = excluded.nas_address, nas_identity = excluded.nas_identity, borrowed = excluded.borrowed
+        where (l.cadence, l.heard_at, l.nas_address, l.nas_identity, l.borrowed)
+          is distinct from (excluded.cadence, excluded.heard_at, excluded.nas_address, excluded.nas_identity, excluded.borrowed)`.execute(
+      tx,
+    )
   }
   if (closed.length > 0)
     await sql`delete from session_liveness where session_id = any(${pgArray(closed)}::bigint[])`.execute(tx)
@@ -263,29 +271,32 @@ export async function learnNasCadences(
     (s) => s.interim_gap !== null && s.interim_gap > 0 && prior.get(s.session_key)?.interim_gap == null,
   )
   if (samples.length === 0) return
-  const moved = await sql<{ nas_address: string }>`
+  // Keyed by the NAS's identity, the Kafka key: only this partition's batches write these rows.
+  const moved = await sql<{ nas_identity: string }>`
     with incoming as (
-      select nas, array_agg(gap order by id) as gaps
-      from unnest(${pgArray(samples.map((s) => s.nas_address))}::inet[], ${pgArray(samples.map((s) => s.interim_gap))}::int4[],
-        ${pgArray(samples.map((s) => s.id))}::bigint[]) as s(nas, gap, id)
-      group by nas
+      select identity, max(source) as source, array_agg(gap order by id) as gaps
+      from unnest(${pgArray(samples.map((s) => s.nas_identity))}::inet[], ${pgArray(samples.map((s) => s.nas_address))}::inet[],
+        ${pgArray(samples.map((s) => s.interim_gap))}::int4[], ${pgArray(samples.map((s) => s.id))}::bigint[])
+        as s(identity, source, gap, id)
+      group by identity
     ), merged as (
-      select i.nas, m.samples, (select percentile_disc(0.5) within group (order by x) from unnest(m.samples) x) as cadence,
-        c.cadence as was
+      select i.identity, i.source, m.samples,
+        (select percentile_disc(0.5) within group (order by x) from unnest(m.samples) x) as cadence, c.cadence as was
       from incoming i
-      left join nas_cadences c on c.nas_address = i.nas
+      left join nas_cadences c on c.nas_identity = i.identity
       cross join lateral (select (coalesce(c.samples, '{}') || i.gaps)[
         greatest(1, coalesce(cardinality(c.samples), 0) + cardinality(i.gaps) - ${CADENCE_SAMPLES - 1}):] as samples) m
     ), stored as (
-      insert into nas_cadences as n (nas_address, samples, cadence)
-      select nas, samples, cadence from merged order by nas
-      on conflict (nas_address) do update set samples = excluded.samples, cadence = excluded.cadence, updated_at = now()
+      insert into nas_cadences as n (nas_identity, source_address, samples, cadence)
+      select identity, source, samples, cadence from merged order by identity
+      on conflict (nas_identity) do update set source_address = excluded.source_address, samples = excluded.samples,
+        cadence = excluded.cadence, updated_at = now()
     )
-    select host(nas) as nas_address from merged where was is distinct from cadence`.execute(tx)
+    select host(identity) as nas_identity from merged where was is distinct from cadence`.execute(tx)
   if (moved.rows.length === 0) return
   await sql`
-    update session_liveness l set cadence = ${sql.raw(borrowedCadence('l.nas_address'))}
-    where l.borrowed and l.nas_address = any(${pgArray(moved.rows.map((r) => r.nas_address))}::inet[])`.execute(tx)
+    update session_liveness l set cadence = ${sql.raw(borrowedCadence('l.nas_address', 'l.nas_identity'))}
+    where l.borrowed and l.nas_identity = any(${pgArray(moved.rows.map((r) => r.nas_identity))}::inet[])`.execute(tx)
 }
 
 /**

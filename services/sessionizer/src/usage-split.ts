@@ -159,7 +159,14 @@ function counterChange(startMs: number, stored: readonly Reading[], incoming: re
   const after = [...merged].map(([sessionTime, value]) => ({ sessionTime, value }))
   after.sort((a, b) => a.sessionTime - b.sessionTime)
   const change = counterShares(startMs, after)
-  addInto(change, counterShares(startMs, [...stored].sort((a, b) => a.sessionTime - b.sessionTime)), -1n)
+  addInto(
+    change,
+    counterShares(
+      startMs,
+      [...stored].sort((a, b) => a.sessionTime - b.sessionTime),
+    ),
+    -1n,
+  )
   return change
 }
 
@@ -181,11 +188,17 @@ export interface SplitStep {
  * split has it); a day whose shares do not move is left out. Applied to the shares of
  * splitUsageByDay before, it gives splitUsageByDay after, exactly (usage-split.test.ts).
  */
-export function splitChange(startMs: number, step: SplitStep): { changes: Map<string, DayChange>; newDays: Set<string> } {
+export function splitChange(
+  startMs: number,
+  step: SplitStep,
+): { changes: Map<string, DayChange>; newDays: Set<string> } {
   const input = counterChange(startMs, step.storedInput, readingsOf(step.incoming, 'inputOctets'))
   const output = counterChange(startMs, step.storedOutput, readingsOf(step.incoming, 'outputOctets'))
   const before = Math.max(step.sessionTimeBefore, 0)
-  const after = step.incoming.reduce((most, p) => Math.max(most, p.sessionTime), Math.max(step.sessionTimeAfter, before))
+  const after = step.incoming.reduce(
+    (most, p) => Math.max(most, p.sessionTime),
+    Math.max(step.sessionTimeAfter, before),
+  )
   const time = new Map<string, bigint>()
   const newDays = new Set<string>()
   if (after !== before) {
@@ -197,7 +210,11 @@ export function splitChange(startMs: number, step: SplitStep): { changes: Map<st
   }
   const changes = new Map<string, DayChange>()
   for (const day of new Set([...input.keys(), ...output.keys(), ...time.keys()])) {
-    const change = { inputOctets: input.get(day) ?? 0n, outputOctets: output.get(day) ?? 0n, sessionTime: time.get(day) ?? 0n }
+    const change = {
+      inputOctets: input.get(day) ?? 0n,
+      outputOctets: output.get(day) ?? 0n,
+      sessionTime: time.get(day) ?? 0n,
+    }
     const moved = change.inputOctets !== 0n || change.outputOctets !== 0n || change.sessionTime !== 0n
     if (moved || newDays.has(day)) changes.set(day, change)
   }

@@ -94,7 +94,7 @@ export async function runNas(args: readonly string[]): Promise<void> {
     }
     case 'list': {
       const [rows, cadences] = await withDb((db) => Promise.all([listNasClients(db), learntCadences(db)]))
-      // Each entry with the cadence its NAS's sessions show (the registered interval wins when set).
+      // Each entry with the cadences its NAS's sessions show (the registered interval wins when set).
       for (const row of rows)
         console.log(
           JSON.stringify({
