@@ -1,13 +1,14 @@
 import { parseArgs } from 'node:util'
-import { ProduceAcks, Producer as PlatformaticProducer } from '@platformatic/kafka'
+import { Kafka as KafkaJs, type ICustomPartitioner } from 'kafkajs'
 import { loadSettings } from '@radstream/config'
 import { encodeBinaryRecord } from '@radstream/events'
 import {
   createKafka,
   deleteScratchTopics,
   ensureTopic,
+  GroupConsumer,
   keyPartition,
-  namedPartition,
+  RecordProducer,
   scratchTopic,
 } from '@radstream/kafka'
 import { buildAccountingRequest } from '@radstream/radius'
@@ -16,28 +17,35 @@ import { runScript } from './lib/processes'
 import { fmt, summarize, table } from './lib/stats'
 
 /**
- * The collector's Kafka client against an alternative, measured by the one thing the choice
- * decides: the producing process's CPU for the same records. Each client runs in a process of its
- * own, alternating round after round on the local broker, and sends what the collector sends: v2
- * records of Start and Stop packets, keyed by session and given their partition, batches of
- * `--batch` in one send at a time, idempotent, acks=all. `npx tsx bench/kafka-clients.ts`.
+ * radstream's Kafka client (packages/kafka on @platformatic/kafka 2) against kafkajs 2.2.4, the one
+ * it replaced, measured by what the choice decides: the process's CPU for the same records on both
+ * services' paths. `produce` sends what the collector sends: v2 records of Start and Stop packets,
+ * keyed and given their partition, batches of `--batch` in one send at a time, idempotent,
+ * acks=all. `consume` reads them back as the sessionizer does: a consumer group member, a batch of
+ * a partition at a time, its offset committed after each batch. Each client runs in a process of
+ * its own, alternating round after round on the local broker. kafkajs is a dev dependency for this
+ * comparison only. `npx tsx bench/kafka-clients.ts`.
  */
 const { values } = parseArgs({
   options: {
     client: { type: 'string' },
+    path: { type: 'string' },
     topic: { type: 'string' },
     records: { type: 'string', default: '200000' },
     batch: { type: 'string', default: '100' },
     rounds: { type: 'string', default: '3' },
   },
 })
-const CLIENTS = ['kafkajs', '@platformatic/kafka'] as const
+const CLIENTS = ['kafkajs', 'radstream'] as const
 type Client = (typeof CLIENTS)[number]
+const PATHS = ['produce', 'consume'] as const
+type Path = (typeof PATHS)[number]
 const PARTITIONS = 6
 const TOPIC_PREFIX = 'radius.accounting.bench-clients-'
 
 interface Outcome {
   readonly client: Client
+  readonly path: Path
   readonly records: number
   readonly cpuUsPerRecord: number
   readonly recordsPerSecond: number
@@ -95,59 +103,128 @@ async function produce(
   }
 }
 
-/** One client's round, in this process: a warm-up, then the measured records. */
-async function runClient(client: Client, brokers: string[], topic: string): Promise<Outcome> {
-  const count = Number(values.records)
-  const batchSize = Number(values.batch)
-  let send: (batch: { key: string; value: Buffer; partition: number }[]) => Promise<void>
-  let close: () => Promise<void>
+/** kafkajs asks a partitioner of every record; the records here all name theirs. */
+const namedPartition: ICustomPartitioner =
+  () =>
+  ({ message }) =>
+    message.partition!
+
+type Send = (batch: { key: string; value: Buffer; partition: number }[]) => Promise<void>
+
+function producerOf(client: Client, brokers: string[], topic: string): { send: Send; close: () => Promise<void> } {
   if (client === 'kafkajs') {
-    const producer = createKafka({ brokers, clientId: 'bench-kafkajs' }).producer({
+    const producer = new KafkaJs({ brokers, clientId: 'bench-kafkajs', logLevel: 0 }).producer({
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: namedPartition,
     })
-    await producer.connect()
-    send = async (batch) => {
-      await producer.send({ topic, acks: -1, messages: batch })
+    const connected = producer.connect()
+    return {
+      send: async (batch) => {
+        await connected
+        await producer.send({ topic, acks: -1, messages: batch })
+      },
+      close: () => producer.disconnect(),
     }
-    close = () => producer.disconnect()
-  } else {
-    const producer = new PlatformaticProducer({
-      clientId: 'bench-platformatic',
-      bootstrapBrokers: brokers,
-      idempotent: true,
-      acks: ProduceAcks.ALL,
-    })
-    send = async (batch) => {
-      await producer.send({
-        messages: batch.map((r) => ({ topic, key: Buffer.from(r.key), value: r.value, partition: r.partition })),
-      })
-    }
-    close = () => producer.close()
   }
-  await produce(Math.min(count, 20_000), batchSize, send)
+  const producer = new RecordProducer(createKafka({ brokers, clientId: 'bench-radstream' }), 'bench', {
+    idempotent: true,
+    retries: 8,
+  })
+  return {
+    send: async (batch) => {
+      await producer.send(batch.map((r) => ({ topic, ...r })))
+    },
+    close: () => producer.close(),
+  }
+}
+
+/** Reads `count` records of `topic` from the beginning as a new group, committing after each batch. */
+async function consume(client: Client, brokers: string[], topic: string, count: number): Promise<void> {
+  const groupId = `bench-clients-${client}-${Date.now()}`
+  let seen = 0
+  let done!: () => void
+  const finished = new Promise<void>((resolve) => (done = resolve))
+  if (client === 'kafkajs') {
+    const consumer = new KafkaJs({ brokers, clientId: 'bench-kafkajs', logLevel: 0 }).consumer({ groupId })
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset }) => {
+        const next = (BigInt(batch.lastOffset()) + 1n).toString()
+        await consumer.commitOffsets([{ topic, partition: batch.partition, offset: next }])
+        resolveOffset(batch.lastOffset())
+        if ((seen += batch.messages.length) >= count) done()
+      },
+    })
+    await finished
+    await consumer.disconnect()
+    return
+  }
+  const consumer = new GroupConsumer(createKafka({ brokers, clientId: 'bench-radstream' }), {
+    groupId,
+    topic,
+    sessionTimeoutMs: 30_000,
+    rebalanceTimeoutMs: 60_000,
+    minBytes: 65_536,
+    maxWaitMs: 100,
+    concurrency: 1,
+    maxBatch: 5000,
+    onBatch: async () => undefined,
+    onCommitted: (batch) => {
+      if ((seen += batch.records.length) >= count) done()
+    },
+  })
+  await consumer.start()
+  await finished
+  await consumer.stop()
+}
+
+/** One client's round on one path, in this process: a warm-up, then the measured records. */
+async function runClient(client: Client, path: Path, brokers: string[], topic: string): Promise<Outcome> {
+  const count = Number(values.records)
+  const batchSize = Number(values.batch)
+  const producer = path === 'produce' ? producerOf(client, brokers, topic) : undefined
+  if (producer) await produce(Math.min(count, 20_000), batchSize, producer.send)
   const cpu = process.cpuUsage()
   const started = performance.now()
-  await produce(count, batchSize, send)
+  if (producer) await produce(count, batchSize, producer.send)
+  else await consume(client, brokers, topic, count)
   const seconds = (performance.now() - started) / 1000
   const used = process.cpuUsage(cpu)
-  await close()
+  await producer?.close()
   return {
     client,
+    path,
     records: count,
     cpuUsPerRecord: (used.user + used.system) / count,
     recordsPerSecond: count / seconds,
   }
 }
 
-function roundOf(client: Client, topic: string): Promise<Outcome> {
-  return runScript<Outcome>('kafka-clients.ts', ['--client', client, '--topic', topic, ...process.argv.slice(2)])
+function roundOf(client: Client, path: Path, topic: string): Promise<Outcome> {
+  return runScript<Outcome>('kafka-clients.ts', [
+    '--client',
+    client,
+    '--path',
+    path,
+    '--topic',
+    topic,
+    ...process.argv.slice(2),
+  ])
 }
 
 const settings = loadSettings()
 if (values.client) {
-  console.log(JSON.stringify(await runClient(values.client as Client, [...settings.kafka.brokers], values.topic!)))
+  const outcome = await runClient(
+    values.client as Client,
+    values.path as Path,
+    [...settings.kafka.brokers],
+    values.topic!,
+  )
+  console.log(JSON.stringify(outcome))
 } else {
   const started = Date.now()
   await ensureStack({ settings, log: (message) => console.error(`stack: ${message}`) })
@@ -156,25 +233,31 @@ if (values.client) {
   const topic = scratchTopic(TOPIC_PREFIX, 'run', started)
   await ensureTopic(kafka, topic, PARTITIONS, { warn: () => undefined })
   const outcomes: Outcome[] = []
-  for (let round = 1; round <= Number(values.rounds); round++)
-    for (const client of CLIENTS) outcomes.push(await roundOf(client, topic))
-  const of = (client: Client) => outcomes.filter((o) => o.client === client)
-  const median = (client: Client, pick: (o: Outcome) => number) => summarize(of(client).map(pick)).p50
+  // Produce rounds first: each consume round reads the first `--records` of what they wrote.
+  for (const path of PATHS)
+    for (let round = 1; round <= Number(values.rounds); round++)
+      for (const client of CLIENTS) outcomes.push(await roundOf(client, path, topic))
+  const of = (client: Client, path: Path) => outcomes.filter((o) => o.client === client && o.path === path)
+  const median = (client: Client, path: Path) => summarize(of(client, path).map((o) => o.cpuUsPerRecord)).p50
   console.log(
     table([
-      ['client', 'CPU us per record (rounds)', 'records/s (rounds)'],
-      ...CLIENTS.map((client) => [
-        client,
-        of(client)
-          .map((o) => fmt(o.cpuUsPerRecord, 1))
-          .join(', '),
-        of(client)
-          .map((o) => fmt(o.recordsPerSecond, 0))
-          .join(', '),
-      ]),
+      ['path', 'client', 'CPU us per record (rounds)', 'records/s (rounds)'],
+      ...PATHS.flatMap((path) =>
+        CLIENTS.map((client) => [
+          path,
+          client,
+          of(client, path)
+            .map((o) => fmt(o.cpuUsPerRecord, 1))
+            .join(', '),
+          of(client, path)
+            .map((o) => fmt(o.recordsPerSecond, 0))
+            .join(', '),
+        ]),
+      ),
     ]),
   )
-  const cpuRatio = median('@platformatic/kafka', (o) => o.cpuUsPerRecord) / median('kafkajs', (o) => o.cpuUsPerRecord)
-  console.log(`@platformatic/kafka CPU per record / kafkajs (medians): ${fmt(cpuRatio, 2)}`)
-  console.log(JSON.stringify({ batch: Number(values.batch), outcomes, cpuRatio }))
+  const ratios = Object.fromEntries(PATHS.map((path) => [path, median('radstream', path) / median('kafkajs', path)]))
+  for (const path of PATHS)
+    console.log(`${path}: radstream CPU per record / kafkajs (medians): ${fmt(ratios[path]!, 2)}`)
+  console.log(JSON.stringify({ batch: Number(values.batch), outcomes, ratios }))
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, inject, it } from 'vitest'
 import { ensureDatabaseExists, serviceRoleUrl } from '@radstream/db'
-import { createKafka } from '@radstream/kafka'
+import { createKafka, withAdmin } from '@radstream/kafka'
 import { runCli } from './support/cli'
 import { testTopic } from './support/topics'
 
@@ -22,15 +22,10 @@ const rmemMax = async () => Number((await readFile('/proc/sys/net/core/rmem_max'
 describe('radstream doctor', () => {
   it('should fail a topic that can acknowledge nothing and an unmigrated database, and say what to fix', async () => {
     const topic = testTopic('doctor-bad')
-    const admin = createKafka({ brokers: inject('kafkaBrokers').split(','), clientId: 'test' }).admin()
-    await admin.connect()
     // Accepted by Kafka at creation; every acks=all write is refused afterwards.
-    await admin.createTopics({
-      topics: [
-        { topic, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'min.insync.replicas', value: '2' }] },
-      ],
-    })
-    await admin.disconnect()
+    await withAdmin(createKafka({ brokers: inject('kafkaBrokers').split(','), clientId: 'test' }), (admin) =>
+      admin.createTopic({ topic, partitions: 1, replicationFactor: 1, configs: { 'min.insync.replicas': '2' } }),
+    )
     const empty = new URL(inject('databaseUrl'))
     empty.pathname = '/radstream_test_doctor_unmigrated'
     await ensureDatabaseExists(empty.toString())

@@ -1,5 +1,5 @@
 import type { Settings } from '@radstream/config'
-import { createKafka } from '@radstream/kafka'
+import { createKafka, KafkaAdmin } from '@radstream/kafka'
 
 /**
  * Whether the sessionizer has committed every record of the topic: it commits offsets only after
@@ -7,17 +7,15 @@ import { createKafka } from '@radstream/kafka'
  * catches up (polling the sessions table would).
  */
 export async function sessionizerProgress(settings: Settings) {
-  const admin = createKafka({ brokers: settings.kafka.brokers, clientId: 'radstream-bench-progress' }).admin()
-  await admin.connect()
+  const admin = new KafkaAdmin(createKafka({ brokers: settings.kafka.brokers, clientId: 'radstream-bench-progress' }))
   return {
     async caughtUp(): Promise<boolean> {
-      const [ends, committed] = await Promise.all([
-        admin.fetchTopicOffsets(settings.kafka.topic),
-        admin.fetchOffsets({ groupId: settings.sessionizer.groupId, topics: [settings.kafka.topic] }),
+      const [ends, done] = await Promise.all([
+        admin.offsets(settings.kafka.topic),
+        admin.committedOffsets(settings.sessionizer.groupId, settings.kafka.topic),
       ])
-      const done = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? [])
-      return ends.every((end) => (done.get(end.partition) ?? -1) >= Number(end.high))
+      return ends.every((end) => (done.get(end.partition) ?? -1) >= end.high)
     },
-    close: () => admin.disconnect(),
+    close: () => admin.close(),
   }
 }

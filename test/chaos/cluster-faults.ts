@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { createDb, emptyTables, ensureDatabaseExists, migrateToLatest, upsertNasClient } from '@radstream/db'
-import { createKafka } from '@radstream/kafka'
+import { createKafka, withAdmin } from '@radstream/kafka'
 import { activeControllerPort, ensureLocalCluster, freePort, stopLocalKafka } from '@radstream/stack'
 import { Fleet } from '../../bench/lib/fleet'
 import { peakRssMb, startService, stopService, waitUntilOk } from '../../bench/lib/processes'
@@ -74,17 +74,12 @@ async function emptyDatabase(url: string): Promise<void> {
 
 /** The node that leads the most partitions of `topic`: losing it moves the most leaders. */
 export async function busiestLeaderPort(brokers: string, topic: string, ports: readonly number[]): Promise<number> {
-  const admin = createKafka({ brokers: brokers.split(','), clientId: 'radstream-cluster-faults' }).admin()
-  await admin.connect()
-  try {
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics
-    const led = new Map<number, number>()
-    for (const p of metadata?.partitions ?? []) led.set(p.leader, (led.get(p.leader) ?? 0) + 1)
-    const [leader] = [...led.entries()].sort((a, b) => b[1] - a[1])[0] ?? [1]
-    return ports[leader - 1]!
-  } finally {
-    await admin.disconnect()
-  }
+  const kafka = createKafka({ brokers: brokers.split(','), clientId: 'radstream-cluster-faults' })
+  const partitions = await withAdmin(kafka, (admin) => admin.partitions(topic))
+  const led = new Map<number, number>()
+  for (const p of partitions) led.set(p.leader, (led.get(p.leader) ?? 0) + 1)
+  const [leader] = [...led.entries()].sort((a, b) => b[1] - a[1])[0] ?? [1]
+  return ports[leader - 1]!
 }
 
 /** Waits until every partition of `topic` has all its replicas in sync again (a restarted node caught up). */
@@ -95,19 +90,16 @@ export async function waitFullyInSync(
   timeoutMs = 90_000,
 ): Promise<number> {
   const started = Date.now()
-  const admin = createKafka({ brokers: brokers.split(','), clientId: 'radstream-cluster-faults' }).admin()
-  await admin.connect()
-  try {
+  const kafka = createKafka({ brokers: brokers.split(','), clientId: 'radstream-cluster-faults' })
+  return withAdmin(kafka, async (admin) => {
     for (;;) {
-      const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics
-      if (metadata?.partitions.every((p) => p.isr.length >= replicas)) return (Date.now() - started) / 1000
+      const partitions = await admin.partitions(topic)
+      if (partitions.every((p) => p.isr.length >= replicas)) return (Date.now() - started) / 1000
       if (Date.now() - started > timeoutMs)
         throw new Error(`${topic}: replicas not back in sync after ${timeoutMs / 1000} s`)
       await sleep(250)
     }
-  } finally {
-    await admin.disconnect()
-  }
+  })
 }
 
 /** SIGKILL of a node, a wait until acks resume, the node restarted and back in sync. */

@@ -1,5 +1,5 @@
 import { encodeRecord, recordKey, type AccountingRecord } from '@radstream/events'
-import { createKafka } from '@radstream/kafka'
+import { createKafka, keyPartition, RecordProducer, withAdmin } from '@radstream/kafka'
 import { accountingRecord } from './records'
 
 /** A deterministic generator of numbers in [0, 1), so a seeded workload is the same each run. */
@@ -76,18 +76,20 @@ export async function produceRecords(
   records: readonly AccountingRecord[],
   keyOf: (record: AccountingRecord, index: number) => string = recordKey,
 ): Promise<void> {
-  const producer = createKafka({ brokers: brokers.split(','), clientId: 'radstream-test-producer' }).producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-  })
-  await producer.connect()
+  const kafka = createKafka({ brokers: brokers.split(','), clientId: 'radstream-test-producer' })
+  const partitions = (await withAdmin(kafka, (admin) => admin.partitions(topic))).length
+  const producer = new RecordProducer(kafka, 'test', { idempotent: true })
   try {
     for (let i = 0; i < records.length; i += 1000) {
-      const messages = records.slice(i, i + 1000).map((r, j) => ({ key: keyOf(r, i + j), value: encodeRecord(r) }))
-      await producer.send({ topic, acks: -1, messages })
+      await producer.send(
+        records.slice(i, i + 1000).map((r, j) => {
+          const key = keyOf(r, i + j)
+          return { topic, partition: keyPartition(key, partitions), key, value: encodeRecord(r) }
+        }),
+      )
     }
   } finally {
-    await producer.disconnect()
+    await producer.close()
   }
 }
 
@@ -98,23 +100,15 @@ export async function waitForGroupCaughtUp(
   groupId: string,
   timeoutMs = 120_000,
 ): Promise<void> {
-  const admin = createKafka({ brokers: brokers.split(','), clientId: 'radstream-test-lag' }).admin()
-  await admin.connect()
-  try {
+  const kafka = createKafka({ brokers: brokers.split(','), clientId: 'radstream-test-lag' })
+  await withAdmin(kafka, async (admin) => {
     const deadline = Date.now() + timeoutMs
     for (;;) {
-      const ends = await admin.fetchTopicOffsets(topic)
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
-      const done = ends.every((end) => {
-        const partition = committed?.partitions.find((p) => p.partition === end.partition)
-        return Number(end.high) === 0 || Number(partition?.offset ?? -1) >= Number(end.high)
-      })
-      if (done) return
+      const [ends, committed] = await Promise.all([admin.offsets(topic), admin.committedOffsets(groupId, topic)])
+      if (ends.every((end) => end.high === 0 || (committed.get(end.partition) ?? -1) >= end.high)) return
       if (Date.now() > deadline)
         throw new Error(`group ${groupId} did not catch up with ${topic} within ${timeoutMs} ms`)
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
-  } finally {
-    await admin.disconnect()
-  }
+  })
 }

@@ -102,6 +102,8 @@ export interface SessionizerSettings {
   readonly sessionTimeoutMs: number
   /** Kafka partitions whose batches are written at the same time, each in its own transaction. */
   readonly partitionsConcurrently: number
+  /** Records one batch (one PostgreSQL transaction) holds at most. */
+  readonly maxBatch: number
   /** An open session is stale after this many of its interim intervals without accounting... */
   readonly staleInterimMultiplier: number
   /** ...or after this long when its interim interval is unknown... */
@@ -214,6 +216,7 @@ export function loadSettings(env: Env = process.env): Settings {
       fetchWaitMs: read.integer('SESSIONIZER_FETCH_WAIT_MS', 100, { min: 0, max: 10_000 }),
       sessionTimeoutMs: read.integer('SESSIONIZER_SESSION_TIMEOUT_MS', 30_000, { min: 6000, max: 300_000 }),
       partitionsConcurrently: read.integer('SESSIONIZER_PARTITIONS_CONCURRENTLY', 1, { min: 1, max: 64 }),
+      maxBatch: read.integer('SESSIONIZER_MAX_BATCH', 5000, { min: 1, max: 100_000 }),
       staleInterimMultiplier: read.integer('STALE_INTERIM_MULTIPLIER', 3, { min: 1, max: 100 }),
       staleWithoutInterimSeconds: read.integer('STALE_WITHOUT_INTERIM_SECONDS', 86_400, { min: 1, max: 31_536_000 }),
       staleMinSilenceSeconds: read.integer('STALE_MIN_SILENCE_SECONDS', 60, { min: 1, max: 31_536_000 }),

@@ -11,7 +11,7 @@ export interface DeadLetter {
 
 export function deadLetter(
   source: DeadLetter['source'],
-  message: { key: Buffer | null; value: Buffer | null },
+  message: { readonly key: Buffer | null | undefined; readonly value: Buffer | null | undefined },
   reason: string,
 ): DeadLetter {
   return {

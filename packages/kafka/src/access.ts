@@ -1,4 +1,6 @@
+import { withAdmin } from './admin'
 import { createKafka, type KafkaClientOptions } from './client'
+import { errorChain } from './errors'
 
 /**
  * Kafka refused radstream for a reason no retry can mend: a wrong password, an untrusted or
@@ -24,38 +26,16 @@ const UNTRUSTED = new Set([
 ])
 const EXPIRED = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'])
 
-interface ErrorLink {
-  name?: string
-  code?: string
-  message?: string
-  broker?: string
-  cause?: unknown
-  originalError?: unknown
-  errors?: unknown[]
-}
-
-/** Every error in kafkajs's wrappings (retries wrap causes, connection errors carry `code`). */
-function chain(error: unknown): ErrorLink[] {
-  const seen: ErrorLink[] = []
-  const visit = (e: unknown) => {
-    if (!e || typeof e !== 'object' || seen.includes(e as ErrorLink) || seen.length > 20) return
-    const link = e as ErrorLink
-    seen.push(link)
-    visit(link.cause)
-    visit(link.originalError)
-    for (const inner of link.errors ?? []) visit(inner)
-  }
-  visit(error)
-  return seen
-}
-
 /** The one-line reason when `error` is one a retry cannot mend; undefined otherwise. */
 export function accessFailure(error: unknown, options: KafkaClientOptions): string | undefined {
-  const links = chain(error)
-  const at = links.find((l) => l.broker)?.broker ?? options.brokers.join(',')
-  const sasl = links.find((l) => l.name === 'KafkaJSSASLAuthenticationError')
+  const links = errorChain(error)
+  const at =
+    links.map((l) => /^Connection to (\S+) failed/.exec(l.message ?? '')?.[1]).find(Boolean) ??
+    options.brokers.join(',')
+  const sasl = links.find((l) => l.code === 'PLT_KFK_AUTHENTICATION')
   if (sasl && options.sasl) {
-    const reason = (sasl.message ?? '').replace(/^SASL .*? authentication failed: /i, '')
+    const server = links.map((l) => (l as { serverErrorMessage?: unknown }).serverErrorMessage).find(Boolean)
+    const reason = typeof server === 'string' ? server : (links.at(-1)?.message ?? sasl.message)
     return `Kafka rejected the SASL ${options.sasl.mechanism.toUpperCase()} login of user "${options.sasl.username}" at ${at}: wrong username or password, or the mechanism is not enabled (${reason})`
   }
   const code = links
@@ -81,21 +61,17 @@ export function accessFailure(error: unknown, options: KafkaClientOptions): stri
 }
 
 /**
- * Connects once, without kafkajs's retries, and throws KafkaAccessError when the brokers refuse
- * radstream's credentials or certificate: without this a process would retry a login that can
- * never succeed and log it for ever. Any other failure (a broker down, say) is left to the
- * caller's own retries and waits.
+ * Connects once, without retries, and throws KafkaAccessError when the brokers refuse radstream's
+ * credentials or certificate: without this a process would retry a login that can never succeed
+ * and log it for ever. Any other failure (a broker down, say) is left to the caller's own retries
+ * and waits.
  */
-export async function verifyKafkaAccess(options: Omit<KafkaClientOptions, 'logger' | 'clientId'>): Promise<void> {
+export async function verifyKafkaAccess(options: Omit<KafkaClientOptions, 'clientId'>): Promise<void> {
   const clientOptions = { ...options, clientId: 'radstream-access-check', retries: 0 }
-  const admin = createKafka(clientOptions).admin()
   try {
-    await admin.connect()
-    await admin.describeCluster()
+    await withAdmin(createKafka(clientOptions), (admin) => admin.brokers(), 0)
   } catch (error) {
     const failure = accessFailure(error, clientOptions)
     if (failure) throw new KafkaAccessError(failure)
-  } finally {
-    await admin.disconnect().catch(() => undefined)
   }
 }

@@ -1,7 +1,7 @@
-import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type logCreator, type SASLOptions } from 'kafkajs'
-import type { Logger } from 'pino'
+import './node-compat'
+import type { ConnectionOptions as TlsOptions } from 'node:tls'
+import type { BaseOptions, SASLOptions } from '@platformatic/kafka'
 import type { KafkaSaslSettings, KafkaTlsSettings } from '@radstream/config'
-import { kafkaLogLevel, type LogLevelName } from './log-levels'
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[]
@@ -10,30 +10,14 @@ export interface KafkaClientOptions {
   readonly tls?: KafkaTlsSettings | undefined
   /** SASL login on every connection; unset: none. */
   readonly sasl?: KafkaSaslSettings | undefined
-  /** kafkajs logs through this pino logger; without one it stays silent. */
-  readonly logger?: Logger
-  /** How often a failed request or connection is retried (8 unless told). */
-  readonly retries?: number
+  /** How often a failed request or connection is tried again (3 unless told; `true`: for ever). */
+  readonly retries?: number | boolean
+  /** The pause before each new try (250 ms unless told). */
+  readonly retryDelayMs?: number
 }
 
-const levelNames: Record<number, LogLevelName> = {
-  [KafkaLogLevel.ERROR]: 'error',
-  [KafkaLogLevel.WARN]: 'warn',
-  [KafkaLogLevel.INFO]: 'info',
-  [KafkaLogLevel.DEBUG]: 'debug',
-}
-
-function pinoLogCreator(logger: Logger): logCreator {
-  return () =>
-    ({ namespace, level, log }) => {
-      const { message, ...extra } = log
-      const entry = { level: levelNames[level] ?? 'info', message, extra }
-      logger[kafkaLogLevel(entry)]({ kafka: { namespace, ...extra } }, message)
-    }
-}
-
-/** Node's TLS options for kafkajs: the broker's chain and name are always verified. */
-function tlsOptions(tls: KafkaTlsSettings): KafkaConfig['ssl'] {
+/** Node's TLS options: the broker's chain and name are always verified. */
+function tlsOptions(tls: KafkaTlsSettings): TlsOptions {
   return {
     rejectUnauthorized: true,
     ...(tls.ca !== undefined && { ca: [tls.ca] }),
@@ -43,29 +27,36 @@ function tlsOptions(tls: KafkaTlsSettings): KafkaConfig['ssl'] {
   }
 }
 
+const MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const
+
 function saslOptions(sasl: KafkaSaslSettings): SASLOptions {
-  const credentials = { username: sasl.username, password: sasl.password.reveal() }
-  switch (sasl.mechanism) {
-    case 'plain':
-      return { mechanism: 'plain', ...credentials }
-    case 'scram-sha-256':
-      return { mechanism: 'scram-sha-256', ...credentials }
-    case 'scram-sha-512':
-      return { mechanism: 'scram-sha-512', ...credentials }
+  // A function, so the password is revealed per login and never sits in the client's options.
+  return { mechanism: MECHANISMS[sasl.mechanism], username: sasl.username, password: () => sasl.password.reveal() }
+}
+
+/**
+ * A cluster radstream talks to: the options every client it makes shares. The only place that
+ * turns radstream's settings into the Kafka client's, so every process talks to Kafka alike.
+ */
+export class Kafka {
+  constructor(readonly options: KafkaClientOptions) {}
+
+  /** The client library's options for a client of this cluster, `retries` overriding the cluster's. */
+  clientOptions(purpose: string, retries?: number | boolean): BaseOptions {
+    const { options } = this
+    return {
+      clientId: `${options.clientId}${purpose ? `-${purpose}` : ''}`,
+      bootstrapBrokers: [...options.brokers],
+      connectTimeout: 3000,
+      requestTimeout: 30_000,
+      retries: retries ?? options.retries ?? 3,
+      retryDelay: options.retryDelayMs ?? 250,
+      ...(options.tls && { tls: tlsOptions(options.tls) }),
+      ...(options.sasl && { sasl: saslOptions(options.sasl) }),
+    }
   }
 }
 
-/** The only place that builds a kafkajs client, so every process talks to Kafka the same way. */
 export function createKafka(options: KafkaClientOptions): Kafka {
-  return new Kafka({
-    clientId: options.clientId,
-    brokers: [...options.brokers],
-    connectionTimeout: 3000,
-    authenticationTimeout: 10_000,
-    ...(options.tls && { ssl: tlsOptions(options.tls) }),
-    ...(options.sasl && { sasl: saslOptions(options.sasl) }),
-    logLevel: options.logger ? KafkaLogLevel.WARN : KafkaLogLevel.NOTHING,
-    ...(options.logger && { logCreator: pinoLogCreator(options.logger) }),
-    retry: { initialRetryTime: 100, retries: options.retries ?? 8 },
-  })
+  return new Kafka(options)
 }

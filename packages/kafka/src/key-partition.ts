@@ -1,13 +1,10 @@
-import type { ICustomPartitioner } from 'kafkajs'
-
 const SEED = 0x9747b28c
 const M = 0x5bd1e995
 // Keys are encoded here first; a longer one gets a buffer of its own.
 const scratch = Buffer.allocUnsafe(1024)
 
 /**
- * Kafka's murmur2 (the Java client's Utils.murmur2, which kafkajs's default partitioner ports with
- * 64-bit Long arithmetic): in 32-bit integer arithmetic, which gives the same low 32 bits, a tenth
+ * Kafka's murmur2 (the Java client's Utils.murmur2): in 32-bit integer arithmetic, which gives the same low 32 bits, a tenth
  * of the time and no allocation.
  */
 function murmur2(data: Uint8Array, length = data.length): number {
@@ -41,15 +38,3 @@ export function keyPartition(key: string, partitions: number): number {
   const length = fits ? scratch.write(key) : data.length
   return (murmur2(data, length) & 0x7fffffff) % partitions
 }
-
-/**
- * A kafkajs partitioner for producers whose records all name their partition: kafkajs asks it of
- * every record, and its default one filters the partition list before it looks.
- */
-export const namedPartition: ICustomPartitioner =
-  () =>
-  ({ message }) => {
-    if (message.partition === undefined || message.partition === null)
-      throw new Error('a record without a partition given to a producer that needs one')
-    return message.partition
-  }

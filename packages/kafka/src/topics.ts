@@ -1,17 +1,12 @@
 import { connect } from 'node:net'
-import kafkajs, { type Admin, type Kafka } from 'kafkajs'
 import type { TopicReplication } from '@radstream/config'
+import { KafkaAdmin, withAdmin } from './admin'
+import type { Kafka } from './client'
+import { hasKafkaError } from './errors'
 
 /** Error codes a broker answers while its metadata has not yet caught up with a new topic. */
 const METADATA_NOT_READY = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER'])
-
-/** kafkajs wraps the broker's error in retry errors; the broker's code is at the end of the chain. */
-function isMetadataLag(error: unknown): boolean {
-  for (let e = error as { type?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (typeof e.type === 'string' && METADATA_NOT_READY.has(e.type)) return true
-  }
-  return false
-}
+const TOPIC_EXISTS = new Set(['TOPIC_ALREADY_EXISTS'])
 
 export interface TopicOptions {
   /** Wanted replication; unset parts are chosen from the cluster's size. */
@@ -72,21 +67,16 @@ export function resolveReplication(
  * including while the broker asked does not know the topic yet (in a cluster, the broker asked
  * next may not know a topic another has just created).
  */
-async function ledTopicState(admin: Admin, topic: string): Promise<TopicState | undefined> {
+async function ledTopicState(admin: KafkaAdmin, topic: string): Promise<TopicState | undefined> {
   try {
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics
-    if (!metadata || metadata.partitions.length === 0 || metadata.partitions.some((p) => p.leader < 0)) return undefined
-    const { resources } = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
-    })
-    const minInsyncReplicas = Number(
-      resources[0]?.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue ?? 1,
-    )
-    const replicationFactor = Math.min(...metadata.partitions.map((p) => p.replicas.length))
-    return { partitions: metadata.partitions.length, replicationFactor, minInsyncReplicas }
+    const partitions = await admin.partitions(topic)
+    if (partitions.length === 0 || partitions.some((p) => p.leader < 0)) return undefined
+    const configs = await admin.topicConfigs(topic, ['min.insync.replicas'])
+    const minInsyncReplicas = Number(configs.get('min.insync.replicas') ?? 1)
+    const replicationFactor = Math.min(...partitions.map((p) => p.replicas.length))
+    return { partitions: partitions.length, replicationFactor, minInsyncReplicas }
   } catch (error) {
-    if (isMetadataLag(error)) return undefined
+    if (hasKafkaError(error, METADATA_NOT_READY)) return undefined
     throw error
   }
 }
@@ -98,17 +88,13 @@ export type TopicInspection =
   | { readonly found: 'led'; readonly brokers: number; readonly state: TopicState }
 
 /** Looks at a topic without creating or changing anything. */
-export async function inspectTopic(kafka: Kafka, topic: string): Promise<TopicInspection> {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    const brokers = (await admin.describeCluster()).brokers.length
-    if (!(await admin.listTopics()).includes(topic)) return { found: 'missing', brokers }
+export function inspectTopic(kafka: Kafka, topic: string): Promise<TopicInspection> {
+  return withAdmin(kafka, async (admin) => {
+    const brokers = (await admin.brokers()).length
+    if (!(await admin.topics()).includes(topic)) return { found: 'missing', brokers }
     const state = await ledTopicState(admin, topic)
     return state ? { found: 'led', brokers, state } : { found: 'leaderless', brokers }
-  } finally {
-    await admin.disconnect()
-  }
+  })
 }
 
 /**
@@ -117,39 +103,32 @@ export async function inspectTopic(kafka: Kafka, topic: string): Promise<TopicIn
  * warning says so when it is less durable than wanted. Safe to call from several processes at
  * once. Returns the topic's partitions and replication as the cluster reports them.
  *
- * kafkajs's own `waitForLeaders` (on by default) gives up on UNKNOWN_TOPIC_OR_PARTITION, which a
- * broker answers for a while after creating a topic when it is busy, e.g. recovering many
- * partitions after a crash; so the wait is ours, with a deadline and a message that says what was
- * waited for.
+ * A broker answers UNKNOWN_TOPIC_OR_PARTITION for a while after creating a topic when it is busy
+ * (recovering many partitions after a crash, say), so the wait for leaders is ours, with a
+ * deadline and a message that says what was waited for.
  */
-export async function ensureTopic(
+export function ensureTopic(
   kafka: Kafka,
   topic: string,
   partitions: number,
   options: TopicOptions = {},
 ): Promise<TopicState> {
   const { timeoutMs = 60_000, settingPrefix = 'KAFKA_' } = options
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    const { brokers } = await admin.describeCluster()
-    const wanted = resolveReplication(options.replication, brokers.length, settingPrefix)
-    const existing = await admin.listTopics()
-    if (!existing.includes(topic)) {
-      await admin.createTopics({
-        waitForLeaders: false,
-        topics: [
-          {
-            topic,
-            numPartitions: partitions,
-            replicationFactor: wanted.replicationFactor,
-            configEntries: [
-              { name: 'min.insync.replicas', value: String(wanted.minInsyncReplicas) },
-              ...Object.entries(options.configs ?? {}).map(([name, value]) => ({ name, value })),
-            ],
-          },
-        ],
-      })
+  return withAdmin(kafka, async (admin) => {
+    const brokers = (await admin.brokers()).length
+    const wanted = resolveReplication(options.replication, brokers, settingPrefix)
+    if (!(await admin.topics()).includes(topic)) {
+      try {
+        await admin.createTopic({
+          topic,
+          partitions,
+          replicationFactor: wanted.replicationFactor,
+          configs: { 'min.insync.replicas': String(wanted.minInsyncReplicas), ...options.configs },
+        })
+      } catch (error) {
+        // Another process (a second collector starting beside this one) created it first.
+        if (!hasKafkaError(error, TOPIC_EXISTS)) throw error
+      }
     }
     const deadline = Date.now() + timeoutMs
     let actual: TopicState | undefined
@@ -166,14 +145,12 @@ export async function ensureTopic(
       )
     } else if (actual.replicationFactor === 1) {
       options.warn?.(
-        { topic, brokers: brokers.length, actual },
+        { topic, brokers, actual },
         `Kafka topic ${topic} has one replica: records are not replicated, and losing that broker's disk loses acknowledged records`,
       )
     }
     return actual
-  } finally {
-    await admin.disconnect()
-  }
+  })
 }
 
 /** True when a TCP connection to `host:port` opens within `timeoutMs`. */
@@ -193,32 +170,21 @@ export function portAccepts(broker: string, timeoutMs: number): Promise<boolean>
   })
 }
 
-/** Runs `ask` on a fresh admin client without retries; false when no broker port is open or it throws. */
+/** Runs `ask` on a fresh admin client that does not retry; false when no broker port is open or it throws. */
 async function askCluster(
   kafka: Kafka,
   brokers: readonly string[],
-  ask: (admin: Admin) => Promise<boolean>,
+  ask: (admin: KafkaAdmin) => Promise<boolean>,
 ): Promise<boolean> {
   const open = await Promise.all(brokers.map((broker) => portAccepts(broker, 1000)))
   if (!open.includes(true)) return false
-  const admin = kafka.admin({ retry: { retries: 0 } })
-  try {
-    await admin.connect()
-    return await ask(admin)
-  } catch {
-    return false
-  } finally {
-    await admin.disconnect().catch(() => undefined)
-  }
+  return withAdmin(kafka, ask, 0).catch(() => false)
 }
 
-/**
- * True when a broker answers a metadata request. A closed port answers false at once: kafkajs
- * itself would keep retrying the connection for many seconds.
- */
+/** True when a broker answers a metadata request. A closed port answers false at once. */
 export function isKafkaReachable(kafka: Kafka, brokers: readonly string[]): Promise<boolean> {
   return askCluster(kafka, brokers, async (admin) => {
-    await admin.describeCluster()
+    await admin.brokers()
     return true
   })
 }
@@ -236,13 +202,9 @@ export function isTopicWritable(
   minInsyncReplicas: number,
 ): Promise<boolean> {
   return askCluster(kafka, brokers, async (admin) => {
-    const [{ brokers: members }, { topics }] = await Promise.all([
-      admin.describeCluster(),
-      admin.fetchTopicMetadata({ topics: [topic] }),
-    ])
+    const [members, partitions] = await Promise.all([admin.brokers(), admin.partitions(topic)])
     const alive = await Promise.all(members.map((b) => portAccepts(`${b.host}:${b.port}`, 1000)))
     const live = new Set(members.filter((_, i) => alive[i]).map((b) => b.nodeId))
-    const partitions = topics[0]?.partitions ?? []
     return (
       partitions.length > 0 &&
       partitions.every((p) => live.has(p.leader) && p.isr.filter((id) => live.has(id)).length >= minInsyncReplicas)
@@ -260,22 +222,18 @@ export function scratchTopic(prefix: string, purpose: string, now = Date.now()):
 }
 
 /** Deletes the scratch topics under `prefix` (dead-letter topics included) whose creation time `chosen` picks. */
-export async function deleteScratchTopics(
+export function deleteScratchTopics(
   kafka: Kafka,
   prefix: string,
   chosen: (createdAt: number) => boolean,
 ): Promise<string[]> {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    const stale = (await admin.listTopics()).filter((topic) => {
+  return withAdmin(kafka, async (admin) => {
+    const stale = (await admin.topics()).filter((topic) => {
       if (!topic.startsWith(prefix)) return false
       const created = Number(/^(\d+)-/.exec(topic.slice(prefix.length))?.[1])
       return Number.isFinite(created) && chosen(created)
     })
-    if (stale.length > 0) await admin.deleteTopics({ topics: stale })
+    await admin.deleteTopics(stale)
     return stale
-  } finally {
-    await admin.disconnect()
-  }
+  })
 }

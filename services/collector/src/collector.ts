@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram'
 import type { AddressInfo } from 'node:net'
 import type { Logger, Settings } from '@radstream/config'
 import { createDb, listNasClients } from '@radstream/db'
-import { createKafka, ensureTopic, isTopicWritable, namedPartition, verifyKafkaAccess } from '@radstream/kafka'
+import { createKafka, ensureTopic, isTopicWritable, RecordProducer, verifyKafkaAccess } from '@radstream/kafka'
 import { handleDatagram } from './accounting-handler'
 import { DropCounter } from './drop-counter'
 import { DuplicateCache } from './duplicate-cache'
@@ -56,35 +56,29 @@ export async function startCollector(settings: Settings, logger: Logger): Promis
   await registry.start(config.nasRefreshMs)
 
   await verifyKafkaAccess(settings.kafka)
-  const kafka = createKafka({ ...settings.kafka, clientId: `${settings.kafka.clientId}-collector`, logger: log })
+  const kafka = createKafka(settings.kafka)
   const topic = await ensureTopic(kafka, settings.kafka.topic, settings.kafka.partitions, {
     replication: settings.kafka.replication,
     warn: (details, message) => log.warn(details, message),
   })
-  const newProducer = () =>
-    kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // The record sink names each record's partition (keyPartition, as Kafka's clients key them).
-      createPartitioner: namedPartition,
-      // Bounded, so a dead broker becomes "no answer" in seconds and frees the in-flight slot; the
-      // NAS retransmits, and a record written twice is harmless to the idempotent sessionizer.
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-    })
+  const producer = new RecordProducer(kafka, 'collector', {
+    idempotent: true,
+    // Bounded, so a dead broker becomes "no answer" in about two seconds and frees the send slot;
+    // the NAS retransmits, and a record written twice is harmless to the idempotent sessionizer.
+    retries: 8,
+  })
   // Writable means more than reachable: an acks=all write needs min.insync.replicas in sync.
   const kafkaState = new KafkaWritability(
     () => isTopicWritable(kafka, settings.kafka.brokers, settings.kafka.topic, topic.minInsyncReplicas),
     metrics,
   )
   await kafkaState.start(KAFKA_PROBE_INTERVAL_MS)
-  const sink = new KafkaRecordSink(newProducer, kafkaState, {
+  const sink = new KafkaRecordSink(producer, kafkaState, {
     topic: settings.kafka.topic,
     partitions: topic.partitions,
     lingerMs: config.lingerMs,
     maxBatch: config.maxBatch,
   })
-  await sink.start()
 
   const drops = new DropCounter(log, metrics)
   const duplicates = new DuplicateCache(config.duplicateTtlMs, DUPLICATE_CACHE_ENTRIES)

@@ -1,4 +1,4 @@
-import { keyPartition, type Producer } from '@radstream/kafka'
+import { keyPartition, SendError, type AcknowledgedPartition, type RecordToSend } from '@radstream/kafka'
 import type { KafkaWritability } from './kafka-writability'
 
 export interface OutgoingRecord {
@@ -9,6 +9,12 @@ export interface OutgoingRecord {
 /** Where the collector puts a record; publish resolves only once the record is durable. */
 export interface RecordSink {
   publish(record: OutgoingRecord): Promise<void>
+  close(): Promise<void>
+}
+
+/** What the sink sends through: RecordProducer, or a stand-in that answers as a test needs. */
+export interface RecordSender {
+  send(records: readonly RecordToSend[]): Promise<readonly AcknowledgedPartition[]>
   close(): Promise<void>
 }
 
@@ -28,54 +34,28 @@ export interface KafkaRecordSinkOptions {
 }
 
 /**
- * Publishes to Kafka in batches, one produce request at a time (the idempotent producer keeps one
- * in flight anyway): records that arrive while a request is out wait for it and then leave
- * together, so batches grow with load instead of queueing as many tiny requests. Each publish
- * resolves when the broker has acknowledged its batch with acks=all.
- *
- * A send that fails after kafkajs's retries (a partition leader lost, say) leaves kafkajs's
- * idempotent producer with sequence numbers the broker never saw, and every later send to that
- * partition fails with OUT_OF_ORDER_SEQUENCE_NUMBER for ever (kafkajs issue 598; seen here when a
- * cluster node was killed). So a failed send discards its producer and the next batch goes out
- * on a new one: a new producer id whose sequences start again, as the Java client bumps its epoch.
+ * Publishes to Kafka in batches, one send at a time: records that arrive while a send is out wait
+ * for it and then leave together, so batches grow with load instead of queueing as many tiny
+ * requests. Each publish resolves when the broker has acknowledged its record's partition with
+ * acks=all. A send goes out as one produce request per leader broker; when some fail, the records
+ * of the partitions that were acknowledged are answered and the rest are refused: unanswered, the
+ * NAS sends them again.
  */
 export class KafkaRecordSink implements RecordSink {
   private waiting: Waiting[] = []
   private timer: NodeJS.Timeout | undefined
   private inFlight: Promise<void> | undefined
-  private producer: Promise<Producer> | undefined
 
   constructor(
-    private readonly newProducer: () => Producer,
+    private readonly producer: RecordSender,
     private readonly writability: KafkaWritability,
     private readonly options: KafkaRecordSinkOptions,
   ) {}
 
-  /** Connects the first producer, so that a collector that cannot reach Kafka fails at start. */
-  async start(): Promise<void> {
-    await this.connected()
-  }
-
-  /** The connected producer; a new one when the last was discarded or never connected. */
-  private connected(): Promise<Producer> {
-    if (!this.producer) {
-      const producer = this.newProducer()
-      this.producer = producer.connect().then(() => producer)
-      this.producer.catch(() => (this.producer = undefined))
-    }
-    return this.producer
-  }
-
-  private discardProducer(): void {
-    const old = this.producer
-    this.producer = undefined
-    void old?.then((producer) => producer.disconnect()).catch(() => undefined)
-  }
-
   publish(record: OutgoingRecord): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ record, resolve, reject })
-      if (this.inFlight) return // leaves with the next batch, when the request out returns
+      if (this.inFlight) return // leaves with the next batch, when the send out returns
       if (this.waiting.length >= this.options.maxBatch) this.sendNext()
       else this.timer ??= setTimeout(() => this.sendNext(), this.options.lingerMs)
     })
@@ -92,56 +72,34 @@ export class KafkaRecordSink implements RecordSink {
     })
   }
 
-  /**
-   * The batch in one send: kafkajs makes one produce request per leader broker. It resolves only
-   * for partitions the broker acknowledged: kafkajs retries a failed request only to brokers that
-   * have not answered yet, so when a failed partition's new leader had already answered for
-   * another partition, the failed partition's records are never sent again and the send still
-   * resolves (seen here after a partition leader was killed). Its answer then lacks that
-   * partition, and those records are refused: unanswered, the NAS sends them again.
-   */
   private async sendBatch(batch: readonly Waiting[]): Promise<void> {
-    let producer: Producer
-    try {
-      producer = await this.connected()
-    } catch (error) {
-      this.writability.failed()
-      batch.forEach((w) => w.reject(error))
-      return
-    }
+    const { topic } = this.options
     const partitions = batch.map((w) => keyPartition(w.record.key, this.options.partitions))
     let acknowledged: ReadonlySet<number>
+    let failure: unknown
     try {
-      const answer = await producer.send({
-        topic: this.options.topic,
-        acks: -1,
-        messages: batch.map((w, i) => ({ key: w.record.key, value: w.record.value, partition: partitions[i] })),
-      })
-      acknowledged = new Set(answer.filter((p) => p.errorCode === 0).map((p) => p.partition))
+      const answer = await this.producer.send(
+        batch.map((w, i) => ({ topic, partition: partitions[i]!, key: w.record.key, value: w.record.value })),
+      )
+      acknowledged = new Set(answer.map((p) => p.partition))
     } catch (error) {
-      batch.forEach((w) => w.reject(error))
-      this.discardProducer()
-      this.writability.failed()
-      return
+      failure = error
+      acknowledged = new Set(error instanceof SendError ? error.acknowledged.map((p) => p.partition) : [])
     }
     let refused = false
     batch.forEach((w, i) => {
       const partition = partitions[i]!
       if (acknowledged.has(partition)) return w.resolve()
       refused = true
-      w.reject(new Error(`Kafka's answer did not acknowledge partition ${partition} of ${this.options.topic}`))
+      w.reject(failure ?? new Error(`Kafka's answer did not acknowledge partition ${partition} of ${topic}`))
     })
-    if (refused) {
-      this.discardProducer()
-      this.writability.failed()
-    } else {
-      this.writability.acknowledged()
-    }
+    if (refused) this.writability.failed()
+    else this.writability.acknowledged()
   }
 
   async close(): Promise<void> {
     this.sendNext()
     while (this.inFlight) await this.inFlight
-    await (await this.producer?.catch(() => undefined))?.disconnect()
+    await this.producer.close()
   }
 }

@@ -1,7 +1,4 @@
-import type { Consumer } from '@radstream/kafka'
-
 export interface AssignmentWatchOptions {
-  readonly topic: string
   /** How long a member may hold no partition before it is reported: one rebalance. */
   readonly graceMs: number
   readonly onIdle: (idleMs: number) => void
@@ -15,7 +12,7 @@ export interface AssignmentWatchOptions {
  * of another topic (two deployments with one SESSIONIZER_GROUP_ID: one of them silently stops).
  */
 export class AssignmentWatch {
-  private assigned: number | undefined
+  private holding: number | undefined
   private idleSince: number | undefined
   private reported = false
   private readonly timer: NodeJS.Timeout
@@ -25,19 +22,16 @@ export class AssignmentWatch {
     this.timer.unref()
   }
 
-  /** Follows a consumer's group joins (the first, or one that replaced a stuck one). */
-  watch(consumer: Consumer): void {
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const partitions = payload.memberAssignment[this.options.topic]?.length ?? 0
-      this.assigned = partitions
-      this.options.onAssigned(partitions)
-      if (partitions > 0) {
-        this.idleSince = undefined
-        this.reported = false
-      } else {
-        this.idleSince ??= Date.now()
-      }
-    })
+  /** How many partitions of the topic this member holds after a join of its group. */
+  assigned(partitions: number): void {
+    this.holding = partitions
+    this.options.onAssigned(partitions)
+    if (partitions > 0) {
+      this.idleSince = undefined
+      this.reported = false
+    } else {
+      this.idleSince ??= Date.now()
+    }
   }
 
   /** Milliseconds this member has held no partition (0 while it holds some or has not joined yet). */
@@ -47,7 +41,7 @@ export class AssignmentWatch {
 
   /** Ready: joined, and holding a partition, or idle for less than a rebalance. */
   get ready(): boolean {
-    return this.assigned !== undefined && this.idleMs <= this.options.graceMs
+    return this.holding !== undefined && this.idleMs <= this.options.graceMs
   }
 
   private check(): void {

@@ -1,4 +1,4 @@
-import type { Consumer, Kafka } from '@radstream/kafka'
+import { KafkaAdmin, type Kafka } from '@radstream/kafka'
 
 /** One partition's distance between Kafka and PostgreSQL. */
 export interface PartitionLag {
@@ -26,22 +26,23 @@ interface HeldPartition {
 export class ConsumerLag {
   private readonly held = new Map<number, HeldPartition>()
   private last: { at: number; lag: Promise<Map<number, number>> } | undefined
+  private readonly admin: KafkaAdmin
 
   constructor(
-    private readonly kafka: Kafka,
+    kafka: Kafka,
     private readonly topic: string,
     private readonly groupId: string,
     private readonly cacheMs = 1000,
-  ) {}
+  ) {
+    this.admin = new KafkaAdmin(kafka)
+  }
 
-  /** Follows the partitions a consumer is given, forgetting those taken away. */
-  watch(consumer: Consumer): void {
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const mine = new Set(payload.memberAssignment[this.topic] ?? [])
-      for (const partition of this.held.keys()) if (!mine.has(partition)) this.held.delete(partition)
-      for (const partition of mine)
-        if (!this.held.has(partition)) this.held.set(partition, { oldestUncommittedMs: undefined })
-    })
+  /** The partitions this member holds now (after a join of its group), forgetting those taken away. */
+  assigned(partitions: readonly number[]): void {
+    const mine = new Set(partitions)
+    for (const partition of this.held.keys()) if (!mine.has(partition)) this.held.delete(partition)
+    for (const partition of mine)
+      if (!this.held.has(partition)) this.held.set(partition, { oldestUncommittedMs: undefined })
   }
 
   /** A batch is in hand: its first record is the oldest not yet in PostgreSQL. */
@@ -88,26 +89,20 @@ export class ConsumerLag {
   }
 
   private async askKafka(): Promise<Map<number, number>> {
-    const admin = this.kafka.admin()
-    await admin.connect()
-    try {
-      const [ends, [group]] = await Promise.all([
-        admin.fetchTopicOffsets(this.topic),
-        admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] }),
-      ])
-      const committed = new Map(group?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? [])
-      const lag = new Map<number, number>()
-      for (const end of ends) {
-        const high = BigInt(end.high)
-        const low = BigInt(end.low)
-        // -1: nothing committed yet; the group starts from the beginning (fromBeginning: true).
-        const from = committed.get(end.partition) ?? -1n
-        const start = from < 0n ? low : from < low ? low : from
-        lag.set(end.partition, Number(high > start ? high - start : 0n))
-      }
-      return lag
-    } finally {
-      await admin.disconnect()
+    const [ends, committed] = await Promise.all([
+      this.admin.offsets(this.topic),
+      this.admin.committedOffsets(this.groupId, this.topic),
+    ])
+    const lag = new Map<number, number>()
+    for (const end of ends) {
+      // -1 or absent: nothing committed yet; the group starts from the beginning.
+      const from = Math.max(committed.get(end.partition) ?? -1, end.low)
+      lag.set(end.partition, Math.max(0, end.high - from))
     }
+    return lag
+  }
+
+  close(): Promise<void> {
+    return this.admin.close()
   }
 }

@@ -16,11 +16,10 @@ import { deadLetter, decodeRecord, RecordSchemaError, type AccountingRecord } fr
 import {
   createKafka,
   ensureTopic,
-  Partitioners,
-  type Consumer,
-  type EachBatchPayload,
-  type KafkaMessage,
-  type Producer,
+  GroupConsumer,
+  RecordProducer,
+  type ConsumedRecord,
+  type RecordBatch,
   verifyKafkaAccess,
 } from '@radstream/kafka'
 import { appendFile } from 'node:fs/promises'
@@ -32,7 +31,6 @@ import { deadLettered } from './audit-events'
 import { AssignmentWatch } from './assignment-watch'
 import { AuditChainWatch } from './audit-chain-watch'
 import { ConsumerLag } from './consumer-lag'
-import { ConsumerWatchdog } from './consumer-watchdog'
 import { closeStaleSessions, deleteExpired, pruneUsageReports } from './maintenance'
 import { SessionizerMetrics } from './metrics'
 
@@ -64,7 +62,7 @@ function refusalReason(error: unknown): string | undefined {
 
 interface DecodedEntry {
   readonly record: AccountingRecord
-  readonly message: KafkaMessage
+  readonly message: ConsumedRecord
 }
 
 type RecordSource = { topic: string; partition: number; offset: string }
@@ -121,7 +119,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     applicationName: 'radstream-sessionizer',
   })
   await verifyKafkaAccess(settings.kafka)
-  const kafka = createKafka({ ...settings.kafka, clientId: `${settings.kafka.clientId}-sessionizer`, logger: log })
+  const kafka = createKafka(settings.kafka)
   const warn = (details: Record<string, unknown>, message: string) => log.warn(details, message)
   const topic = await ensureTopic(kafka, settings.kafka.topic, settings.kafka.partitions, {
     replication: settings.kafka.replication,
@@ -139,38 +137,27 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     configs: { 'retention.ms': '-1', 'retention.bytes': '-1' },
     warn,
   })
-  const deadLetters: Producer = kafka.producer({
-    // Not idempotent: kafkajs's idempotent producer can stick on OUT_OF_ORDER_SEQUENCE_NUMBER after
-    // a partition leader dies (see the collector's record sink), and with unlimited retries this
-    // one would retry for ever. A dead letter written twice is harmless: its audit event is keyed
-    // by the record's offset.
-    idempotent: false,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    // The sessionizer cannot move past a poison record until its dead letter is written.
-    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
-  })
-  await deadLetters.connect()
+  // Retried for ever: the sessionizer cannot move past a poison record until its dead letter is written.
+  const deadLetters = new RecordProducer(kafka, 'sessionizer-dead-letters', { idempotent: true, retries: true })
   const lag = new ConsumerLag(kafka, settings.kafka.topic, config.groupId)
   metrics.lag = () => lag.partitions()
   metrics.nasCadences = () => learntCadences(db)
 
   /** A seal to where the database cannot rewrite it: the seal topic (acks=all), and the seal file if set. */
   async function publishSeal(seal: AuditSeal): Promise<void> {
-    await deadLetters.send({
-      topic: config.auditSealTopic,
-      acks: -1,
-      messages: [{ key: 'seal', value: JSON.stringify(seal) }],
-    })
+    await deadLetters.send([{ topic: config.auditSealTopic, partition: 0, key: 'seal', value: JSON.stringify(seal) }])
     if (config.auditSealFile) await appendFile(config.auditSealFile, `${JSON.stringify(seal)}\n`)
   }
 
-  async function sendDeadLetter(source: RecordSource, message: KafkaMessage, reason: string): Promise<void> {
-    await deadLetters.send({
-      topic: config.deadLetterTopic,
-      acks: -1,
-      messages: [{ key: message.key, value: JSON.stringify(deadLetter(source, message, reason)) }],
-    })
+  async function sendDeadLetter(source: RecordSource, message: ConsumedRecord, reason: string): Promise<void> {
+    await deadLetters.send([
+      {
+        topic: config.deadLetterTopic,
+        partition: 0,
+        key: message.key,
+        value: JSON.stringify(deadLetter(source, message, reason)),
+      },
+    ])
     metrics.deadLettered.inc()
     log.warn(source, 'record sent to the dead-letter topic: %s', reason)
   }
@@ -221,19 +208,19 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     }
   }
 
-  /** One batch of one partition; offsets are committed through the consumer that fetched it. */
-  async function processBatch(
-    consumer: Consumer,
-    { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload,
-  ): Promise<void> {
-    if (!isRunning() || isStale() || batch.messages.length === 0) return
-    lag.fetched(batch.partition, Number(batch.messages[0]!.timestamp))
-    const where = (offset: string): RecordSource => ({ topic: batch.topic, partition: batch.partition, offset })
+  /** One batch of one partition; the consumer commits its offsets once this resolves. */
+  async function processBatch(batch: RecordBatch): Promise<void> {
+    lag.fetched(batch.partition, batch.records[0]!.timestampMs)
+    const where = (offset: bigint): RecordSource => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: String(offset),
+    })
     const entries: DecodedEntry[] = []
     const rejected: NewAuditEvent[] = []
-    for (const message of batch.messages) {
+    for (const message of batch.records) {
       try {
-        entries.push({ record: decodeRecord(message.value), message })
+        entries.push({ record: decodeRecord(message.value ?? null), message })
       } catch (error) {
         if (!(error instanceof RecordSchemaError)) throw error
         await sendDeadLetter(where(message.offset), message, error.message)
@@ -244,7 +231,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     // the idempotent session rules and audit keys make the replay change nothing.
     const transaction = metrics.transactionSeconds.startTimer()
     const lane = auditLanes.partition(batch.partition)
-    const legacyKeys = batch.messages.some((message) => isLegacyKey(message.key))
+    const legacyKeys = batch.records.some((message) => isLegacyKey(message.key))
     const outcome = await applyIsolating(entries, rejected, { lane, legacyKeys })
     transaction()
     if (outcome.refused.length > 0) {
@@ -258,23 +245,17 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         ),
       )
     }
-    const next = (BigInt(batch.lastOffset()) + 1n).toString()
-    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
-    resolveOffset(batch.lastOffset())
-    lag.committed(batch.partition, Number(batch.messages.at(-1)!.timestamp), Number(batch.offsetLag()))
-    await heartbeat()
     metrics.batches.inc()
     metrics.recordsApplied.inc(entries.length - outcome.refused.length)
     log.debug(
-      { partition: batch.partition, records: entries.length, sessionsWritten: outcome.sessionsWritten, next },
-      'batch committed',
+      { partition: batch.partition, records: batch.records.length, sessionsWritten: outcome.sessionsWritten },
+      'batch applied',
     )
   }
 
   // As long as the default (60 s) at the default session timeout; shorter with a shorter one.
   const rebalanceTimeoutMs = 2 * config.sessionTimeoutMs
   const assignment = new AssignmentWatch({
-    topic: settings.kafka.topic,
     graceMs: rebalanceTimeoutMs,
     onAssigned: (partitions) => metrics.assignedPartitions.set(partitions),
     onIdle: (idleMs) =>
@@ -284,57 +265,29 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
       ),
   })
   metrics.unassignedMs = () => assignment.idleMs
-  const watchdog = new ConsumerWatchdog(config.sessionTimeoutMs + rebalanceTimeoutMs, (silentMs) => {
-    log.error(
-      { silentMs, groupId: config.groupId },
-      'Kafka consumer silent past its session and rebalance timeouts (stuck out of its group); replacing it',
-    )
-    replacing = replaceConsumer().catch((error: unknown) => log.error({ err: error }, 'replacing the consumer failed'))
+  const consumer = new GroupConsumer(kafka, {
+    groupId: config.groupId,
+    topic: settings.kafka.topic,
+    sessionTimeoutMs: config.sessionTimeoutMs,
+    rebalanceTimeoutMs,
+    minBytes: config.fetchMinBytes,
+    maxWaitMs: config.fetchWaitMs,
+    concurrency: config.partitionsConcurrently,
+    maxBatch: config.maxBatch,
+    onBatch: processBatch,
+    onAssigned: (partitions) => {
+      assignment.assigned(partitions.length)
+      lag.assigned(partitions)
+    },
+    onCommitted: (batch, fetchedBehind) =>
+      lag.committed(batch.partition, batch.records.at(-1)!.timestampMs, fetchedBehind),
+    onBatchFailed: (error, details) =>
+      log.error({ err: error, ...details }, 'batch not applied; it is tried again (records stay in Kafka)'),
+    onTrouble: (details, message) => log.warn(details, message),
   })
 
-  async function startConsumer(): Promise<Consumer> {
-    const consumer = kafka.consumer({
-      groupId: config.groupId,
-      allowAutoTopicCreation: false,
-      sessionTimeout: config.sessionTimeoutMs,
-      rebalanceTimeout: rebalanceTimeoutMs,
-      minBytes: config.fetchMinBytes,
-      maxWaitTimeInMs: config.fetchWaitMs,
-      heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
-    })
-    watchdog.watch(consumer)
-    assignment.watch(consumer)
-    lag.watch(consumer)
-    await consumer.connect()
-    await consumer.subscribe({ topic: settings.kafka.topic, fromBeginning: true })
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: config.partitionsConcurrently,
-      eachBatch: (payload) => watchdog.during(() => processBatch(consumer, payload)),
-    })
-    return consumer
-  }
-
-  /**
-   * A new consumer (a new group member) in place of a stuck one. The old one is disconnected if it
-   * lets itself be within 10 s, else abandoned: were it ever to wake, it would be one more member
-   * of the group, and a batch written twice changes nothing.
-   */
-  async function replaceConsumer(): Promise<void> {
-    const stuck = consumer
-    const disconnected = await Promise.race([
-      stuck.disconnect().then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000).unref()),
-    ])
-    if (!disconnected) log.warn('the stuck consumer did not disconnect within 10 s; abandoning it')
-    consumer = await startConsumer()
-    log.info({ groupId: config.groupId }, 'Kafka consumer replaced')
-  }
-
   const auditChain = new AuditChainWatch(db)
-  let replacing: Promise<void> | undefined
-  let consumer = await startConsumer()
+  await consumer.start()
   const stopSweeps = [
     every(
       'stale',
@@ -418,12 +371,11 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
     metrics,
     async stop() {
       log.info('sessionizer stopping')
-      watchdog.stop()
       assignment.stop()
-      await replacing
-      await consumer.disconnect()
+      await consumer.stop()
       await Promise.all(stopSweeps.map((stop) => stop()))
-      await deadLetters.disconnect()
+      await deadLetters.close()
+      await lag.close()
       await new Promise<void>((resolve) => ops.close(() => resolve()))
       await db.destroy()
       log.info('sessionizer stopped')

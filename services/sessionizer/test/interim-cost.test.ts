@@ -165,7 +165,9 @@ describe('the stale sweep', () => {
     })
     // The three, and any session of the tests above left open long ago; none of the live ones.
     expect(closed).toBeGreaterThanOrEqual(3)
-    const live = await sql<{ n: string }>`select count(*) as n from sessions where session_key like 'live-%' and stop_time is null`.execute(db)
+    const live = await sql<{
+      n: string
+    }>`select count(*) as n from sessions where session_key like 'live-%' and stop_time is null`.execute(db)
     expect(Number(live.rows[0]!.n)).toBe(20000)
     const liveness = reads.get('session_liveness')!
     const sessions = reads.get('sessions')!
@@ -234,7 +236,9 @@ describe('counter reports', () => {
     const reportsOf = async (sessionId: string) =>
       Number(
         (
-          await sql<{ n: string }>`select count(*) as n from session_usage_points p join sessions s on s.id = p.session_id
+          await sql<{
+            n: string
+          }>`select count(*) as n from session_usage_points p join sessions s on s.id = p.session_id
             where s.session_id = ${sessionId}`.execute(db)
         ).rows[0]!.n,
       )

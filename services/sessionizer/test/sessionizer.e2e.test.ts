@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger, type Settings } from '@radstream/config'
 import type { Db } from '@radstream/db'
-import { createKafka, ensureTopic } from '@radstream/kafka'
+import { createKafka, ensureTopic, readTopic, RecordProducer } from '@radstream/kafka'
 import { startSessionizer } from '../src'
 import { databaseContent } from '../../../test/support/database-content'
 import { scratchDatabase } from '../../../test/support/scratch-database'
@@ -168,16 +168,12 @@ describe('sessionizer and poison records', () => {
     const brokers = settings.kafka.brokers.join(',')
     const kafka = createKafka({ brokers: settings.kafka.brokers, clientId: 'test' })
     await ensureTopic(kafka, topic, 1)
-    const producer = kafka.producer()
-    await producer.connect()
-    await producer.send({
-      topic,
-      messages: [
-        { key: 'x', value: 'this is not JSON' },
-        { key: 'y', value: JSON.stringify({ schema: 'radstream.accounting.v1', nonsense: true }) },
-      ],
-    })
-    await producer.disconnect()
+    const producer = new RecordProducer(kafka, 'test', { idempotent: true })
+    await producer.send([
+      { topic, partition: 0, key: 'x', value: 'this is not JSON' },
+      { topic, partition: 0, key: 'y', value: JSON.stringify({ schema: 'radstream.accounting.v1', nonsense: true }) },
+    ])
+    await producer.close()
     const valid = sessionWorkload({ sessions: 1, nasCount: 1, seed: 1, prefix: `after-poison-${Date.now()}` })
     await produceRecords(brokers, topic, valid)
 
@@ -188,20 +184,16 @@ describe('sessionizer and poison records', () => {
       await sessionizer.stop()
     }
 
-    const consumer = kafka.consumer({ groupId: `dlq-reader-${Date.now()}` })
-    await consumer.connect()
-    await consumer.subscribe({ topic: settings.sessionizer.deadLetterTopic, fromBeginning: true })
-    const letters: { reason: string; value: string; source: { topic: string; offset: string } }[] = []
-    await new Promise<void>((resolve) => {
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          const letter = JSON.parse(message.value!.toString())
-          if (letter.source.topic === topic) letters.push(letter)
-          if (letters.length === 2) resolve()
-        },
-      })
-    })
-    await consumer.disconnect()
+    const letters = (await readTopic(kafka, settings.sessionizer.deadLetterTopic))
+      .map(
+        (r) =>
+          JSON.parse(r.value!.toString()) as {
+            reason: string
+            value: string
+            source: { topic: string; offset: string }
+          },
+      )
+      .filter((letter) => letter.source.topic === topic)
     expect(letters.map((l) => l.source.offset)).toEqual(['0', '1'])
     expect(Buffer.from(letters[0]!.value, 'base64').toString()).toBe('this is not JSON')
     expect(letters[0]!.reason).toMatch(/not JSON/)

@@ -1,6 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { readingsOf, splitChange, splitUsageByDay, type DayShare, type Reading, type UsagePoint } from '../src/usage-split'
+import {
+  readingsOf,
+  splitChange,
+  splitUsageByDay,
+  type DayShare,
+  type Reading,
+  type UsagePoint,
+} from '../src/usage-split'
 
 const at = (iso: string) => Date.parse(iso)
 const point = (sessionTime: number, input: bigint | number, output: bigint | number = 0) => ({
@@ -190,6 +197,8 @@ describe('the incremental split', () => {
       { sessionTime: 300, inputOctets: 500n, outputOctets: 70n },
       { sessionTime: 600, inputOctets: 1500n, outputOctets: null },
     ])
-    expect(shares).toEqual([{ day: '2025-03-01', inputOctets: 1500n, outputOctets: 70n, sessionTime: 600, sessions: 1 }])
+    expect(shares).toEqual([
+      { day: '2025-03-01', inputOctets: 1500n, outputOctets: 70n, sessionTime: 600, sessions: 1 },
+    ])
   })
 })

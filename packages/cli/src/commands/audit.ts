@@ -21,8 +21,8 @@ async function readSeals(source: string): Promise<AuditSeal[] | undefined> {
       .map((line) => JSON.parse(line) as AuditSeal)
   const settings = loadSettings()
   const kafka = createKafka({ ...settings.kafka, clientId: `${settings.kafka.clientId}-audit-verify` })
-  const values = await readTopic(kafka, settings.sessionizer.auditSealTopic)
-  return values.map((value) => JSON.parse(value.toString('utf8')) as AuditSeal)
+  const records = await readTopic(kafka, settings.sessionizer.auditSealTopic)
+  return records.flatMap((r) => (r.value ? [JSON.parse(r.value.toString('utf8')) as AuditSeal] : []))
 }
 
 /** Every lane, PARALLEL_LANES at a time. */

@@ -5,7 +5,7 @@ export interface Command {
 
 type CommandRunner = (args: readonly string[]) => Promise<void>
 
-/** Each command's module loads only when it runs: `nas list` need not load Fastify or kafkajs. */
+/** Each command's module loads only when it runs: `nas list` need not load Fastify or the Kafka client. */
 function lazy(summary: string, load: () => Promise<CommandRunner>): Command {
   return { summary, run: async (args) => (await load())(args) }
 }
