@@ -74,8 +74,8 @@ describe('radstream CLI', () => {
     expect((await nasAdd('--interim-interval', 'none')).row).toMatchObject({ interimInterval: null })
     const badPort = await nasAdd('--coa-port', '99999')
     expect([badPort.code, badPort.stderr.trim()]).toEqual([
-      1,
-      'radstream nas: --coa-port "99999": expected a UDP port from 1 to 65535, or none',
+      2,
+      'radstream nas: --coa-port "99999": expected a UDP port from 1 to 65535, or none (radstream nas --help for usage)',
     ])
   })
 
@@ -159,14 +159,14 @@ describe('radstream CLI', () => {
     )
     const bad = await runCli(['export', 'sessions', '--from', 'yesterday', '--to', '2014-07-02T00:00:00Z'])
     expect([bad.code, bad.stderr.trim()]).toEqual([
-      1,
-      'radstream export: --from "yesterday": expected an ISO instant such as 2025-03-01T00:00:00Z',
+      2,
+      'radstream export: --from "yesterday": expected an ISO instant such as 2025-03-01T00:00:00Z (radstream export --help for usage)',
     ])
   })
 
   it('nas add should refuse a malformed address with a message naming it', async () => {
     const result = await runCli(['nas', 'add', '--ip', '300.1.1.1', '--secret', 'x'])
-    expect(result.code).toBe(1)
+    expect(result.code).toBe(2)
     expect(result.stderr).toContain('--ip "300.1.1.1"')
   })
 

@@ -19,13 +19,15 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   }
 }
 
-/** Runs `radstream <args>` as an operator would, to completion. */
+/** Runs `radstream <args>` as an operator would, to completion; `input` is written to its stdin. */
 export function runCli(
   args: string[],
   extraEnv: Record<string, string> = {},
+  { input, bin = CLI_BIN }: { input?: string; bin?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], { env: cliEnv(extraEnv) })
+    const child = spawn(process.execPath, [bin, ...args], { env: cliEnv(extraEnv) })
+    child.stdin.end(input ?? '')
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))

@@ -1,5 +1,6 @@
 import { CONSOLE_BUILD_DIR } from './paths'
 import { ConfigError, EnvReader, type Env, type Secret } from './env'
+import { LOG_FORMATS, type LogFormat } from './logger'
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/radstream'
 export const DEFAULT_TOPIC = 'radius.accounting.v1'
@@ -168,6 +169,8 @@ export interface DynamicAuthorizationSettings {
 
 export interface Settings {
   readonly logLevel: string
+  /** pretty on a terminal, JSON otherwise (auto); JSON always with NODE_ENV=production. */
+  readonly logFormat: LogFormat
   readonly database: DatabaseSettings
   readonly kafka: KafkaSettings
   readonly collector: CollectorSettings
@@ -187,6 +190,7 @@ export function loadSettings(env: Env = process.env): Settings {
   const topic = read.string('KAFKA_TOPIC', DEFAULT_TOPIC)
   const settings: Settings = {
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    logFormat: read.oneOf('LOG_FORMAT', 'auto', LOG_FORMATS),
     database: {
       url: read.url('DATABASE_URL', DEFAULT_DATABASE_URL),
       poolSize: read.integer('DATABASE_POOL_SIZE', 10, { min: 1, max: 1000 }),

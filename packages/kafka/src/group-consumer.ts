@@ -10,13 +10,14 @@ import { KafkaAdmin } from './admin'
 import type { Kafka } from './client'
 import { PartitionProgress } from './partition-progress'
 
-/** A record as the consumer hands it over. */
+/** A record as the consumer hands it over (the client's own message object, seen through this). */
 export interface ConsumedRecord {
   readonly partition: number
   readonly offset: bigint
-  readonly key: Buffer | undefined
-  readonly value: Buffer | undefined
-  readonly timestampMs: number
+  readonly key: Buffer | null | undefined
+  readonly value: Buffer | null | undefined
+  /** Milliseconds since the epoch, as the producer stamped it. */
+  readonly timestamp: bigint
 }
 
 /** Records of one partition, in the order Kafka gave them. */
@@ -49,6 +50,8 @@ export interface GroupConsumerOptions {
   readonly onTrouble?: (details: Record<string, unknown>, message: string) => void
 }
 
+const FETCH_MAX_BYTES = 8 * 1024 * 1024
+const FETCH_MAX_PARTITION_BYTES = 1024 * 1024
 /** How many fetched records may wait, per partition handled at once, before fetching pauses. */
 const BUFFERED_BATCHES = 4
 const RETRY_FIRST_MS = 500
@@ -99,6 +102,10 @@ export class GroupConsumer {
       heartbeatInterval: Math.min(3000, Math.floor(options.sessionTimeoutMs / 3)),
       minBytes: options.minBytes,
       maxWaitTime: options.maxWaitMs,
+      // The Java client's defaults: a fetch response is decoded whole, so it is kept to what a few
+      // batches hold (the library's own default is 50 MB for each partition).
+      maxBytes: FETCH_MAX_BYTES,
+      maxBytesPerPartition: FETCH_MAX_PARTITION_BYTES,
       autocommit: false,
     })
     this.admin = new KafkaAdmin(kafka, true)
@@ -174,13 +181,7 @@ export class GroupConsumer {
     if (!state || this.stopping) return
     // Handled already (the client delivers again from the committed offset after a rejoin).
     if (state.progress && message.offset < state.progress.next) return
-    state.queue.push({
-      partition: message.partition,
-      offset: message.offset,
-      key: message.key ?? undefined,
-      value: message.value ?? undefined,
-      timestampMs: Number(message.timestamp),
-    })
+    state.queue.push(message)
     if (++this.buffered >= this.maxBuffered) this.stream?.pause()
     this.scheduleSoon()
   }

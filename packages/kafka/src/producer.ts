@@ -5,7 +5,7 @@ import type { Kafka } from './client'
 export interface RecordToSend {
   readonly topic: string
   readonly partition: number
-  readonly key: string | Buffer | undefined
+  readonly key: string | Buffer | null | undefined
   readonly value: Buffer | string
 }
 
@@ -39,7 +39,7 @@ export interface RecordProducerOptions {
   readonly retries?: number | boolean
 }
 
-const buffer = (data: string | Buffer | undefined) => (typeof data === 'string' ? Buffer.from(data) : data)
+const buffer = (data: string | Buffer | null | undefined) => (typeof data === 'string' ? Buffer.from(data) : (data ?? undefined))
 
 /**
  * Writes records to Kafka with acks=all. After a failed send the idempotent client starts a new

@@ -26,13 +26,7 @@ export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 30_000)
         const end = wanted.get(message.partition)
         if (end === undefined || message.offset >= end) return
         const records = read.get(message.partition) ?? []
-        records.push({
-          partition: message.partition,
-          offset: message.offset,
-          key: message.key ?? undefined,
-          value: message.value ?? undefined,
-          timestampMs: Number(message.timestamp),
-        })
+        records.push(message)
         read.set(message.partition, records)
         if (message.offset + 1n >= end) wanted.delete(message.partition)
         if (wanted.size === 0) {

@@ -210,7 +210,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
 
   /** One batch of one partition; the consumer commits its offsets once this resolves. */
   async function processBatch(batch: RecordBatch): Promise<void> {
-    lag.fetched(batch.partition, batch.records[0]!.timestampMs)
+    lag.fetched(batch.partition, Number(batch.records[0]!.timestamp))
     const where = (offset: bigint): RecordSource => ({
       topic: batch.topic,
       partition: batch.partition,
@@ -280,7 +280,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
       lag.assigned(partitions)
     },
     onCommitted: (batch, fetchedBehind) =>
-      lag.committed(batch.partition, batch.records.at(-1)!.timestampMs, fetchedBehind),
+      lag.committed(batch.partition, Number(batch.records.at(-1)!.timestamp), fetchedBehind),
     onBatchFailed: (error, details) =>
       log.error({ err: error, ...details }, 'batch not applied; it is tried again (records stay in Kafka)'),
     onTrouble: (details, message) => log.warn(details, message),

@@ -1,12 +1,9 @@
 import { readFile } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
 import { loadSettings } from '@radstream/config'
 import { auditLaneNames, verifyAuditLane, verifySeals, type AuditSeal, type ChainReport, type Db } from '@radstream/db'
 import { createKafka, readTopic } from '@radstream/kafka'
-import { UsageError, withDb } from './shared'
+import { parseCommandArgs, UsageError, withDb } from './shared'
 
-const USAGE =
-  'usage: radstream audit verify [--from <ISO instant>] [--to <ISO instant>] [--seals kafka|none|<file of JSON lines>]'
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/
 /** Lanes verified at once: each is one reader of its own index range. */
 const PARALLEL_LANES = 4
@@ -57,8 +54,8 @@ async function verifyLanes(
  */
 export async function runAudit(args: readonly string[]): Promise<void> {
   const [action, ...rest] = args
-  if (action !== 'verify') throw new UsageError(USAGE)
-  const { values } = parseArgs({
+  if (action !== 'verify') throw new UsageError('expected verify')
+  const { values } = parseCommandArgs({
     args: rest,
     options: { from: { type: 'string' }, to: { type: 'string' }, seals: { type: 'string', default: 'kafka' } },
     strict: true,

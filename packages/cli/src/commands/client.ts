@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util'
 import {
   API_SCOPES,
   createAuditedApiClient,
@@ -7,15 +6,7 @@ import {
   rotateAuditedApiClientSecret,
   type ApiScope,
 } from '@radstream/db'
-import { cliInitiator, UsageError, withDb } from './shared'
-
-const USAGE = [
-  'usage: radstream client create --name <name> --scope admin|reseller|auditor [--scope ...] [--reseller <name>]',
-  '                               [--audit-history-days <days>] [--rate-limit <requests per minute>]',
-  '       radstream client list',
-  '       radstream client rotate --id <client_id> [--grace <seconds the old secret still works; default 86400, 0: none>]',
-  '       radstream client revoke --id <client_id>',
-].join('\n')
+import { cliInitiator, CommandError, parseCommandArgs, UsageError, withDb } from './shared'
 
 const DEFAULT_GRACE_SECONDS = 86_400
 
@@ -30,7 +21,7 @@ function integer(flag: string, text: string | undefined, min: number): number | 
 /** OAuth client credentials for the API. `create` prints the secret once; it is stored hashed. */
 export async function runClient(args: readonly string[]): Promise<void> {
   const [action, ...rest] = args
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: rest,
     options: {
       name: { type: 'string' },
@@ -46,7 +37,8 @@ export async function runClient(args: readonly string[]): Promise<void> {
   switch (action) {
     case 'create': {
       const scopes = values.scope ?? []
-      if (!values.name || scopes.length === 0) throw new UsageError(USAGE)
+      if (!values.name || scopes.length === 0)
+        throw new UsageError('client create needs --name and at least one --scope')
       const unknown = scopes.filter((s) => !(API_SCOPES as readonly string[]).includes(s))
       if (unknown.length > 0) throw new UsageError(`--scope ${unknown.join(', ')}: expected ${API_SCOPES.join(', ')}`)
       if (scopes.includes('reseller') !== Boolean(values.reseller)) {
@@ -69,10 +61,10 @@ export async function runClient(args: readonly string[]): Promise<void> {
       return
     }
     case 'rotate': {
-      if (!values.id) throw new UsageError(USAGE)
+      if (!values.id) throw new UsageError('client rotate needs --id <client_id>')
       const grace = integer('--grace', values.grace, 0) ?? DEFAULT_GRACE_SECONDS
       const rotated = await withDb((db) => rotateAuditedApiClientSecret(db, cliInitiator(), values.id!, grace))
-      if (!rotated) throw new UsageError(`no active client ${values.id}`)
+      if (!rotated) throw new CommandError(`no active client ${values.id}`)
       console.log(
         JSON.stringify({
           client_id: values.id,
@@ -83,13 +75,17 @@ export async function runClient(args: readonly string[]): Promise<void> {
       return
     }
     case 'revoke': {
-      if (!values.id) throw new UsageError(USAGE)
+      if (!values.id) throw new UsageError('client revoke needs --id <client_id>')
       const revoked = await withDb((db) => revokeAuditedApiClient(db, cliInitiator(), values.id!))
-      if (!revoked) throw new UsageError(`no active client ${values.id}`)
+      if (!revoked) throw new CommandError(`no active client ${values.id}`)
       console.log(JSON.stringify({ revoked: values.id }))
       return
     }
     default:
-      throw new UsageError(USAGE)
+      throw new UsageError(
+        action === undefined
+          ? 'expected create, list, rotate or revoke'
+          : `unknown action ${JSON.stringify(action)}: expected create, list, rotate or revoke`,
+      )
   }
 }

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util'
 import { ConfigError, loadSettings, type Settings } from '@radstream/config'
 import { createDb } from '@radstream/db'
+import { parseCommandArgs } from './shared'
 import { kafkaFindings, postgresFindings, udpBufferFindings, type Finding } from '../doctor/checks'
 
 const MARK = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' } as const
@@ -11,7 +11,7 @@ const MARK = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' } as const
  * receive buffer. Exit 1 when anything fails, 0 otherwise (warnings included); --json for machines.
  */
 export async function runDoctor(args: readonly string[]): Promise<void> {
-  const { values } = parseArgs({ args: [...args], options: { json: { type: 'boolean' } }, strict: true })
+  const { values } = parseCommandArgs({ args: [...args], options: { json: { type: 'boolean' } }, strict: true })
   let settings: Settings
   const findings: Finding[] = []
   try {

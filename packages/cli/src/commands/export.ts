@@ -1,17 +1,9 @@
 import { createWriteStream } from 'node:fs'
 import type { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { parseArgs } from 'node:util'
 import { createGzip } from 'node:zlib'
 import { EXPORT_KINDS, exportStream, isExportFormat, type ExportKind } from '@radstream/export'
-import { UsageError, withDb } from './shared'
-
-const USAGE = [
-  'usage: radstream export sessions|audit --from <ISO instant> --to <ISO instant> [--format ndjson|csv]',
-  '                        [--output <file>] [--gzip]',
-  '  sessions that started, or audit events that occurred, in [from, to); to stdout unless --output;',
-  '  gzip with --gzip or an --output ending in .gz; a progress line on stderr every 2 s',
-].join('\n')
+import { parseCommandArgs, UsageError, withDb } from './shared'
 
 const PROGRESS_EVERY_MS = 2000
 
@@ -27,8 +19,9 @@ function instantFlag(flag: string, text: string | undefined): Date {
 /** Writes sessions or audit events to a file or stdout, the same rows and format as the API's exports. */
 export async function runExport(args: readonly string[]): Promise<void> {
   const [kind, ...rest] = args
-  if (!(EXPORT_KINDS as readonly (string | undefined)[]).includes(kind)) throw new UsageError(USAGE)
-  const { values } = parseArgs({
+  if (!(EXPORT_KINDS as readonly (string | undefined)[]).includes(kind))
+    throw new UsageError(`expected ${EXPORT_KINDS.join(' or ')}, then --from and --to`)
+  const { values } = parseCommandArgs({
     args: rest,
     options: {
       from: { type: 'string' },

@@ -1,7 +1,9 @@
 import { loadSettings } from '@radstream/config'
 import { migrateDatabase } from '@radstream/db'
+import { parseCommandArgs } from './shared'
 
-export async function runMigrate(): Promise<void> {
+export async function runMigrate(args: readonly string[]): Promise<void> {
+  parseCommandArgs({ args: [...args], options: {}, strict: true })
   const { database } = loadSettings()
   const applied = await migrateDatabase({
     url: database.url,

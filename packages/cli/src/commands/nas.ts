@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util'
+import { readFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import {
   isNetwork,
@@ -8,7 +8,7 @@ import {
   registerNasClient,
   unregisterNasClient,
 } from '@radstream/db'
-import { cliInitiator, UsageError, withDb } from './shared'
+import { cliInitiator, CommandError, parseCommandArgs, UsageError, withDb } from './shared'
 
 /** An address or CIDR block, checked here so a typo fails with a message, not a SQL error. */
 export function parseNetwork(text: string): string {
@@ -20,13 +20,36 @@ export function parseNetwork(text: string): string {
   return text
 }
 
-const USAGE = [
-  'usage: radstream nas add --ip <addr|cidr> --secret <secret> [--name <name>]',
-  '                         [--coa-port <port>|none] [--coa-address <addr>|session]',
-  '                         [--interim-interval <seconds>|none]',
-  '       radstream nas list',
-  '       radstream nas remove --ip <addr|cidr>',
-].join('\n')
+/** Reads a stream to its end: the secret piped to `--secret -`. */
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer))
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * The shared secret from `--secret`, `--secret-file` or stdin (`--secret -`): a file's or stdin's
+ * first line, without its line ending, so that `echo`, editors and secret stores all work.
+ */
+async function readSecret(values: {
+  secret?: string | undefined
+  'secret-file'?: string | undefined
+}): Promise<string> {
+  if (values.secret !== undefined && values['secret-file'] !== undefined)
+    throw new UsageError('--secret and --secret-file: give one of them')
+  let secret = values.secret
+  if (values['secret-file'] !== undefined) {
+    secret = await readFile(values['secret-file'], 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new UsageError(`--secret-file ${JSON.stringify(values['secret-file'])}: ${error.code ?? error.message}`)
+    })
+  } else if (secret === '-') {
+    secret = await readAll(process.stdin)
+  }
+  if (secret === undefined) throw new UsageError('nas add needs a secret: --secret, --secret-file or --secret -')
+  const line = secret.split(/\r?\n/)[0]!
+  if (line === '') throw new UsageError('the shared secret is empty')
+  return line
+}
 
 /** The Dynamic Authorization port: `none` for a NAS that takes no Disconnect or CoA. */
 function parseCoaPort(text: string | undefined): number | null | undefined {
@@ -60,11 +83,12 @@ function parseInterimInterval(text: string | undefined): number | null | undefin
 
 export async function runNas(args: readonly string[]): Promise<void> {
   const [action, ...rest] = args
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: rest,
     options: {
       ip: { type: 'string' },
       secret: { type: 'string' },
+      'secret-file': { type: 'string' },
       name: { type: 'string' },
       'coa-port': { type: 'string' },
       'coa-address': { type: 'string' },
@@ -74,15 +98,16 @@ export async function runNas(args: readonly string[]): Promise<void> {
   })
   switch (action) {
     case 'add': {
-      if (!values.ip || !values.secret) throw new UsageError(USAGE)
+      if (!values.ip) throw new UsageError('nas add needs --ip <addr|cidr>')
       const network = parseNetwork(values.ip)
       const coaPort = parseCoaPort(values['coa-port'])
       const coaAddress = parseCoaAddress(values['coa-address'])
       const interimInterval = parseInterimInterval(values['interim-interval'])
+      const secret = await readSecret(values)
       const row = await withDb((db) =>
         registerNasClient(db, cliInitiator(), {
           network,
-          secret: values.secret!,
+          secret,
           name: values.name,
           coaPort,
           coaAddress,
@@ -107,14 +132,18 @@ export async function runNas(args: readonly string[]): Promise<void> {
       return
     }
     case 'remove': {
-      if (!values.ip) throw new UsageError(USAGE)
+      if (!values.ip) throw new UsageError('nas remove needs --ip <addr|cidr>')
       const network = parseNetwork(values.ip)
       const removed = await withDb((db) => unregisterNasClient(db, cliInitiator(), network))
-      if (!removed) throw new UsageError(`no NAS registered as ${network}`)
+      if (!removed) throw new CommandError(`no NAS registered as ${network}`)
       console.log(JSON.stringify({ removed: network }))
       return
     }
     default:
-      throw new UsageError(USAGE)
+      throw new UsageError(
+        action === undefined
+          ? 'expected add, list or remove'
+          : `unknown action ${JSON.stringify(action)}: expected add, list or remove`,
+      )
   }
 }

@@ -3,6 +3,8 @@ import { createLogger, loadSettings, type Logger, type Settings } from '@radstre
 import { startApi } from '@radstream/api'
 import { startCollector } from '@radstream/collector'
 import { startSessionizer } from '@radstream/sessionizer'
+import { requireDependencies } from './dependencies'
+import { parseCommandArgs } from './shared'
 
 export type ServiceName = 'collector' | 'sessionizer' | 'api'
 
@@ -29,11 +31,14 @@ const SHUTDOWN_GRACE_MS = 30_000
  * Runs one service until SIGINT or SIGTERM, then drains it. A second Ctrl-C or 30 s forces exit; a
  * SIGTERM during the drain is ignored, since `radstream up` passes one on after the terminal's SIGINT.
  */
-export function serviceRunner(name: ServiceName): () => Promise<void> {
-  return async () => {
+export function serviceRunner(name: ServiceName): (args: readonly string[]) => Promise<void> {
+  return async (args) => {
+    parseCommandArgs({ args: [...args], options: {}, strict: true })
     for (const flag of v8Flags[name]) setFlagsFromString(flag)
     const settings = loadSettings()
-    const logger = createLogger(settings.logLevel, `radstream-${name}`)
+    // The API answers without Kafka (its health says so); the others cannot start without it.
+    await requireDependencies(settings, { kafka: name !== 'api' })
+    const logger = createLogger(settings.logLevel, `radstream-${name}`, settings.logFormat)
     const service = await starters[name](settings, logger)
     let stopping = false
     const shutdown = (signal: NodeJS.Signals) => {

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util'
 import { loadSettings } from '@radstream/config'
 import {
   changeSession,
@@ -8,14 +7,7 @@ import {
   type SessionActionResult,
   type VendorAttribute,
 } from '@radstream/dae'
-import { cliInitiator, UsageError, withDb } from './shared'
-
-const USAGE = [
-  'usage: radstream session disconnect <id>',
-  '       radstream session change <id> [--session-timeout <s>] [--idle-timeout <s>] [--filter-id <name>]',
-  '                                     [--vendor <vendor id>:<type>:<hex value> ...]',
-  '<id> is the session id the API shows (ConnectionRecord.id).',
-].join('\n')
+import { cliInitiator, CommandError, parseCommandArgs, UsageError, withDb } from './shared'
 
 /** The NAS answered, but not with an ACK: the command failed, and its output says how. */
 const NOT_ACKNOWLEDGED_EXIT_CODE = 3
@@ -41,7 +33,7 @@ function vendorAttribute(text: string): VendorAttribute {
  */
 export async function runSession(args: readonly string[]): Promise<void> {
   const [action, id, ...rest] = args
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: rest,
     options: {
       'session-timeout': { type: 'string' },
@@ -51,7 +43,8 @@ export async function runSession(args: readonly string[]): Promise<void> {
     },
     strict: true,
   })
-  if (!id || (action !== 'disconnect' && action !== 'change')) throw new UsageError(USAGE)
+  if (action !== 'disconnect' && action !== 'change') throw new UsageError('expected disconnect <id> or change <id>')
+  if (!id || id.startsWith('-')) throw new UsageError(`session ${action} needs the session's <id>`)
   const result = await withDb(async (db) => {
     const ctx: SessionActionContext = {
       db,
@@ -67,7 +60,7 @@ export async function runSession(args: readonly string[]): Promise<void> {
         vendorAttributes: (values.vendor ?? []).map(vendorAttribute),
       })
     } catch (error) {
-      if (error instanceof DaeError) throw new UsageError(error.message)
+      if (error instanceof DaeError) throw new CommandError(error.message)
       throw error
     }
   })

@@ -1,12 +1,7 @@
-import { parseArgs } from 'node:util'
 import { loadSettings } from '@radstream/config'
-import {
-  ensureLocalCluster,
-  ensureStack,
-  localClusterPorts,
-  stopLocalCluster,
-  type SecureListeners,
-} from '@radstream/stack'
+import type { SecureListeners } from '@radstream/stack'
+import { loadLocalStack } from './local-stack'
+import { parseCommandArgs, UsageError } from './shared'
 
 const log = (message: string) => console.error(`stack: ${message}`)
 
@@ -30,25 +25,25 @@ function connectionHelp(ports: readonly number[], secure: SecureListeners | unde
   return lines.join('\n')
 }
 
-const USAGE = 'usage: radstream stack up|down [--brokers N]'
-
 /**
  * `stack up` prepares what KAFKA_BROKERS and DATABASE_URL name (starting loopback brokers);
  * `stack up --brokers N` runs a local N-node cluster (SASL_SSL listener included) on ports 9192,
  * 9202, ... and prints how to point radstream at it. `down` stops either.
  */
 export async function runStack(args: readonly string[]): Promise<void> {
-  const { positionals, values } = parseArgs({
+  const { positionals, values } = parseCommandArgs({
     args: [...args],
     allowPositionals: true,
     options: { brokers: { type: 'string' } },
+    strict: true,
   })
   const [action] = positionals
   const count = values.brokers === undefined ? undefined : Number(values.brokers)
-  if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > 9)) {
-    throw Object.assign(new Error(`--brokers ${values.brokers}: expected 1 to 9`), { code: 'RADSTREAM_USAGE' })
-  }
+  if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > 9))
+    throw new UsageError(`--brokers ${values.brokers}: expected 1 to 9`)
+  if (action !== 'up' && action !== 'down') throw new UsageError('expected up or down')
   const settings = loadSettings()
+  const { ensureLocalCluster, ensureStack, localClusterPorts, stopLocalCluster } = await loadLocalStack()
   if (action === 'up' && count !== undefined) {
     const ports = clusterPorts(count)
     const { secure } = await ensureLocalCluster({ ports, partitions: settings.kafka.partitions, log })
@@ -56,7 +51,7 @@ export async function runStack(args: readonly string[]): Promise<void> {
   } else if (action === 'up') {
     await ensureStack({ settings, log })
     log('ready')
-  } else if (action === 'down') {
+  } else {
     const ports = count !== undefined ? clusterPorts(count) : localClusterPorts(settings)
     const stopped = ports ? await stopLocalCluster(ports, log) : 0
     log(
@@ -64,7 +59,5 @@ export async function runStack(args: readonly string[]): Promise<void> {
         ? `${stopped} Kafka node${stopped === 1 ? '' : 's'} stopped (PostgreSQL is the machine's own service and keeps running)`
         : 'no local Kafka node of ours is running there',
     )
-  } else {
-    throw Object.assign(new Error(USAGE), { code: 'RADSTREAM_USAGE' })
   }
 }

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { loadSettings } from '@radstream/config'
-import { SERVICE_ROLES, serviceRoleUrl } from '@radstream/db'
-import { ensureStack } from '@radstream/stack'
+import { migrateDatabase, SERVICE_ROLES, serviceRoleUrl } from '@radstream/db'
+import { requireDependencies } from './dependencies'
+import { loadLocalStack, localStackWanted } from './local-stack'
 import type { ServiceName } from './service'
+import { parseCommandArgs } from './shared'
 
 /** The services run from the entry this process runs from: compiled dist/radstream.js, or bin/ under tsx. */
 const ENTRY = process.argv[1]!
@@ -10,12 +12,22 @@ const FORM = import.meta.url.endsWith('.ts') ? 'from TypeScript sources (tsx)' :
 const SERVICES: readonly ServiceName[] = ['sessionizer', 'api', 'collector']
 
 /**
- * The whole pipeline in the foreground: the stack made ready, then one process per service (as in
- * production) sharing this terminal. Ctrl-C drains and stops all; if one dies, the rest stop too.
+ * The whole pipeline in the foreground: the database migrated, then one process per service (as
+ * in production) sharing this terminal. Ctrl-C drains and stops all; if one dies, the rest stop
+ * too. With --local the machine's stack is made ready first (PostgreSQL and Kafka started,
+ * installed when missing); without it nothing on the host is touched, and a database or broker
+ * that does not answer is an error naming the variable to set.
  */
-export async function runUp(): Promise<void> {
+export async function runUp(args: readonly string[]): Promise<void> {
+  const { values } = parseCommandArgs({ args: [...args], options: { local: { type: 'boolean' } }, strict: true })
   const settings = loadSettings()
-  await ensureStack({ settings, log: (message) => console.error(`stack: ${message}`) })
+  const log = (message: string) => console.error(`stack: ${message}`)
+  if (localStackWanted(values.local)) {
+    await (await loadLocalStack()).ensureStack({ settings, log })
+  } else {
+    await requireDependencies(settings, { kafka: true })
+    await migrateDatabase({ url: settings.database.url, appPassword: settings.database.appPassword?.reveal(), log })
+  }
   const children = new Map<ServiceName, ChildProcess>()
   let stopping = false
 
