@@ -414,11 +414,7 @@ try {
     table([
       ['goal', 'measured (median of rounds)', 'met'],
       ['end to end >= 2.5x FreeRADIUS+SQL, short sessions', `${fmt(e2eRatio, 2)}x`, e2eRatio >= 2.5 ? 'yes' : 'no'],
-      [
-        'end to end >= 2x FreeRADIUS+SQL, interim-heavy',
-        `${fmt(interimRatio, 2)}x`,
-        interimRatio >= 2 ? 'yes' : 'no',
-      ],
+      ['end to end >= 2x FreeRADIUS+SQL, interim-heavy', `${fmt(interimRatio, 2)}x`, interimRatio >= 2 ? 'yes' : 'no'],
       [
         'interim-heavy end to end >= 0.8x short sessions',
         `${fmt(interimVsShort, 2)}x`,

@@ -39,7 +39,8 @@ export interface RecordProducerOptions {
   readonly retries?: number | boolean
 }
 
-const buffer = (data: string | Buffer | null | undefined) => (typeof data === 'string' ? Buffer.from(data) : (data ?? undefined))
+const buffer = (data: string | Buffer | null | undefined) =>
+  typeof data === 'string' ? Buffer.from(data) : (data ?? undefined)
 
 /**
  * Writes records to Kafka with acks=all. After a failed send the idempotent client starts a new
