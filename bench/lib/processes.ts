@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { serviceNodeFlags } from '@radstream/config'
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/radstream.js', import.meta.url))
 const TICKS_PER_SECOND = 100
@@ -9,7 +10,7 @@ const TICKS_PER_SECOND = 100
 export function startService(service: string, env: NodeJS.ProcessEnv): ChildProcess {
   // BENCH_CPU_PROFILE=<dir> writes a V8 CPU profile of each service when it stops.
   const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : []
-  return spawn(process.execPath, [...profile, BIN, service], {
+  return spawn(process.execPath, [...profile, ...serviceNodeFlags(service, { ...process.env, ...env }), BIN, service], {
     env: { ...process.env, ...env },
     // BENCH_SERVICE_LOGS=1 shows the services' own logs (set LOG_LEVEL too: runs default to quiet).
     stdio: ['ignore', process.env.BENCH_SERVICE_LOGS ? 'inherit' : 'ignore', 'inherit'],

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { loadSettings } from '@radstream/config'
+import { loadSettings, serviceNodeFlags } from '@radstream/config'
 import { migrateDatabase, SERVICE_ROLES, serviceRoleUrl } from '@radstream/db'
 import { requireDependencies } from './dependencies'
 import { loadLocalStack, localStackWanted } from './local-stack'
@@ -44,7 +44,10 @@ export async function runUp(args: readonly string[]): Promise<void> {
     DATABASE_URL: serviceRoleUrl(settings.database.url, settings.database.appPassword?.reveal(), SERVICE_ROLES[name]),
   })
   for (const name of SERVICES) {
-    const child = spawn(process.execPath, [...process.execArgv, ENTRY, name], { stdio: 'inherit', env: envOf(name) })
+    const child = spawn(process.execPath, [...process.execArgv, ...serviceNodeFlags(name), ENTRY, name], {
+      stdio: 'inherit',
+      env: envOf(name),
+    })
     children.set(name, child)
     child.on('exit', (code, signal) => {
       children.delete(name)
