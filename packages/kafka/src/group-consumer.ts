@@ -38,6 +38,12 @@ export interface GroupConsumerOptions {
   readonly concurrency: number
   /** Records a batch holds at most. */
   readonly maxBatch: number
+  /**
+   * How long records may wait in Kafka for a partition this member holds while nothing arrives
+   * before the stream is opened again (default: rebalanceTimeoutMs, the longest a healthy
+   * rebalance may keep a member from fetching).
+   */
+  readonly stallMs?: number
   /** Handles a batch; once it resolves its offsets are committed. A rejection retries it later. */
   readonly onBatch: (batch: RecordBatch) => Promise<void>
   /** The partitions of the topic this member holds, after each join of the group. */
@@ -86,6 +92,10 @@ export class GroupConsumer {
   private running = 0
   private stopping = false
   private scheduled = false
+  /** Paused by backpressure (fetched records waiting), when nothing arriving is expected. */
+  private held = false
+  private lastArrivalAt = Date.now()
+  private stallCheck: Promise<void> | undefined
   private readonly idle: (() => void)[] = []
   private readonly timer: NodeJS.Timeout
 
@@ -116,6 +126,7 @@ export class GroupConsumer {
     this.timer = setInterval(() => {
       this.schedule()
       void this.checkGaps()
+      this.stallCheck ??= this.checkStalled().finally(() => (this.stallCheck = undefined))
     }, 250)
     this.timer.unref()
   }
@@ -137,6 +148,7 @@ export class GroupConsumer {
       autocommit: false,
     })
     this.stream = stream
+    this.lastArrivalAt = Date.now()
     stream.on('data', (message: Message<Buffer, Buffer, Buffer, Buffer>) => this.received(message))
     stream.on('error', (error: unknown) => {
       if (this.stopping || this.stream !== stream) return
@@ -150,6 +162,7 @@ export class GroupConsumer {
     if (this.stream !== old) return
     this.stream = undefined
     await old.close().catch(() => undefined)
+    this.held = false
     for (const state of this.partitions.values()) this.dropQueue(state)
     while (!this.stopping) {
       try {
@@ -180,9 +193,13 @@ export class GroupConsumer {
     // Fetched before a rebalance took the partition away.
     if (!state || this.stopping) return
     // Handled already (the client delivers again from the committed offset after a rejoin).
+    this.lastArrivalAt = Date.now()
     if (state.progress && message.offset < state.progress.next) return
     state.queue.push(message)
-    if (++this.buffered >= this.maxBuffered) this.stream?.pause()
+    if (++this.buffered >= this.maxBuffered) {
+      this.held = true
+      this.stream?.pause()
+    }
     this.scheduleSoon()
   }
 
@@ -241,7 +258,10 @@ export class GroupConsumer {
   private batchEnded(state: PartitionState): void {
     state.busy = false
     this.running--
-    if (this.buffered < this.maxBuffered / 2) this.stream?.resume()
+    if (this.held && this.buffered < this.maxBuffered / 2) {
+      this.held = false
+      this.stream?.resume()
+    }
     if (this.running === 0) this.idle.splice(0).forEach((wake) => wake())
     this.scheduleSoon()
   }
@@ -254,6 +274,46 @@ export class GroupConsumer {
       await this.mendGap(partition, state, state.progress).catch((error: unknown) =>
         this.options.onTrouble?.({ err: error, partition }, 'asking Kafka for committed offsets failed'),
       )
+    }
+  }
+
+  /**
+   * A stream that stopped delivering while records wait for a partition this member holds: the
+   * client's fetch loop can end without an error (seen once in a benchmark run: six partitions
+   * assigned, records waiting, nothing fetched for minutes). A new stream starts again from the
+   * committed offsets. An idle member whose partitions are all caught up is left alone.
+   */
+  private async checkStalled(): Promise<void> {
+    const stallMs = this.options.stallMs ?? this.options.rebalanceTimeoutMs
+    if (this.stopping || !this.stream || this.held || this.running > 0 || this.buffered > 0) {
+      // Busy or holding back: a silence counts from when there is nothing left to do.
+      this.lastArrivalAt = Date.now()
+      return
+    }
+    if (Date.now() - this.lastArrivalAt <= stallMs || this.partitions.size === 0) return
+    try {
+      const [ends, committed] = await Promise.all([
+        this.admin.offsets(this.options.topic),
+        this.admin.committedOffsets(this.options.groupId, this.options.topic),
+      ])
+      const waiting = [...this.partitions].filter(([partition, state]) => {
+        const end = ends.find((p) => p.partition === partition)
+        if (!end) return false
+        const handled = state.progress?.next ?? BigInt(Math.max(committed.get(partition) ?? -1, end.low))
+        return BigInt(end.high) > handled
+      })
+      if (waiting.length === 0) {
+        this.lastArrivalAt = Date.now()
+        return
+      }
+      this.options.onTrouble?.(
+        { partitions: waiting.map(([partition]) => partition), silentMs: Date.now() - this.lastArrivalAt },
+        'Kafka consumer received nothing while records wait; opening a new stream',
+      )
+      this.lastArrivalAt = Date.now()
+      if (this.stream) await this.reopenStream(this.stream)
+    } catch (error) {
+      this.options.onTrouble?.({ err: error }, 'asking Kafka for offsets failed')
     }
   }
 
