@@ -16,6 +16,8 @@ import * as interimCost from './0014_interim_cost'
 import * as serviceRoles from './0015_service_roles'
 import * as abandonedSessions from './0016_abandoned_sessions'
 import * as auditLanes from './0017_audit_lanes'
+import * as addressHolds from './0018_address_holds'
+import * as activityRollups from './0019_activity_rollups'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -40,4 +42,6 @@ export const migrations: Record<string, Migration> = {
   '0015_service_roles': serviceRoles,
   '0016_abandoned_sessions': abandonedSessions,
   '0017_audit_lanes': auditLanes,
+  '0018_address_holds': addressHolds,
+  '0019_activity_rollups': activityRollups,
 }

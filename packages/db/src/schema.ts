@@ -104,6 +104,8 @@ export interface SessionTable {
   closed_by: SessionClosedBy | null
   /** A superseded session's successor's start: the latest it can have ended (stop_time: last heard of). */
   stop_time_latest: Timestamp | null
+  /** Its user's reseller (users.reseller_id, kept in step by migration 0019's trigger), for the console's rollups. */
+  reseller_id: number | null
   interim_interval: number | null
   /** The two least distinct Acct-Session-Times of its Interim-Updates: their gap is its cadence. */
   least_interim_session_time: ColumnType<string | null, number | null, number | null>
@@ -243,7 +245,8 @@ export interface QuotaCrossingTable {
   user_id: Int8
   month: DateOnly
   monthly_octets: Numeric64
-  crossed_at: Generated<Date>
+  /** When the sessionizer saw the user pass it; null: already past it when the quota was set. */
+  crossed_at: ColumnType<Date | null, Date | null | undefined, Date | null>
 }
 
 export interface Database {

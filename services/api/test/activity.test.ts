@@ -85,11 +85,11 @@ describe('sessionTimeline', () => {
     const { status, body } = await graphqlAs(base, tokens.admin, TIMELINE, window)
     expect(status).toBe(200)
     expect(body.data.sessionTimeline).toEqual([
-      // Open at 10:00: the 09:50 session and the one starting at exactly 10:00.
-      { at: `${D1}T10:00:00Z`, concurrent: 2, started: 2, stopped: 0 },
+      // Open at 10:00: the 09:50 session; the one starting at exactly 10:00 starts within the step.
+      { at: `${D1}T10:00:00Z`, concurrent: 1, started: 2, stopped: 0 },
       { at: `${D1}T10:15:00Z`, concurrent: 3, started: 1, stopped: 1 },
-      // Stopped at exactly 10:30: no longer open at 10:30.
-      { at: `${D1}T10:30:00Z`, concurrent: 2, started: 0, stopped: 1 },
+      // Stopped at exactly 10:30: still open at 10:30, stopped within the step.
+      { at: `${D1}T10:30:00Z`, concurrent: 3, started: 0, stopped: 1 },
       // The 11:05 stop is after the window: counted open, not stopped.
       { at: `${D1}T10:45:00Z`, concurrent: 2, started: 0, stopped: 0 },
     ])
@@ -98,9 +98,9 @@ describe('sessionTimeline', () => {
   it('should confine a reseller to its users’ sessions', async () => {
     const { body } = await graphqlAs(base, tokens.acme, TIMELINE, window)
     expect(body.data.sessionTimeline.map((s: Json) => [s.concurrent, s.started, s.stopped])).toEqual([
-      [2, 1, 0],
+      [1, 1, 0],
       [2, 1, 1],
-      [1, 0, 1],
+      [2, 0, 1],
       [1, 0, 0],
     ])
   })
@@ -108,15 +108,17 @@ describe('sessionTimeline', () => {
   it('should end the last step at `to` when the window is not a whole number of steps', async () => {
     const { body } = await graphqlAs(base, tokens.admin, TIMELINE, { ...window, to: `${D1}T10:20:10Z` })
     expect(body.data.sessionTimeline).toEqual([
-      { at: `${D1}T10:00:00Z`, concurrent: 2, started: 2, stopped: 0 },
-      // The 10:20:00 start is inside, the 10:20:30 stop after `to`.
-      { at: `${D1}T10:15:00Z`, concurrent: 3, started: 1, stopped: 0 },
+      { at: `${D1}T10:00:00Z`, concurrent: 1, started: 2, stopped: 0 },
+      // `to` is taken at the start of its minute, 10:20: the 10:20:00 start is after it.
+      { at: `${D1}T10:15:00Z`, concurrent: 3, started: 0, stopped: 0 },
     ])
   })
 
-  it('should refuse steps under a minute, too many steps, windows over a week and starts over a week ago', async () => {
+  it('should refuse steps under a minute or not whole minutes, too many steps, windows over a week and starts over a week ago', async () => {
     for (const variables of [
       { ...window, step: 30 },
+      { ...window, step: 90 },
+      { ...window, to: `${D1}T10:00:59Z` },
       { ...window, from: `${D1}T00:00:00Z`, to: `${D3}T00:00:00Z`, step: 60 },
       { ...window, from: `${D1}T00:00:00Z`, to: `${D9}T00:00:01Z`, step: 3600 },
       { ...window, from: `${dayOf(8)}T00:00:00Z`, to: `${dayOf(7)}T00:00:00Z`, step: 3600 },

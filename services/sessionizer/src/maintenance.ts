@@ -104,14 +104,15 @@ export async function closeStaleChunk(
  * Removes closed sessions older than `retentionDays`, and audit events older than the retention
  * the database holds for them (audit_settings, which only its owner changes: the append-only
  * trigger refuses any younger delete), a chunk per transaction so ingest never waits on a long
- * delete, oldest first so the chain that remains still verifies. Returns how many rows it removed.
+ * delete, oldest first so the chain that remains still verifies; and the console's rollup minutes
+ * older than the triggers keep. Returns how many rows it removed.
  */
 export async function deleteExpired(
   db: Db,
   retentionDays: number,
   chunk = 5000,
-): Promise<{ sessions: number; auditEvents: number }> {
-  const removed = { sessions: 0, auditEvents: 0 }
+): Promise<{ sessions: number; auditEvents: number; activityMinutes: number }> {
+  const removed = { sessions: 0, auditEvents: 0, activityMinutes: 0 }
   for (;;) {
     const result = await sql`
       delete from sessions where id in (
@@ -121,6 +122,11 @@ export async function deleteExpired(
     const count = Number(result.numAffectedRows ?? 0)
     removed.sessions += count
     if (count < chunk) break
+  }
+  // The console's per-minute rollups end where the triggers stop changing them (migration 0019).
+  for (const table of ['activity_by_lane', 'activity_by_nas']) {
+    const result = await sql`delete from ${sql.table(table)} where minute < activity_horizon()`.execute(db)
+    removed.activityMinutes += Number(result.numAffectedRows ?? 0)
   }
   for (;;) {
     // Through the migrations' function: the service role may not delete audit events itself.

@@ -120,6 +120,8 @@ const merged: [string, string][] = [
     [`${c}_time`, `case when ${latestWins(c)} then excluded.${c}_time else sessions.${c}_time end`],
   ]),
   ['user_id', 'coalesce(sessions.user_id, excluded.user_id)'],
+  // Its user's reseller, once the user is known (a user moved later moves their sessions: migration 0019).
+  ['reseller_id', 'case when sessions.user_id is null then excluded.reseller_id else sessions.reseller_id end'],
   ...DESCRIPTIVE.map((c): [string, string] => [
     c,
     `case when ${leastWins(c)} then excluded.${c} else sessions.${c} end`,
@@ -190,8 +192,9 @@ export async function upsertSessions(
   )
   const columns = sql.raw(COLUMNS.map(([name]) => name).join(', '))
   const result = await sql<ChangedSession>`
-    insert into sessions (${columns})
-    select ${sql.raw(COLUMNS.map(([name]) => (name.endsWith('_prefix') ? `cidr(${name})` : name)).join(', '))}
+    insert into sessions (${columns}, reseller_id)
+    select ${sql.raw(COLUMNS.map(([name]) => (name.endsWith('_prefix') ? `cidr(${name})` : name)).join(', '))},
+      (select reseller_id from users where users.id = draft.user_id)
     from unnest(${sql.join(arrays)}) as draft(${columns})
     on conflict (session_key) do update set ${updates} where ${changesSomething}
     returning id, session_key, session_id, username, user_id, start_time, session_time, stop_time, update_time,

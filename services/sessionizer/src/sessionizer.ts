@@ -313,6 +313,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         const removed = await deleteExpired(db, config.retentionDays)
         metrics.expiredRemoved.inc({ table: 'sessions' }, removed.sessions)
         metrics.expiredRemoved.inc({ table: 'audit_events' }, removed.auditEvents)
+        metrics.expiredRemoved.inc({ table: 'activity_minutes' }, removed.activityMinutes)
         if (removed.sessions + removed.auditEvents > 0)
           log.info({ ...removed, retentionDays: config.retentionDays }, 'expired rows removed')
         const reports = await pruneUsageReports(db, config.usageReportsRetentionHours)

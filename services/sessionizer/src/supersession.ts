@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely'
-import { pgArray, type Database } from '@radstream/db'
+import { mayHoldSince, pgArray, type Database } from '@radstream/db'
 
 type Tx = Transaction<Database>
 
@@ -88,15 +88,16 @@ export async function closeSupersededSessions(tx: Tx, sessionKeys: readonly stri
         .map((c) => `${row}.${c}`)
         .join(', '),
     )
-  // Lateral probes, one per session of the batch and address: each an index scan on the address
-  // (as a join, the planner scans the whole table, which grows with the retention; offset 0 keeps
-  // it from turning the probes back into a join).
+  // Lateral probes, one per session of the batch and address: each a probe of the address's holds
+  // that reach past the session's start (as a join, the planner scans the whole table, which grows
+  // with the retention; offset 0 keeps it from turning the probes back into a join).
   const olderHolders = sql.join(
     ADDRESSES.map(
       ({ same }) => sql`
         select ${columns('older')} from batch b cross join lateral (
           select ${columns('o')} from sessions o
-          where ${same('o', 'b')} and o.nas_ip_address = b.nas_ip_address
+          where ${same('o', 'b')} and ${mayHoldSince('o', sql.ref('b.start_time'))}
+            and o.nas_ip_address = b.nas_ip_address
             and (o.start_time, o.session_key) < (b.start_time, b.session_key)
             and (o.stop_time is null or o.stop_time > b.start_time or o.closed_by = 'stale'
               or o.stop_time_latest > b.start_time)
@@ -110,7 +111,8 @@ export async function closeSupersededSessions(tx: Tx, sessionKeys: readonly stri
       ({ text, same }) => sql`(
         select n.start_time, n.session_key, n.session_id, ${sql.raw(text('n'))} as address
         from sessions n
-        where ${same('o', 'n')} and n.nas_ip_address = o.nas_ip_address
+        where ${same('o', 'n')} and ${mayHoldSince('n', sql.ref('o.start_time'))}
+          and n.nas_ip_address = o.nas_ip_address
           and (n.start_time, n.session_key) > (o.start_time, o.session_key)
         order by n.start_time, n.session_key limit 1)`,
     ),

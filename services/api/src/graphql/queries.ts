@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { sql, type RawBuilder, type SelectQueryBuilder } from 'kysely'
-import type { Database, Db } from '@radstream/db'
+import { mayHoldAt, mayHoldSince, type Database, type Db } from '@radstream/db'
 import { ApiError } from '../errors'
 import { decodeCursor } from './cursor'
 
@@ -197,6 +197,7 @@ export async function whoHadIp(
   const query: SessionQuery = db
     .selectFrom('sessions')
     .where(holds('sessions'))
+    .where(mayHoldAt('sessions', at))
     .where('sessions.start_time', '<=', at)
     .where((eb) =>
       eb.or([
@@ -210,7 +211,7 @@ export async function whoHadIp(
         select 1 from sessions newer
         where newer.nas_ip_address = sessions.nas_ip_address and newer.start_time <= ${at}
           and (newer.start_time, newer.session_key) > (sessions.start_time, sessions.session_key)
-          and ${holds('newer')})`,
+          and ${holds('newer')} and ${mayHoldSince('newer', sql.ref('sessions.start_time'))})`,
     )
     .where(ofReseller(resellerId))
     .orderBy('sessions.start_time', 'desc')
@@ -223,7 +224,7 @@ export async function whoHadIp(
         select 1 from sessions newer
         where newer.nas_ip_address = sessions.nas_ip_address and newer.start_time > ${at}
           and (newer.start_time, newer.session_key) > (sessions.start_time, sessions.session_key)
-          and ${holds('newer')}))`.as('holdUnconfirmed'),
+          and ${holds('newer')} and ${mayHoldSince('newer', at)}))`.as('holdUnconfirmed'),
     )
     .execute()
   const ambiguousAddress = new Set(holders.map((h) => h.nasIpAddress)).size > 1

@@ -117,7 +117,11 @@ export function usageOperations(db: Db) {
       }))
     },
 
-    /** Users at or past their monthly quota (their own, else their realm's) in a month, the heaviest first. */
+    /**
+     * Users at or past their monthly quota (their own, else their realm's) in a month, the heaviest
+     * first: of the month's crossings (the sessionizer's, and those setQuota records), those still
+     * past the quota that applies now. Reads a row per user who passed a quota, not per user.
+     */
     async usersOverQuota(ctx: Context, month: string | null | undefined) {
       const { granularity, start } = parsePeriod(month ?? currentMonth(), 'month')
       if (granularity !== 'MONTH') throw badInput('month: expected a month (YYYY-MM)')
@@ -127,14 +131,14 @@ export function usageOperations(db: Db) {
       >`
         select u.id, u.username, rs.name as reseller, m.input_octets::text, m.output_octets::text,
           m.session_time::text, m.sessions, q.monthly_octets::text as quota, c.crossed_at
-        from usage_monthly m
+        from quota_crossings c
+        join usage_monthly m on m.user_id = c.user_id and m.month = c.month
         join users u on u.id = m.user_id
         left join resellers rs on rs.id = u.reseller_id
         cross join lateral (
           select ${effectiveMonthlyQuota(sql.ref('u.id'), sql.ref('u.username'))} as monthly_octets
         ) q
-        left join quota_crossings c on c.user_id = u.id and c.month = m.month
-        where m.month = ${start}::date and q.monthly_octets is not null
+        where c.month = ${start}::date and q.monthly_octets is not null
           and m.input_octets + m.output_octets >= q.monthly_octets
           ${reseller === undefined ? sql`` : sql`and u.reseller_id = ${reseller}`}
         order by m.input_octets + m.output_octets desc, u.id`.execute(db)
@@ -161,6 +165,18 @@ export function usageOperations(db: Db) {
           .values({ [scope.column]: scope.value, monthly_octets: octets })
           .onConflict((oc) => oc.column(scope.column).doUpdateSet({ monthly_octets: octets }))
           .execute()
+        // Users already past it in any month: their crossing, with no time (usersOverQuota reads crossings).
+        await sql`
+          insert into quota_crossings (user_id, month, monthly_octets, crossed_at)
+          select m.user_id, m.month, q.monthly_octets, null
+          from users u
+          join usage_monthly m on m.user_id = u.id
+          cross join lateral (
+            select ${effectiveMonthlyQuota(sql.ref('u.id'), sql.ref('u.username'))} as monthly_octets
+          ) q
+          where ${scope.column === 'user_id' ? sql`u.id = ${scope.value}` : sql`lower(split_part(u.username, '@', 2)) = ${scope.value}`}
+            and q.monthly_octets is not null and m.input_octets + m.output_octets >= q.monthly_octets
+          on conflict do nothing`.execute(tx)
         await insertAuditEvents(tx, [
           quotaEvent(ctx, scope, before ? 'UPDATE' : 'CREATE', before?.monthly_octets ?? null, octets),
         ])
