@@ -15,7 +15,11 @@ export function mayHoldAt(row: string, instant: RawBuilder<unknown> | Date): Raw
   return sql<boolean>`${addressHold(row)} @> ${instant}::timestamptz`
 }
 
-/** The row may have held its address at some instant from `since` on. */
-export function mayHoldSince(row: string, since: RawBuilder<unknown> | Date): RawBuilder<boolean> {
-  return sql<boolean>`${addressHold(row)} && tstzrange(${since}::timestamptz, null, '[]')`
+/** The row may have held its address at some instant from `from` to `to` (unbounded when absent). */
+export function mayHoldWithin(
+  row: string,
+  from: RawBuilder<unknown> | Date,
+  to?: RawBuilder<unknown> | Date,
+): RawBuilder<boolean> {
+  return sql<boolean>`${addressHold(row)} && tstzrange(${from}::timestamptz, ${to ?? null}::timestamptz, '[]')`
 }

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely'
-import { mayHoldSince, pgArray, type Database } from '@radstream/db'
+import { mayHoldWithin, pgArray, type Database } from '@radstream/db'
 
 type Tx = Transaction<Database>
 
@@ -96,7 +96,7 @@ export async function closeSupersededSessions(tx: Tx, sessionKeys: readonly stri
       ({ same }) => sql`
         select ${columns('older')} from batch b cross join lateral (
           select ${columns('o')} from sessions o
-          where ${same('o', 'b')} and ${mayHoldSince('o', sql.ref('b.start_time'))}
+          where ${same('o', 'b')} and ${mayHoldWithin('o', sql.ref('b.start_time'))}
             and o.nas_ip_address = b.nas_ip_address
             and (o.start_time, o.session_key) < (b.start_time, b.session_key)
             and (o.stop_time is null or o.stop_time > b.start_time or o.closed_by = 'stale'
@@ -111,7 +111,7 @@ export async function closeSupersededSessions(tx: Tx, sessionKeys: readonly stri
       ({ text, same }) => sql`(
         select n.start_time, n.session_key, n.session_id, ${sql.raw(text('n'))} as address
         from sessions n
-        where ${same('o', 'n')} and ${mayHoldSince('n', sql.ref('o.start_time'))}
+        where ${same('o', 'n')} and ${mayHoldWithin('n', sql.ref('o.start_time'))}
           and n.nas_ip_address = o.nas_ip_address
           and (n.start_time, n.session_key) > (o.start_time, o.session_key)
         order by n.start_time, n.session_key limit 1)`,

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { sql, type RawBuilder, type SelectQueryBuilder } from 'kysely'
-import { mayHoldAt, mayHoldSince, type Database, type Db } from '@radstream/db'
+import { mayHoldAt, mayHoldWithin, type Database, type Db } from '@radstream/db'
 import { ApiError } from '../errors'
 import { decodeCursor } from './cursor'
 
@@ -190,14 +190,36 @@ export async function whoHadIp(
 ): Promise<IpHolder[]> {
   const family = isIP(ip)
   if (family === 0) throw new ApiError('BAD_USER_INPUT', 'ip: not an IPv4 or IPv6 address')
-  const holds = (row: string) =>
+  // The address kinds, each with the span condition beside it: one index probe each. A probe that
+  // names an outer row is a subquery of its own per kind (PostgreSQL would take the span out of an
+  // OR of the kinds, and probe by the address alone).
+  const kinds = (row: string, span: RawBuilder<boolean>): RawBuilder<boolean>[] =>
     family === 4
-      ? sql<boolean>`${sql.ref(`${row}.framed_ip_address`)} = ${ip}::inet`
-      : sql<boolean>`(${sql.ref(`${row}.framed_ipv6_address`)} = ${ip}::inet or ${sql.ref(`${row}.framed_ipv6_prefix`)} >>= ${ip}::inet or ${sql.ref(`${row}.delegated_ipv6_prefix`)} >>= ${ip}::inet)`
+      ? [sql<boolean>`${sql.ref(`${row}.framed_ip_address`)} = ${ip}::inet and ${span}`]
+      : [
+          sql<boolean>`${sql.ref(`${row}.framed_ipv6_address`)} = ${ip}::inet and ${span}`,
+          sql<boolean>`${sql.ref(`${row}.framed_ipv6_prefix`)} >>= ${ip}::inet and ${span}`,
+          sql<boolean>`${sql.ref(`${row}.delegated_ipv6_prefix`)} >>= ${ip}::inet and ${span}`,
+        ]
+  const holds = (row: string, span: RawBuilder<boolean>) =>
+    sql<boolean>`(${sql.join(
+      kinds(row, span).map((kind) => sql`(${kind})`),
+      sql` or `,
+    )})`
+  /** A newer session of the same NAS held the address, at some instant of the span condition. */
+  const newerHolder = (when: RawBuilder<boolean>, span: RawBuilder<boolean>) =>
+    sql<boolean>`(${sql.join(
+      kinds('newer', span).map(
+        (kind) => sql`exists (
+          select 1 from sessions newer
+          where newer.nas_ip_address = sessions.nas_ip_address and ${when}
+            and (newer.start_time, newer.session_key) > (sessions.start_time, sessions.session_key) and ${kind})`,
+      ),
+      sql` or `,
+    )})`
   const query: SessionQuery = db
     .selectFrom('sessions')
-    .where(holds('sessions'))
-    .where(mayHoldAt('sessions', at))
+    .where(holds('sessions', mayHoldAt('sessions', at)))
     .where('sessions.start_time', '<=', at)
     .where((eb) =>
       eb.or([
@@ -207,11 +229,7 @@ export async function whoHadIp(
       ]),
     )
     .where(
-      sql<boolean>`not exists (
-        select 1 from sessions newer
-        where newer.nas_ip_address = sessions.nas_ip_address and newer.start_time <= ${at}
-          and (newer.start_time, newer.session_key) > (sessions.start_time, sessions.session_key)
-          and ${holds('newer')} and ${mayHoldSince('newer', sql.ref('sessions.start_time'))})`,
+      sql<boolean>`not ${newerHolder(sql`newer.start_time <= ${at}`, mayHoldWithin('newer', sql.ref('sessions.start_time'), at))}`,
     )
     .where(ofReseller(resellerId))
     .orderBy('sessions.start_time', 'desc')
@@ -220,11 +238,8 @@ export async function whoHadIp(
   const lastHeard = sql`greatest(sessions.update_time, sessions.start_time + make_interval(secs => coalesce(sessions.session_time, 0)))`
   const holders = await selectRecord(query, [...fields, 'nasIpAddress'])
     .select(
-      sql<boolean>`sessions.stop_time <= ${at} or (sessions.stop_time is null and ${lastHeard} < ${at} and exists (
-        select 1 from sessions newer
-        where newer.nas_ip_address = sessions.nas_ip_address and newer.start_time > ${at}
-          and (newer.start_time, newer.session_key) > (sessions.start_time, sessions.session_key)
-          and ${holds('newer')} and ${mayHoldSince('newer', at)}))`.as('holdUnconfirmed'),
+      sql<boolean>`sessions.stop_time <= ${at} or (sessions.stop_time is null and ${lastHeard} < ${at}
+        and ${newerHolder(sql`newer.start_time > ${at}`, mayHoldWithin('newer', at))})`.as('holdUnconfirmed'),
     )
     .execute()
   const ambiguousAddress = new Set(holders.map((h) => h.nasIpAddress)).size > 1
