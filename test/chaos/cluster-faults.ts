@@ -302,7 +302,7 @@ export async function runClusterFaults(options: ClusterRunOptions): Promise<Clus
       return {
         check: check!,
         unanswered,
-        rowsUnlike: unlike.sessions + unlike.users + unlike.usage + unlike.auditEvents,
+        rowsUnlike: unlike.sessions + unlike.users + unlike.usage + unlike.auditEvents + unlike.counters,
         sessions: reference.sessions.length,
         faults,
       }

@@ -3,7 +3,7 @@ import { createDb, emptyTables, ensureDatabaseExists, migrateToLatest, type Db }
 import { decodeRecord, encodeRecord, recordFromPacket } from '@radstream/events'
 import { parsePacket, readAccountingRequest } from '@radstream/radius'
 import { applyBatch } from '../../services/sessionizer/src'
-import { databaseContent } from '../support/database-content'
+import { countersUnlikeRecount, databaseContent } from '../support/database-content'
 
 const BATCH = 500
 
@@ -62,7 +62,10 @@ function differing(
   return n
 }
 
-/** How many sessions, users, usage rollup rows and audit events differ between a faulted run and its reference. */
+/**
+ * How many sessions, users, usage rollup rows and audit events differ between a faulted run and its
+ * reference, and how many console counters differ from a recount.
+ */
 export async function differences(db: Db, reference: Content) {
   const actual = await databaseContent(db)
   return {
@@ -74,5 +77,7 @@ export async function differences(db: Db, reference: Content) {
       (row) => `${String(row.username)} ${String(row.day ?? `month ${String(row.month)}`)}`,
     ),
     auditEvents: differing(actual.auditEvents, reference.auditEvents, 'event_key'),
+    // The console's counters are checked against a recount of this run's own sessions.
+    counters: await countersUnlikeRecount(db),
   }
 }

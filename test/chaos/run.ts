@@ -159,7 +159,7 @@ for (const scenario of scenarios.filter((s) => !values.only || s.name.includes(v
   )
   const unlike = await differences(db, reference)
   await db.destroy()
-  const rowsUnlike = unlike.sessions + unlike.users + unlike.usage + unlike.auditEvents
+  const rowsUnlike = unlike.sessions + unlike.users + unlike.usage + unlike.auditEvents + unlike.counters
   if (!check.complete || check.duplicated > 0 || unanswered > 0 || rowsUnlike > 0) failed = true
   rows.push([
     scenario.name,

@@ -44,3 +44,53 @@ export async function usageContent(db: Db) {
     from usage_monthly r join users u on u.id = r.user_id order by u.username, r.month`.execute(db)
   return { sessionDays: sessionDays.rows, daily: daily.rows, monthly: monthly.rows }
 }
+
+/**
+ * Rows in which the console's counters (migration 0019) differ from a recount over the sessions:
+ * per NAS, per lane summed, and open now, each for all and for each reseller; plus sessions whose
+ * reseller is not their user's.
+ */
+export async function countersUnlikeRecount(db: Db): Promise<number> {
+  const { rows } = await sql<{ unlike: string }>`
+    with marks as (
+      select nas_ip_address as nas, reseller_id, '' as cause, date_trunc('minute', start_time) as minute,
+        1 as started, 0 as stopped from sessions
+      union all
+      select nas_ip_address, reseller_id, '', date_trunc('minute', stop_time), 0, 1 from sessions where stop_time is not null
+      union all
+      select nas_ip_address, reseller_id, coalesce(terminate_cause, 'unknown'), date_trunc('minute', stop_time), 0, 1
+      from sessions where stop_time is not null
+    ), scoped as (
+      select m.nas, r.reseller_id, m.cause, m.minute, m.started, m.stopped from marks m
+      cross join lateral (values (0), (m.reseller_id)) r(reseller_id)
+      where r.reseller_id is not null and m.minute >= activity_horizon()
+    ), by_nas as (
+      select nas, reseller_id, cause, minute, sum(started)::bigint as started, sum(stopped)::bigint as stopped
+      from scoped group by 1, 2, 3, 4
+    ), kept_by_nas as (
+      select nas_ip_address, reseller_id, cause, minute, started, stopped from activity_by_nas
+      where started <> 0 or stopped <> 0
+    ), by_lane as (
+      select reseller_id, cause, minute, sum(started)::bigint as started, sum(stopped)::bigint as stopped
+      from scoped group by 1, 2, 3
+    ), kept_by_lane as (
+      select reseller_id, cause, minute, sum(started)::bigint, sum(stopped)::bigint from activity_by_lane
+      group by 1, 2, 3 having sum(started) <> 0 or sum(stopped) <> 0
+    ), open_now as (
+      select s.nas_ip_address, r.reseller_id, count(*)::bigint as open from sessions s
+      cross join lateral (values (0), (s.reseller_id)) r(reseller_id)
+      where r.reseller_id is not null and s.stop_time is null group by 1, 2
+    ), kept_open as (
+      select nas_ip_address, reseller_id, open from open_sessions_by_nas where open <> 0
+    )
+    select
+      (select count(*) from ((select * from by_nas except all select * from kept_by_nas)
+        union all (select * from kept_by_nas except all select * from by_nas)) d)
+      + (select count(*) from ((select * from by_lane except all select * from kept_by_lane)
+        union all (select * from kept_by_lane except all select * from by_lane)) d)
+      + (select count(*) from ((select * from open_now except all select * from kept_open)
+        union all (select * from kept_open except all select * from open_now)) d)
+      + (select count(*) from sessions s left join users u on u.id = s.user_id
+        where s.reseller_id is distinct from u.reseller_id) as unlike`.execute(db)
+  return Number(rows[0]!.unlike)
+}
