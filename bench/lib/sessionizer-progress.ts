@@ -14,7 +14,8 @@ export async function sessionizerProgress(settings: Settings) {
         admin.offsets(settings.kafka.topic),
         admin.committedOffsets(settings.sessionizer.groupId, settings.kafka.topic),
       ])
-      return ends.every((end) => (done.get(end.partition) ?? -1) >= end.high)
+      // A partition no record was keyed to has no committed offset, and nothing to consume.
+      return ends.every((end) => (done.get(end.partition) ?? end.low) >= end.high)
     },
     close: () => admin.close(),
   }
