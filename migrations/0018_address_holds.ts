@@ -10,6 +10,16 @@ import { sql, type Kysely } from 'kysely'
 // probe for an instant or for "after this start" reads only the sessions that overlap it.
 
 export async function up(db: Kysely<unknown>): Promise<void> {
+  // btree_gist's inet class: the core one (inet_ops) is built for containment, and an equality
+  // probe of it read some 75 pages of 200,000 sessions; btree_gist's reads about 6.
+  await sql`
+    do $$
+    begin
+      create extension if not exists btree_gist;
+    exception when insufficient_privilege then
+      raise exception 'migration 0018 needs the btree_gist extension: run CREATE EXTENSION btree_gist in this database as a superuser, then migrate again';
+    end
+    $$`.execute(db)
   await sql`
     create function address_hold(start_time timestamptz, stop_time timestamptz, stop_time_latest timestamptz,
       closed_by text) returns tstzrange
@@ -17,13 +27,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       case when stop_time is null or closed_by = 'stale' then null
         else greatest(start_time, stop_time, stop_time_latest) end, '[]')`.execute(db)
   const hold = sql.raw('address_hold(start_time, stop_time, stop_time_latest, closed_by)')
-  for (const [name, column] of [
-    ['sessions_ipv4_holds', 'framed_ip_address'],
-    ['sessions_ipv6_holds', 'framed_ipv6_address'],
-    ['sessions_ipv6_prefix_holds', 'framed_ipv6_prefix'],
-    ['sessions_delegated_prefix_holds', 'delegated_ipv6_prefix'],
+  // Addresses are looked up by equality (btree_gist's gist_inet_ops), prefixes by overlap and
+  // containment (the core inet_ops).
+  for (const [name, column, opclass] of [
+    ['sessions_ipv4_holds', 'framed_ip_address', 'gist_inet_ops'],
+    ['sessions_ipv6_holds', 'framed_ipv6_address', 'gist_inet_ops'],
+    ['sessions_ipv6_prefix_holds', 'framed_ipv6_prefix', 'inet_ops'],
+    ['sessions_delegated_prefix_holds', 'delegated_ipv6_prefix', 'inet_ops'],
   ] as const) {
-    await sql`create index ${sql.raw(name)} on sessions using gist (${sql.raw(column)} inet_ops, ${hold})
+    await sql`create index ${sql.raw(name)} on sessions using gist (${sql.raw(column)} ${sql.raw(opclass)}, ${hold})
       where ${sql.raw(column)} is not null`.execute(db)
   }
   // The prefix-only GiST indexes are the new ones' leading column; (address, stop_time) answered

@@ -31,6 +31,12 @@ const NOT_HELD = `'{0.0.0.0, 255.255.255.254, 255.255.255.255}'::inet[]`
 const ADDRESSES: readonly {
   readonly text: (row: string) => string
   readonly same: (held: string, claim: string) => RawBuilder<boolean>
+  /**
+   * An address (not a prefix) has a btree on (address, start_time): the first newer holder is
+   * the first entry after the older one's start, read in order. A prefix has only its GiST index,
+   * searched by the span it may be held.
+   */
+  readonly inStartOrder: boolean
 }[] = [
   { column: 'framed_ip_address', text: (row: string) => `host(${row}.framed_ip_address)`, match: '=' },
   { column: 'framed_ipv6_address', text: (row: string) => `host(${row}.framed_ipv6_address)`, match: '=' },
@@ -38,6 +44,7 @@ const ADDRESSES: readonly {
   { column: 'delegated_ipv6_prefix', text: (row: string) => `${row}.delegated_ipv6_prefix::text`, match: '&&' },
 ].map(({ column, text, match }) => ({
   text,
+  inStartOrder: match === '=',
   same: (held: string, claim: string) =>
     sql.raw(
       [
@@ -108,10 +115,10 @@ export async function closeSupersededSessions(tx: Tx, sessionKeys: readonly stri
   )
   const firstNewerHolder = sql.join(
     ADDRESSES.map(
-      ({ text, same }) => sql`(
+      ({ text, same, inStartOrder }) => sql`(
         select n.start_time, n.session_key, n.session_id, ${sql.raw(text('n'))} as address
         from sessions n
-        where ${same('o', 'n')} and ${mayHoldWithin('n', sql.ref('o.start_time'))}
+        where ${same('o', 'n')} and ${inStartOrder ? sql`true` : mayHoldWithin('n', sql.ref('o.start_time'))}
           and n.nas_ip_address = o.nas_ip_address
           and (n.start_time, n.session_key) > (o.start_time, o.session_key)
         order by n.start_time, n.session_key limit 1)`,
