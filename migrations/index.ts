@@ -18,6 +18,7 @@ import * as abandonedSessions from './0016_abandoned_sessions'
 import * as auditLanes from './0017_audit_lanes'
 import * as addressHolds from './0018_address_holds'
 import * as activityRollups from './0019_activity_rollups'
+import * as monthlyPartitions from './0020_monthly_partitions'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -44,4 +45,5 @@ export const migrations: Record<string, Migration> = {
   '0017_audit_lanes': auditLanes,
   '0018_address_holds': addressHolds,
   '0019_activity_rollups': activityRollups,
+  '0020_monthly_partitions': monthlyPartitions,
 }

@@ -116,6 +116,10 @@ export interface SessionizerSettings {
   readonly retentionDays: number
   /** Counter reports of a session closed this long ago are removed; its usage split is then final. */
   readonly usageReportsRetentionHours: number
+  /** A session's share of a day (session_usage_days) is kept this long: its month's partition is then dropped. */
+  readonly usageDaysRetentionDays: number
+  /** Each user's daily rollup (usage_daily) is kept this long, by month partitions too. */
+  readonly usageDailyRetentionDays: number
   readonly retentionSweepIntervalMs: number
   /** How often the audit chain's newest events are verified (radstream_sessionizer_audit_chain_broken). */
   readonly auditVerifyIntervalMs: number
@@ -227,6 +231,8 @@ export function loadSettings(env: Env = process.env): Settings {
       staleSweepIntervalMs: read.integer('STALE_SWEEP_INTERVAL_MS', 60_000, { min: 100, max: 86_400_000 }),
       retentionDays: read.integer('RETENTION_DAYS', 400, { min: 1, max: 36_500 }),
       usageReportsRetentionHours: read.integer('USAGE_REPORTS_RETENTION_HOURS', 168, { min: 1, max: 876_000 }),
+      usageDaysRetentionDays: read.integer('USAGE_DAYS_RETENTION_DAYS', 400, { min: 31, max: 36_500 }),
+      usageDailyRetentionDays: read.integer('USAGE_DAILY_RETENTION_DAYS', 800, { min: 31, max: 36_500 }),
       retentionSweepIntervalMs: read.integer('RETENTION_SWEEP_INTERVAL_MS', 3_600_000, { min: 1000, max: 86_400_000 }),
       auditVerifyIntervalMs: read.integer('AUDIT_VERIFY_INTERVAL_MS', 300_000, { min: 1000, max: 86_400_000 }),
       auditSealIntervalMs: read.integer('AUDIT_SEAL_INTERVAL_MS', 60_000, { min: 100, max: 86_400_000 }),

@@ -1,5 +1,11 @@
 export { startSessionizer, type RunningSessionizer } from './sessionizer'
 export { applyBatch, type BatchOptions } from './apply-batch'
-export { closeStaleChunk, closeStaleSessions, deleteExpired, pruneUsageReports } from './maintenance'
+export {
+  closeStaleChunk,
+  closeStaleSessions,
+  deleteExpired,
+  manageUsagePartitions,
+  pruneUsageReports,
+} from './maintenance'
 export { sessionKey } from './session-key'
 export { SessionizerMetrics } from './metrics'

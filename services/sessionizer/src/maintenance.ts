@@ -1,5 +1,16 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely'
-import { auditLanes, insertAuditEvents, pgArray, type Database, type Db } from '@radstream/db'
+import {
+  auditLanes,
+  dropExpiredMonthPartitions,
+  ensureMonthPartitions,
+  insertAuditEvents,
+  MONTHLY_PARTITIONED,
+  MONTHS_AHEAD,
+  pgArray,
+  type Database,
+  type Db,
+  type MonthlyPartitionedTable,
+} from '@radstream/db'
 import { sessionEvents } from './audit-events'
 
 // Only one sessionizer of a group sweeps at a time; the others find the lock taken and skip.
@@ -175,4 +186,23 @@ export async function pruneUsageReports(db: Db, retentionHours: number, chunk = 
     if (pruned === undefined) return removed
     removed += pruned
   }
+}
+
+/**
+ * The month partitions of the daily usage rows (migration 0020): this month's and the next
+ * MONTHS_AHEAD made, those past their kind's retention dropped. Returns what it made and dropped.
+ */
+export async function manageUsagePartitions(
+  db: Db,
+  retentionDays: Record<MonthlyPartitionedTable, number>,
+  now = new Date(),
+): Promise<{ made: string[]; dropped: Record<MonthlyPartitionedTable, string[]> }> {
+  const through = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + MONTHS_AHEAD, 1))
+  const made: string[] = []
+  const dropped = {} as Record<MonthlyPartitionedTable, string[]>
+  for (const table of Object.keys(MONTHLY_PARTITIONED) as MonthlyPartitionedTable[]) {
+    made.push(...(await ensureMonthPartitions(db, table, now, through)))
+    dropped[table] = await dropExpiredMonthPartitions(db, table, retentionDays[table], now)
+  }
+  return { made, dropped }
 }

@@ -107,6 +107,13 @@ export class SessionizerMetrics {
     registers: [this.registry],
   })
 
+  readonly partitionsDropped = new Counter({
+    name: 'radstream_sessionizer_partitions_dropped_total',
+    help: 'Month partitions past their retention dropped by the retention sweep, by table',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'radstream_sessionizer_' })
   }

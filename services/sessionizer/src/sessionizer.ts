@@ -31,7 +31,7 @@ import { deadLettered } from './audit-events'
 import { AssignmentWatch } from './assignment-watch'
 import { AuditChainWatch } from './audit-chain-watch'
 import { ConsumerLag } from './consumer-lag'
-import { closeStaleSessions, deleteExpired, pruneUsageReports } from './maintenance'
+import { closeStaleSessions, deleteExpired, manageUsagePartitions, pruneUsageReports } from './maintenance'
 import { SessionizerMetrics } from './metrics'
 
 export interface RunningSessionizer {
@@ -316,6 +316,14 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         metrics.expiredRemoved.inc({ table: 'activity_minutes' }, removed.activityMinutes)
         if (removed.sessions + removed.auditEvents > 0)
           log.info({ ...removed, retentionDays: config.retentionDays }, 'expired rows removed')
+        const partitions = await manageUsagePartitions(db, {
+          session_usage_days: config.usageDaysRetentionDays,
+          usage_daily: config.usageDailyRetentionDays,
+        })
+        for (const [table, dropped] of Object.entries(partitions.dropped))
+          metrics.partitionsDropped.inc({ table }, dropped.length)
+        if (partitions.made.length + Object.values(partitions.dropped).flat().length > 0)
+          log.info(partitions, 'usage month partitions made ahead and dropped past their retention')
         const reports = await pruneUsageReports(db, config.usageReportsRetentionHours)
         metrics.expiredRemoved.inc({ table: 'session_usage_points' }, reports)
         if (reports > 0)

@@ -1,0 +1,151 @@
+import { sql, type Kysely } from 'kysely'
+import { grantToServices } from './grant-to-services'
+
+// The daily usage rows partitioned by month of their day: session_usage_days (a session's share of
+// each day) and usage_daily (each user's day). Retention drops a month's partition whole
+// (packages/db/src/partitions.ts) instead of deleting rows; each kind has its own retention.
+// Native partitioning that radstream manages, not pg_partman: the sessionizer's retention sweep
+// already runs where it must (one at a time, with metrics and logs), a partition a month is all
+// the management these need, and an installation needs no extension (a managed PostgreSQL may not
+// offer it) nor its background worker (shared_preload_libraries, a restart). docs/design.md.
+//
+// The services' roles may not run DDL: partitions are made and dropped through the functions
+// below (security definer, owned by the migrating role), for these two tables only. A default
+// partition takes days no month partition covers (a NAS clock years off); making a month's
+// partition moves its rows out of the default.
+
+const TABLES = {
+  session_usage_days: {
+    columns: `session_id bigint not null references sessions (id) on delete cascade,
+      day date not null,
+      user_id bigint not null,
+      input_octets numeric(20) not null,
+      output_octets numeric(20) not null,
+      session_time bigint not null,
+      sessions integer not null,
+      primary key (session_id, day)`,
+    indexes: [] as string[],
+    fillfactor: true,
+  },
+  usage_daily: {
+    columns: `user_id bigint not null references users (id) on delete cascade,
+      day date not null,
+      input_octets numeric(20) not null default 0,
+      output_octets numeric(20) not null default 0,
+      session_time bigint not null default 0,
+      sessions integer not null default 0,
+      primary key (user_id, day)`,
+    indexes: [
+      'create index usage_daily_by_octets on usage_daily (day, (input_octets + output_octets) desc)',
+      'create index usage_daily_by_time on usage_daily (day, session_time desc)',
+    ],
+    fillfactor: false,
+  },
+}
+
+const MANAGED = `array['session_usage_days'::regclass, 'usage_daily'::regclass]`
+const FUNCTIONS = [
+  'ensure_month_partition(regclass, date)',
+  'drop_month_partition(regclass, date)',
+  'delete_expired_default_rows(regclass, date)',
+]
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql
+    .raw(
+      `
+    create function ensure_month_partition(parent regclass, month date) returns boolean
+    language plpgsql security definer set search_path = public, pg_temp as $$
+    declare
+      name text := parent::text || '_p' || to_char(month, 'YYYYMM');
+      next_month date := (month + interval '1 month')::date;
+    begin
+      if not parent = any(${MANAGED}) then raise exception '% is not partitioned by radstream', parent; end if;
+      if month <> date_trunc('month', month)::date then raise exception 'not the first day of a month: %', month; end if;
+      if to_regclass(name) is not null then return false; end if;
+      -- Made apart and attached: attaching checks the default partition once, under its lock.
+      execute format('create table %I (like %s including defaults including constraints)', name, parent);
+      if parent = 'session_usage_days'::regclass then
+        execute format('alter table %I set (fillfactor = 80)', name);
+      end if;
+      execute format('with moved as (delete from %I where day >= $1 and day < $2 returning *) insert into %I select * from moved',
+        parent::text || '_default', name) using month, next_month;
+      execute format('alter table %s attach partition %I for values from (%L) to (%L)', parent, name, month, next_month);
+      return true;
+    end $$`,
+    )
+    .execute(db)
+  await sql
+    .raw(
+      `
+    create function drop_month_partition(parent regclass, month date) returns boolean
+    language plpgsql security definer set search_path = public, pg_temp as $$
+    declare
+      name text := parent::text || '_p' || to_char(month, 'YYYYMM');
+    begin
+      if not parent = any(${MANAGED}) then raise exception '% is not partitioned by radstream', parent; end if;
+      if not exists (select 1 from pg_inherits where inhparent = parent and inhrelid = to_regclass(name)) then
+        return false;
+      end if;
+      execute format('drop table %I', name);
+      return true;
+    end $$`,
+    )
+    .execute(db)
+  await sql
+    .raw(
+      `
+    create function delete_expired_default_rows(parent regclass, cutoff date) returns bigint
+    language plpgsql security definer set search_path = public, pg_temp as $$
+    declare
+      removed bigint;
+    begin
+      if not parent = any(${MANAGED}) then raise exception '% is not partitioned by radstream', parent; end if;
+      execute format('delete from %I where day < $1', parent::text || '_default') using cutoff;
+      get diagnostics removed = row_count;
+      return removed;
+    end $$`,
+    )
+    .execute(db)
+  for (const fn of FUNCTIONS) await sql.raw(`revoke execute on function ${fn} from public`).execute(db)
+
+  for (const [table, spec] of Object.entries(TABLES)) {
+    await sql.raw(`alter table ${table} rename to ${table}_unpartitioned`).execute(db)
+    for (const index of [`${table}_pkey`, ...spec.indexes.map((i) => i.split(' ')[2]!)])
+      await sql.raw(`alter index ${index} rename to ${index}_unpartitioned`).execute(db)
+    await sql.raw(`create table ${table} (${spec.columns}) partition by range (day)`).execute(db)
+    for (const index of spec.indexes) await sql.raw(index).execute(db)
+    await sql.raw(`create table ${table}_default partition of ${table} default`).execute(db)
+    if (spec.fillfactor) await sql.raw(`alter table ${table}_default set (fillfactor = 80)`).execute(db)
+    // A partition for every month that has rows, and the months up to two ahead.
+    await sql
+      .raw(
+        `
+      select ensure_month_partition('${table}'::regclass, month::date) from (
+        select distinct date_trunc('month', day) as month from ${table}_unpartitioned
+        union select generate_series(date_trunc('month', now()), date_trunc('month', now()) + interval '2 months', interval '1 month')
+      ) m order by month`,
+      )
+      .execute(db)
+    await sql.raw(`insert into ${table} select * from ${table}_unpartitioned`).execute(db)
+    await sql.raw(`drop table ${table}_unpartitioned`).execute(db)
+    await grantToServices(db, table, [`grant select, insert, update, delete on ${table} to %I`])
+  }
+  await grantToServices(db, 'the partition functions', [`grant execute on function ${FUNCTIONS.join(', ')} to %I`])
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  for (const [table, spec] of Object.entries(TABLES)) {
+    await sql.raw(`alter table ${table} rename to ${table}_partitioned`).execute(db)
+    await sql.raw(`alter index ${table}_pkey rename to ${table}_partitioned_pkey`).execute(db)
+    for (const index of spec.indexes.map((i) => i.split(' ')[2]!))
+      await sql.raw(`alter index ${index} rename to ${index}_partitioned`).execute(db)
+    await sql.raw(`create table ${table} (${spec.columns})`).execute(db)
+    for (const index of spec.indexes) await sql.raw(index).execute(db)
+    if (spec.fillfactor) await sql.raw(`alter table ${table} set (fillfactor = 80)`).execute(db)
+    await sql.raw(`insert into ${table} select * from ${table}_partitioned`).execute(db)
+    await sql.raw(`drop table ${table}_partitioned`).execute(db)
+    await grantToServices(db, table, [`grant select, insert, update, delete on ${table} to %I`])
+  }
+  for (const fn of FUNCTIONS) await sql.raw(`drop function ${fn}`).execute(db)
+}

@@ -1,0 +1,100 @@
+import { sql } from 'kysely'
+import type { Db } from './connection'
+
+/**
+ * Tables partitioned by month on a date column (migration 0020), which radstream manages itself:
+ * a partition a month, `<table>_pYYYYMM`, made ahead of the month it holds, and a default
+ * partition for days no month partition covers (a NAS whose clock is years off). Retention drops
+ * whole partitions: no row-by-row DELETE, no dead tuples, nothing for vacuum.
+ */
+export const MONTHLY_PARTITIONED = {
+  /** A session's share of each day it spans. */
+  session_usage_days: 'day',
+  /** Each user's daily rollup. */
+  usage_daily: 'day',
+} as const
+
+export type MonthlyPartitionedTable = keyof typeof MONTHLY_PARTITIONED
+
+/** How many months ahead of the current one have their partition ready. */
+export const MONTHS_AHEAD = 2
+
+const monthStart = (year: number, month: number) => new Date(Date.UTC(year, month, 1))
+const isoDay = (day: Date) => day.toISOString().slice(0, 10)
+const partitionName = (table: string, start: Date) =>
+  `${table}_p${start.getUTCFullYear()}${String(start.getUTCMonth() + 1).padStart(2, '0')}`
+
+/** The month partitions a table has, by the first day of their month. */
+export async function monthPartitions(db: Db, table: MonthlyPartitionedTable): Promise<Map<string, Date>> {
+  const { rows } = await sql<{ name: string }>`
+    select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+    where i.inhparent = ${table}::regclass`.execute(db)
+  const months = new Map<string, Date>()
+  for (const { name } of rows) {
+    const match = /_p(\d{4})(\d{2})$/.exec(name)
+    if (match) months.set(name, monthStart(Number(match[1]), Number(match[2]) - 1))
+  }
+  return months
+}
+
+/**
+ * Makes the month partitions of `table` from `from` through `through` that do not exist, through
+ * migration 0020's function (the services' roles may not run DDL): rows the default partition
+ * holds for such a month move into it in the same transaction. Returns the partitions made.
+ */
+export async function ensureMonthPartitions(
+  db: Db,
+  table: MonthlyPartitionedTable,
+  from: Date,
+  through: Date,
+): Promise<string[]> {
+  const existing = await monthPartitions(db, table)
+  const made: string[] = []
+  for (
+    let start = monthStart(from.getUTCFullYear(), from.getUTCMonth());
+    start <= through;
+    start = monthStart(start.getUTCFullYear(), start.getUTCMonth() + 1)
+  ) {
+    const name = partitionName(table, start)
+    if (existing.has(name)) continue
+    const { rows } = await sql<{ made: boolean }>`
+      select ensure_month_partition(${table}::regclass, ${isoDay(start)}::date) as made`.execute(db)
+    if (rows[0]?.made) made.push(name)
+  }
+  return made
+}
+
+/**
+ * Drops the month partitions of `table` whose every day is more than `retentionDays` old, and
+ * deletes such rows from the default partition. Waits at most `lockTimeoutMs` for the table (a
+ * batch's transaction holds it): a drop that cannot have it now is left for the next run.
+ * Returns the partitions dropped.
+ */
+export async function dropExpiredMonthPartitions(
+  db: Db,
+  table: MonthlyPartitionedTable,
+  retentionDays: number,
+  now = new Date(),
+  lockTimeoutMs = 5000,
+): Promise<string[]> {
+  const cutoff = new Date(now.getTime() - retentionDays * 86_400_000)
+  const dropped: string[] = []
+  for (const [name, start] of [...(await monthPartitions(db, table))].sort((a, b) => +a[1] - +b[1])) {
+    if (monthStart(start.getUTCFullYear(), start.getUTCMonth() + 1) > cutoff) break
+    const gone = await db
+      .transaction()
+      .execute(async (tx) => {
+        await sql`select set_config('lock_timeout', ${String(lockTimeoutMs)}, true)`.execute(tx)
+        await sql`select drop_month_partition(${table}::regclass, ${isoDay(start)}::date)`.execute(tx)
+        return true
+      })
+      .catch((error: unknown) => {
+        if ((error as { code?: string }).code === '55P03') return false // lock_not_available: the next run
+        throw error
+      })
+    if (!gone) break
+    dropped.push(name)
+  }
+  await sql`select delete_expired_default_rows(${table}::regclass, ${isoDay(cutoff)}::date)`.execute(db)
+  return dropped
+}
