@@ -28,7 +28,8 @@ const LIGHT_USERS = 5000
 const CHUNK = 1_000_000
 
 const url = new URL(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/radstream')
-url.pathname = '/radstream_bench_query'
+// A database per size, so that runs at 1M and 10M rows each reuse their own.
+url.pathname = `/radstream_bench_query_${SESSIONS}`
 await ensureDatabaseExists(url.toString())
 const db = createDb({ url: url.toString(), poolSize: 2 })
 await migrateToLatest(db)
@@ -59,14 +60,19 @@ async function seed(): Promise<void> {
         start_time, update_time, stop_time, session_time, input_octets, output_octets, connect_info_start,
         calling_station_id, terminate_cause, framed_ip_address, closed_by)
       select md5(g::text), u, 'u' || u, 'sess-' || g, ('198.18.' || (g % 200) / 250 || '.' || (g % 200) + 1)::inet, (g % 4096)::text, 'Virtual',
-        t, t + interval '30 minutes', case when g % 50 = 0 then null else t + interval '30 minutes' end, 1800, g % 100000, g % 200000, 'WireGuard',
-        'AA:BB:CC:DD:EE:FF', case when g % 50 = 0 then null else 'User-Request' end,
-        ('10.' || (g / 65536) % 256 || '.' || (g / 256) % 256 || '.' || g % 256)::inet,
-        case when g % 50 = 0 then null else 'Stop' end
+        t, t + interval '30 minutes', case when open then null else t + interval '30 minutes' end, 1800, g % 100000, g % 200000, 'WireGuard',
+        'AA:BB:CC:DD:EE:FF', case when open then null else 'User-Request' end,
+        -- An open session holds an address of its own; a closed one one of 65,536 that every
+        -- size gives out again (about 150 sessions an address at 10M rows, 15 at 1M).
+        case when open then ('100.' || (g / 65536) % 256 || '.' || (g / 256) % 256 || '.' || g % 256)::inet
+          else ('10.0.' || (g % 65536) / 256 || '.' || g % 256)::inet end,
+        case when open then null else 'Stop' end
       from (
         select g,
           case when g <= ${HEAVY_USERS * HEAVY_SESSIONS} then 1 + (g - 1) % ${HEAVY_USERS} else ${HEAVY_USERS} + 1 + g % ${LIGHT_USERS} end as u,
-          now() - (g % 31536000) * interval '1 second' as t
+          now() - (g % 31536000) * interval '1 second' as t,
+          -- One in ten open: 1,000,000 of 10,000,000.
+          g % 10 = 0 as open
         from generate_series(${from + 1}::bigint, ${to}::bigint) g
       ) s`.execute(db)
     console.error(`query: ${to} sessions (${((Date.now() - started) / 1000).toFixed(0)} s)`)
@@ -129,6 +135,18 @@ const base = `http://127.0.0.1:${port}`
 await waitUntilOk(`${base}/healthz`, 'the API')
 const token = await accessToken(base, admin)
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+// Quotas the heavy users pass in every month: setUsageQuota records their crossings.
+for (let user = 1; user <= 10; user++) {
+  const response = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      query: 'mutation($u: Int!) { setUsageQuota(userId: $u, monthlyOctets: "1000") { userId } }',
+      variables: { u: user },
+    }),
+  })
+  if (!response.ok) throw new Error(`setUsageQuota: ${response.status} ${await response.text()}`)
+}
 
 const random = (n: number) => Math.floor(Math.random() * n)
 const graphql = (query: string, variables: Record<string, unknown>) => () =>
@@ -179,7 +197,7 @@ const scenarios: [string, () => Promise<() => Promise<Response>> | (() => Promis
     'whoHadIp',
     () =>
       graphql('query($ip: String!, $at: DateTime!) { whoHadIp(ip: $ip, at: $at) { id sessionId } }', {
-        ip: `10.${random(150)}.${random(256)}.${random(256)}`,
+        ip: `10.0.${random(256)}.${random(256)}`,
         at: new Date(Date.now() - random(365) * 86_400_000).toISOString(),
       }),
   ],
@@ -262,6 +280,13 @@ const scenarios: [string, () => Promise<() => Promise<Response>> | (() => Promis
       }),
   ],
   ['onlineSessionCount', () => graphql('{ onlineSessionCount }', {})],
+  [
+    'usersOverQuota, a month',
+    () =>
+      graphql('query($m: String) { usersOverQuota(month: $m) { user { username } totalOctets } }', {
+        m: new Date(Date.now() - random(11) * 30 * 86_400_000).toISOString().slice(0, 7),
+      }),
+  ],
   [
     'audit-log page (size 100, random window)',
     () => {
