@@ -13,6 +13,8 @@ import { accountingRecord, at } from '../../../test/support/records'
  */
 
 const run = Date.now().toString(36)
+/** Addresses and NAS of this run's own: the test database outlives a run, and earlier runs' histories stay. */
+const R = Math.floor(Math.random() * 100)
 const HISTORY_SMALL = 5
 const HISTORY_LARGE = 2000
 /**
@@ -58,15 +60,15 @@ const KINDS: readonly AddressKind[] = [
     name: 'an IPv4 address',
     column: 'framed_ip_address',
     attribute: 'Framed-IP-Address',
-    held: (n) => `10.91.${n % 250}.${1 + (n >> 8)}`,
-    asked: (n) => `10.91.${n % 250}.${1 + (n >> 8)}`,
+    held: (n) => `10.${100 + R}.91.${n}`,
+    asked: (n) => `10.${100 + R}.91.${n}`,
   },
   {
     name: 'a delegated IPv6 prefix',
     column: 'delegated_ipv6_prefix',
     attribute: 'Delegated-IPv6-Prefix',
-    held: (n) => `2001:db8:${(n % 60000).toString(16)}::/56`,
-    asked: (n) => `2001:db8:${(n % 60000).toString(16)}::1`,
+    held: (n) => `2001:db8:${(R * 256 + n).toString(16)}::/56`,
+    asked: (n) => `2001:db8:${(R * 256 + n).toString(16)}::1`,
   },
 ]
 
@@ -103,7 +105,7 @@ describe('address lookups', () => {
       const measured = []
       for (const [step, history] of [HISTORY_SMALL, HISTORY_LARGE].entries()) {
         const n = index * 2 + step + 1
-        const nas = `198.18.91.${n}`
+        const nas = `198.18.${100 + R}.${n}`
         const { startRead, sessionId } = await addressWithHistory(kind, history, n, nas)
         const who = await rowsReadBy((tx) => whoHadIp(tx, kind.asked(n), new Date('2024-06-01T10:30:00Z'), undefined))
         expect(who.result.map((holder) => holder.sessionId)).toEqual([sessionId])

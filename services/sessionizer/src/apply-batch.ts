@@ -78,9 +78,22 @@ async function writeSessions(
   // other partition's batch writes what these checks read (keying-lock.ts).
   const open = rows.filter((d) => d.closed_by === null).map((d) => d.session_key)
   const closedByNas = await closeSessionsEndedByNasEvents(tx, open)
+  // The pass decides a session's claim on its address against the others' when it is written
+  // first or its start, end or addresses move; an Interim-Update that moves none of them (most of
+  // what a NAS sends) cannot change what the pass decided then, and costs no probe.
+  const claims = changed.filter((s) => {
+    const before = prior.get(s.session_key)
+    return (
+      before === undefined ||
+      before.start_time.getTime() !== s.start_time.getTime() ||
+      before.stop_time?.getTime() !== s.stop_time?.getTime() ||
+      before.closed_by !== s.closed_by ||
+      before.addresses !== s.addresses
+    )
+  })
   const superseded = await closeSupersededSessions(
     tx,
-    rows.map((d) => d.session_key),
+    claims.map((s) => s.session_key),
   )
 
   const events = users.created.map(userFirstSeen)

@@ -151,8 +151,13 @@ export interface WrittenSession {
   readonly stop_time: Date | null
 }
 
+/** The addresses a session holds, as one text (supersession compares it before and after a write). */
+const ADDRESSES = `concat_ws(' ', framed_ip_address, framed_ipv6_address, framed_ipv6_prefix, delegated_ipv6_prefix)`
+
 /** What the liveness table needs of a session the upsert changed, besides WrittenSession. */
 export interface ChangedSession extends WrittenSession {
+  readonly closed_by: string | null
+  readonly addresses: string
   readonly session_id: string
   readonly username: string | null
   readonly update_time: Date
@@ -169,6 +174,7 @@ export interface ChangedSession extends WrittenSession {
 /** A session as it stood before a batch wrote it. */
 export interface PriorSession extends WrittenSession {
   readonly closed_by: string | null
+  readonly addresses: string
   readonly interim_gap: number | null
 }
 
@@ -197,7 +203,8 @@ export async function upsertSessions(
       (select reseller_id from users where users.id = draft.user_id)
     from unnest(${sql.join(arrays)}) as draft(${columns})
     on conflict (session_key) do update set ${updates} where ${changesSomething}
-    returning id, session_key, session_id, username, user_id, start_time, session_time, stop_time, update_time,
+    returning id, session_key, session_id, username, user_id, start_time, session_time, stop_time, update_time, closed_by,
+      ${sql.raw(ADDRESSES)} as addresses,
       coalesce(${sql.raw(INTERIM_GAP)}, interim_interval)::int4 as own_cadence,
       (${sql.raw(INTERIM_GAP)})::int4 as interim_gap,
       host(coalesce(nas_source_address, nas_ip_address)) as nas_address, host(nas_ip_address) as nas_identity`.execute(
@@ -220,6 +227,7 @@ export async function priorSessions(tx: Tx, sessionKeys: readonly string[]): Pro
       'stop_time',
       'closed_by',
       sql<number | null>`(${sql.raw(INTERIM_GAP)})::int4`.as('interim_gap'),
+      sql<string>`${sql.raw(ADDRESSES)}`.as('addresses'),
     ])
     .where(sql<boolean>`session_key = any(${pgArray(sessionKeys)}::text[])`)
     .execute()

@@ -67,9 +67,14 @@ async function tableCounts(tx: Transaction<Database>) {
     seq_read: string
     idx_fetched: string
   }>`
-    select relname, (n_tup_ins + n_tup_upd + n_tup_del)::text as written, n_tup_upd::text as updated,
-      n_tup_hot_upd::text as hot, coalesce(seq_tup_read, 0)::text as seq_read, coalesce(idx_tup_fetch, 0)::text as idx_fetched
-    from pg_stat_xact_user_tables`.execute(tx)
+    -- A partition's work counts for its partitioned table (migration 0020's month partitions).
+    select coalesce(parent.relname, t.relname) as relname, sum(n_tup_ins + n_tup_upd + n_tup_del)::text as written,
+      sum(n_tup_upd)::text as updated, sum(n_tup_hot_upd)::text as hot, sum(coalesce(seq_tup_read, 0))::text as seq_read,
+      sum(coalesce(idx_tup_fetch, 0))::text as idx_fetched
+    from pg_stat_xact_user_tables t
+    left join pg_inherits i on i.inhrelid = t.relid
+    left join pg_class parent on parent.oid = i.inhparent
+    group by 1`.execute(tx)
   return new Map(
     rows.map((r) => [
       r.relname,
