@@ -219,7 +219,7 @@ export async function runClusterFaults(options: ClusterRunOptions): Promise<Clus
     SESSIONIZER_METRICS_HOST: '127.0.0.1',
     SESSIONIZER_METRICS_PORT: '0',
     NAS_REFRESH_MS: '1000',
-    LOG_LEVEL: 'fatal',
+    LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'fatal',
     STALE_SWEEP_INTERVAL_MS: '86400000',
     ...options.env,
   }

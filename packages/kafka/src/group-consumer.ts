@@ -64,6 +64,28 @@ const RETRY_FIRST_MS = 500
 const RETRY_MAX_MS = 30_000
 /** How long a gap in a partition's handled offsets may last before the stream is started again. */
 const GAP_PATIENCE_MS = 10_000
+/**
+ * How long a request to Kafka on the handling path (a commit, the offsets it asks for) may take.
+ * The client retries without end, and a request to a broker that died can wait for ever: a batch
+ * in hand would then hold its partition (and the stall check its turn) until the process ends.
+ */
+const REQUEST_PATIENCE_MS = 20_000
+
+class KafkaRequestTimeout extends Error {
+  override readonly name = 'KafkaRequestTimeout'
+}
+
+/** `request`, or a KafkaRequestTimeout naming `what` after REQUEST_PATIENCE_MS. */
+function withPatience<T>(what: string, request: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new KafkaRequestTimeout(`${what}: no answer from Kafka in ${REQUEST_PATIENCE_MS} ms`)),
+      REQUEST_PATIENCE_MS,
+    )
+  })
+  return Promise.race([request, timeout]).finally(() => clearTimeout(timer))
+}
 
 interface PartitionState {
   /** Replaced, not emptied, when dropped: a batch in hand knows its records left it. */
@@ -96,6 +118,8 @@ export class GroupConsumer {
   private held = false
   private lastArrivalAt = Date.now()
   private stallCheck: Promise<void> | undefined
+  /** Counts the streams asked for, so that one given up on is closed when it comes. */
+  private openings = 0
   private readonly idle: (() => void)[] = []
   private readonly timer: NodeJS.Timeout
 
@@ -137,16 +161,48 @@ export class GroupConsumer {
 
   /** Joins the group and starts fetching; resolves once the stream is open. */
   async start(): Promise<void> {
-    await this.openStream()
+    // What the client refuses (credentials, a topic it may not read) fails the start; only a
+    // stream that does not open in time is asked for again.
+    for (;;) {
+      try {
+        return await this.openStream()
+      } catch (error) {
+        if (!(error instanceof KafkaRequestTimeout) || this.stopping) throw error
+        this.options.onTrouble?.({ err: error }, 'Kafka consumer could not open a stream; trying again')
+      }
+    }
+  }
+
+  /** Opens a stream, trying again each second until one opens (or the consumer stops). */
+  private async openUntilOpen(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.openStream()
+        return
+      } catch (error) {
+        this.options.onTrouble?.({ err: error }, 'Kafka consumer could not open a stream; trying again')
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+      }
+    }
   }
 
   private async openStream(): Promise<void> {
-    const stream = await this.consumer.consume({
+    const opening = ++this.openings
+    const consumed = this.consumer.consume({
       topics: [this.options.topic],
       mode: MessagesStreamModes.COMMITTED,
       fallbackMode: MessagesStreamFallbackModes.EARLIEST,
       autocommit: false,
     })
+    // A stream that opens after its opening was given up on (a newer one is on its way) is closed.
+    consumed.then(
+      (late) => {
+        if (opening !== this.openings || this.stopping) void late.close().catch(() => undefined)
+      },
+      () => undefined,
+    )
+    const stream = await withPatience('opening a stream', consumed)
+    if (opening !== this.openings) return
     this.stream = stream
     this.lastArrivalAt = Date.now()
     stream.on('data', (message: Message<Buffer, Buffer, Buffer, Buffer>) => this.received(message))
@@ -164,15 +220,7 @@ export class GroupConsumer {
     await old.close().catch(() => undefined)
     this.held = false
     for (const state of this.partitions.values()) this.dropQueue(state)
-    while (!this.stopping) {
-      try {
-        await this.openStream()
-        return
-      } catch (error) {
-        this.options.onTrouble?.({ err: error }, 'Kafka consumer could not open a stream; trying again')
-        await new Promise((resolve) => setTimeout(resolve, 1000))
-      }
-    }
+    await this.openUntilOpen()
   }
 
   private joined(payload: ConsumerGroupJoinPayload): void {
@@ -292,10 +340,13 @@ export class GroupConsumer {
     }
     if (Date.now() - this.lastArrivalAt <= stallMs || this.partitions.size === 0) return
     try {
-      const [ends, committed] = await Promise.all([
-        this.admin.offsets(this.options.topic),
-        this.admin.committedOffsets(this.options.groupId, this.options.topic),
-      ])
+      const [ends, committed] = await withPatience(
+        "the partitions' offsets",
+        Promise.all([
+          this.admin.offsets(this.options.topic),
+          this.admin.committedOffsets(this.options.groupId, this.options.topic),
+        ]),
+      )
       const waiting = [...this.partitions].filter(([partition, state]) => {
         const end = ends.find((p) => p.partition === partition)
         if (!end) return false
@@ -329,16 +380,24 @@ export class GroupConsumer {
       state.gapSince = undefined
     }
     if (!moved) return
-    await this.consumer.commit({
-      offsets: [{ topic: this.options.topic, partition, offset: progress.next, leaderEpoch: -1 }],
-    })
+    await withPatience(
+      'committing an offset',
+      this.consumer.commit({
+        offsets: [{ topic: this.options.topic, partition, offset: progress.next, leaderEpoch: -1 }],
+      }),
+    )
   }
 
   /** Where the group has handled the partition up to: its committed offset, else the log's start. */
   private async knownHandled(partition: number): Promise<bigint> {
-    const committed = (await this.admin.committedOffsets(this.options.groupId, this.options.topic)).get(partition)
+    const committed = (
+      await withPatience('the committed offsets', this.admin.committedOffsets(this.options.groupId, this.options.topic))
+    ).get(partition)
     if (committed !== undefined && committed >= 0) return BigInt(committed)
-    const low = (await this.admin.offsets(this.options.topic)).find((p) => p.partition === partition)?.low ?? 0
+    const low =
+      (await withPatience('the log start offsets', this.admin.offsets(this.options.topic))).find(
+        (p) => p.partition === partition,
+      )?.low ?? 0
     return BigInt(low)
   }
 
