@@ -20,3 +20,36 @@ export function accountingRecord(
     port: 1,
   })
 }
+
+/**
+ * A packet of a session that started at `startMs` (milliseconds since the epoch), sent at `atMs`:
+ * a Start (status 1) carries no counters; the others its Acct-Session-Time and octets that grow
+ * with it, `octetsPerMs` of input and of output (no output attribute when 0).
+ */
+export function sessionPacketAt(
+  common: readonly AttributeInput[],
+  startMs: number,
+  status: number,
+  atMs: number,
+  octetsPerMs: { input: number; output: number },
+  extra: readonly AttributeInput[] = [],
+): AccountingRecord {
+  const elapsed = atMs - startMs
+  const counters: AttributeInput[] =
+    status === 1
+      ? []
+      : [
+          ['Acct-Session-Time', Math.floor(elapsed / 1000)],
+          ['Acct-Input-Octets', octetsPerMs.input * elapsed],
+          ...(octetsPerMs.output === 0
+            ? []
+            : ([['Acct-Output-Octets', octetsPerMs.output * elapsed]] as AttributeInput[])),
+        ]
+  return accountingRecord([
+    ...common,
+    ['Acct-Status-Type', status],
+    ['Event-Timestamp', Math.floor(atMs / 1000)],
+    ...counters,
+    ...extra,
+  ])
+}

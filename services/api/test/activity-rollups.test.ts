@@ -6,7 +6,7 @@ import { applyBatch, closeStaleSessions } from '@radstream/sessionizer'
 import type { Principal } from '../src/auth/principal'
 import { onlineSessionCount, sessionTimeline, terminateCauses, type ActivityFilter } from '../src/graphql/activity'
 import { usageOperations } from '../src/graphql/usage'
-import { accountingRecord } from '../../../test/support/records'
+import { accountingRecord, sessionPacketAt } from '../../../test/support/records'
 import { scratchDatabase } from '../../../test/support/scratch-database'
 
 /**
@@ -57,20 +57,9 @@ function sessionPackets(pick: (n: number) => number, index: number): AccountingR
     ['Framed-IP-Address', `10.120.0.${1 + pick(15)}`],
   ] as const
   const start = now - 2 * 86_400_000 + pick(2 * 86_400) * 1000 + pick(1000)
+  // Traffic grows with the session's time: 2,000 octets a second.
   const packet = (status: number, at: number, extra: [string, string | number][] = []) =>
-    accountingRecord([
-      ...common,
-      ['Acct-Status-Type', status],
-      ['Event-Timestamp', Math.floor(at / 1000)],
-      // Traffic grows with the session's time: 2,000 octets a second.
-      ...(status === 1
-        ? []
-        : ([
-            ['Acct-Session-Time', Math.floor((at - start) / 1000)],
-            ['Acct-Input-Octets', 2 * (at - start)],
-          ] as [string, number][])),
-      ...extra,
-    ])
+    sessionPacketAt(common, start, status, at, { input: 2, output: 0 }, extra)
   const length = Math.min(now - start - 1000, (60 + pick(20_000)) * 1000)
   const records = [packet(1, start)]
   if (pick(2) === 0) records.push(packet(3, start + Math.floor(length / 2)))

@@ -7,7 +7,7 @@ import { applyBatch, closeStaleSessions } from '@radstream/sessionizer'
 import { migrations } from '../../../migrations'
 import { listeningApi } from '../../../test/support/api-app'
 import { accessToken, graphqlAs, newApiClient } from '../../../test/support/api-client'
-import { accountingRecord } from '../../../test/support/records'
+import { accountingRecord, sessionPacketAt } from '../../../test/support/records'
 import { scratchDatabase } from '../../../test/support/scratch-database'
 
 /**
@@ -41,19 +41,7 @@ function sessionPackets(index: number): AccountingRecord[] {
     ['Framed-IP-Address', `10.130.0.${1 + (index % 20)}`],
   ] as const
   const packet = (status: number, at: number, extra: [string, string | number][] = []) =>
-    accountingRecord([
-      ...common,
-      ['Acct-Status-Type', status],
-      ['Event-Timestamp', Math.floor(at / 1000)],
-      ...(status === 1
-        ? []
-        : ([
-            ['Acct-Session-Time', Math.floor((at - start) / 1000)],
-            ['Acct-Input-Octets', 3 * (at - start)],
-            ['Acct-Output-Octets', 5 * (at - start)],
-          ] as [string, number][])),
-      ...extra,
-    ])
+    sessionPacketAt(common, start, status, at, { input: 3, output: 5 }, extra)
   const records = [packet(1, start), packet(3, start + length / 2)]
   if (index % 4 !== 0) records.push(packet(2, start + length, [['Acct-Terminate-Cause', 1 + (index % 5)]]))
   return records
