@@ -159,27 +159,23 @@ export class GroupConsumer {
     return BUFFERED_BATCHES * this.options.maxBatch * this.options.concurrency
   }
 
-  /** Joins the group and starts fetching; resolves once the stream is open. */
+  /**
+   * Joins the group and starts fetching; resolves once the stream is open. What the client refuses
+   * at the start (credentials, a topic it may not read) fails it; only a stream that does not open
+   * in time is asked for again.
+   */
   async start(): Promise<void> {
-    // What the client refuses (credentials, a topic it may not read) fails the start; only a
-    // stream that does not open in time is asked for again.
-    for (;;) {
-      try {
-        return await this.openStream()
-      } catch (error) {
-        if (!(error instanceof KafkaRequestTimeout) || this.stopping) throw error
-        this.options.onTrouble?.({ err: error }, 'Kafka consumer could not open a stream; trying again')
-      }
-    }
+    await this.openUntilOpen((error) => error instanceof KafkaRequestTimeout)
   }
 
-  /** Opens a stream, trying again each second until one opens (or the consumer stops). */
-  private async openUntilOpen(): Promise<void> {
+  /** Opens a stream, trying again each second after a failure `retried` accepts, until the consumer stops. */
+  private async openUntilOpen(retried: (error: unknown) => boolean = () => true): Promise<void> {
     while (!this.stopping) {
       try {
         await this.openStream()
         return
       } catch (error) {
+        if (!retried(error)) throw error
         this.options.onTrouble?.({ err: error }, 'Kafka consumer could not open a stream; trying again')
         await new Promise((resolve) => setTimeout(resolve, 1000))
       }
@@ -240,8 +236,8 @@ export class GroupConsumer {
     const state = this.partitions.get(message.partition)
     // Fetched before a rebalance took the partition away.
     if (!state || this.stopping) return
-    // Handled already (the client delivers again from the committed offset after a rejoin).
     this.lastArrivalAt = Date.now()
+    // Handled already (the client delivers again from the committed offset after a rejoin).
     if (state.progress && message.offset < state.progress.next) return
     state.queue.push(message)
     if (++this.buffered >= this.maxBuffered) {
@@ -340,18 +336,12 @@ export class GroupConsumer {
     }
     if (Date.now() - this.lastArrivalAt <= stallMs || this.partitions.size === 0) return
     try {
-      const [ends, committed] = await withPatience(
-        "the partitions' offsets",
-        Promise.all([
-          this.admin.offsets(this.options.topic),
-          this.admin.committedOffsets(this.options.groupId, this.options.topic),
-        ]),
-      )
+      const positions = await this.positions()
       const waiting = [...this.partitions].filter(([partition, state]) => {
-        const end = ends.find((p) => p.partition === partition)
-        if (!end) return false
-        const handled = state.progress?.next ?? BigInt(Math.max(committed.get(partition) ?? -1, end.low))
-        return BigInt(end.high) > handled
+        const position = positions.get(partition)
+        if (!position) return false
+        const handled = state.progress?.next ?? BigInt(Math.max(position.committed ?? -1, position.low))
+        return BigInt(position.high) > handled
       })
       if (waiting.length === 0) {
         this.lastArrivalAt = Date.now()
@@ -388,17 +378,25 @@ export class GroupConsumer {
     )
   }
 
+  /** Each partition's log start and end, and the group's committed offset (none: undefined). */
+  private async positions(): Promise<Map<number, { low: number; high: number; committed: number | undefined }>> {
+    const [ends, committed] = await withPatience(
+      "the partitions' offsets",
+      Promise.all([
+        this.admin.offsets(this.options.topic),
+        this.admin.committedOffsets(this.options.groupId, this.options.topic),
+      ]),
+    )
+    return new Map(
+      ends.map(({ partition, low, high }) => [partition, { low, high, committed: committed.get(partition) }]),
+    )
+  }
+
   /** Where the group has handled the partition up to: its committed offset, else the log's start. */
   private async knownHandled(partition: number): Promise<bigint> {
-    const committed = (
-      await withPatience('the committed offsets', this.admin.committedOffsets(this.options.groupId, this.options.topic))
-    ).get(partition)
-    if (committed !== undefined && committed >= 0) return BigInt(committed)
-    const low =
-      (await withPatience('the log start offsets', this.admin.offsets(this.options.topic))).find(
-        (p) => p.partition === partition,
-      )?.low ?? 0
-    return BigInt(low)
+    const position = (await this.positions()).get(partition)
+    const committed = position?.committed
+    return BigInt(committed !== undefined && committed >= 0 ? committed : (position?.low ?? 0))
   }
 
   /**
