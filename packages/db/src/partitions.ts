@@ -2,19 +2,19 @@ import { sql } from 'kysely'
 import type { Db } from './connection'
 
 /**
- * Tables partitioned by month on a date column (migration 0020), which radstream manages itself:
+ * Tables partitioned by month on their `day` (migration 0020), which radstream manages itself:
  * a partition a month, `<table>_pYYYYMM`, made ahead of the month it holds, and a default
  * partition for days no month partition covers (a NAS whose clock is years off). Retention drops
  * whole partitions: no row-by-row DELETE, no dead tuples, nothing for vacuum.
  */
-export const MONTHLY_PARTITIONED = {
+export const MONTHLY_PARTITIONED = [
   /** A session's share of each day it spans. */
-  session_usage_days: 'day',
+  'session_usage_days',
   /** Each user's daily rollup. */
-  usage_daily: 'day',
-} as const
+  'usage_daily',
+] as const
 
-export type MonthlyPartitionedTable = keyof typeof MONTHLY_PARTITIONED
+export type MonthlyPartitionedTable = (typeof MONTHLY_PARTITIONED)[number]
 
 /** How many months ahead of the current one have their partition ready. */
 export const MONTHS_AHEAD = 2

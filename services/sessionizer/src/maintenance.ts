@@ -200,7 +200,7 @@ export async function manageUsagePartitions(
   const through = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + MONTHS_AHEAD, 1))
   const made: string[] = []
   const dropped = {} as Record<MonthlyPartitionedTable, string[]>
-  for (const table of Object.keys(MONTHLY_PARTITIONED) as MonthlyPartitionedTable[]) {
+  for (const table of MONTHLY_PARTITIONED) {
     made.push(...(await ensureMonthPartitions(db, table, now, through)))
     dropped[table] = await dropExpiredMonthPartitions(db, table, retentionDays[table], now)
   }
