@@ -1,21 +1,8 @@
 import { readdirSync } from 'node:fs'
-import pg from 'pg'
-import { ensureDatabaseExists, pgConnectionConfig, redactUrl } from '@radstream/db'
+import { ensureDatabaseExists, redactUrl, serverRefusal } from '@radstream/db'
 import { aptInstall, commandExists, run } from './run'
 
-async function serverAnswers(url: string): Promise<boolean> {
-  const admin = new URL(url)
-  admin.pathname = '/postgres'
-  const client = new pg.Client({ ...pgConnectionConfig(admin.toString()), connectionTimeoutMillis: 3000 })
-  try {
-    await client.connect()
-    return true
-  } catch {
-    return false
-  } finally {
-    await client.end().catch(() => undefined)
-  }
-}
+const serverAnswers = async (url: string) => (await serverRefusal(url)) === undefined
 
 function isLoopback(url: string): boolean {
   const host = new URL(url).hostname

@@ -1,6 +1,5 @@
-import pg from 'pg'
 import type { Settings } from '@radstream/config'
-import { pgConnectionConfig, redactUrl } from '@radstream/db'
+import { redactUrl, serverRefusal } from '@radstream/db'
 import { portAccepts } from '@radstream/kafka'
 
 /** What a process needs that is not there: named by the variable that says where it should be. */
@@ -12,20 +11,6 @@ export class DependencyUnavailable extends Error {
 
 const LOCAL_HINT = '; on a development machine, `radstream up --local` (npm start) starts one here'
 
-async function postgresAnswers(url: string): Promise<string | undefined> {
-  const server = new URL(url)
-  server.pathname = '/postgres'
-  const client = new pg.Client({ ...pgConnectionConfig(server.toString()), connectionTimeoutMillis: 3000 })
-  try {
-    await client.connect()
-    return undefined
-  } catch (error) {
-    return (error as Error).message
-  } finally {
-    await client.end().catch(() => undefined)
-  }
-}
-
 /**
  * Fails with one line naming the variable to set when PostgreSQL (DATABASE_URL) does not answer
  * or, where `kafka` is asked for, no broker of KAFKA_BROKERS takes a connection (credentials and
@@ -34,7 +19,7 @@ async function postgresAnswers(url: string): Promise<string | undefined> {
  */
 export async function requireDependencies(settings: Settings, { kafka }: { kafka: boolean }): Promise<void> {
   const [postgresFailure, kafkaUp] = await Promise.all([
-    postgresAnswers(settings.database.url),
+    serverRefusal(settings.database.url),
     kafka
       ? Promise.all(settings.kafka.brokers.map((broker) => portAccepts(broker, 3000))).then((open) =>
           open.includes(true),
