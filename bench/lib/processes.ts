@@ -10,8 +10,9 @@ const TICKS_PER_SECOND = 100
 export function startService(service: string, env: NodeJS.ProcessEnv): ChildProcess {
   // BENCH_CPU_PROFILE=<dir> writes a V8 CPU profile of each service when it stops.
   const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : []
-  return spawn(process.execPath, [...profile, ...serviceNodeFlags(service, { ...process.env, ...env }), BIN, service], {
-    env: { ...process.env, ...env },
+  const serviceEnv = { ...process.env, ...env }
+  return spawn(process.execPath, [...profile, ...serviceNodeFlags(service, serviceEnv), BIN, service], {
+    env: serviceEnv,
     // BENCH_SERVICE_LOGS=1 shows the services' own logs (set LOG_LEVEL too: runs default to quiet).
     stdio: ['ignore', process.env.BENCH_SERVICE_LOGS ? 'inherit' : 'ignore', 'inherit'],
   })
