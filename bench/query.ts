@@ -1,6 +1,13 @@
 import { parseArgs } from 'node:util'
 import { sql } from 'kysely'
-import { createApiClient, createDb, ensureDatabaseExists, migrateToLatest, type Db } from '@radstream/db'
+import {
+  createApiClient,
+  createDb,
+  ensureDatabaseExists,
+  ensureMonthPartitions,
+  migrateToLatest,
+  type Db,
+} from '@radstream/db'
 import { encodeCursor } from '../services/api/src/graphql/cursor'
 import { freePort } from '@radstream/stack'
 import { accessToken } from '../test/support/api-client'
@@ -84,6 +91,8 @@ async function seed(): Promise<void> {
       ) s`.execute(db)
     console.error(`query: ${to} sessions (${((Date.now() - started) / 1000).toFixed(0)} s)`)
   }
+  // The months the events span have their partitions, as the sweep would have made them then.
+  await ensureMonthPartitions(db, 'audit_events', new Date(Date.now() - 80 * 86_400_000), new Date())
   for (let from = 0; from < AUDIT_EVENTS; from += CHUNK) {
     const to = Math.min(AUDIT_EVENTS, from + CHUNK)
     await db.transaction().execute(async (tx) => {

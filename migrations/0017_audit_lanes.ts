@@ -21,6 +21,110 @@ import { grantToServices } from './grant-to-services'
 const APPEND_ARGS =
   'text, text[], text[], text[], text[], inet[], text[], text[], text[], text[], text[], text[], text[], text[], jsonb[], text[]'
 
+/**
+ * append_audit_events as 0017 made it; `since`, when given, is an expression over `u.key` for the
+ * earliest time an event of that key can have been written, which bounds the replay probe.
+ */
+export const appendAuditEventsFunction = (since?: string) => `
+    create or replace function append_audit_events(
+      lane_name text, keys text[], initiator_types text[], initiator_ids text[], initiator_names text[],
+      initiator_ips inet[], operations text[], entity_types text[], entity_ids text[], entity_names text[],
+      parent_types text[], parent_ids text[], parent_names text[], descriptions text[], fields jsonb[],
+      request_ids text[]
+    ) returns table (appended integer, lock_wait_us bigint)
+    language plpgsql security definer set search_path = pg_catalog, public as $$
+    declare
+      seq bigint;
+      last_hash text;
+      at timestamptz;
+      asked timestamptz;
+      b record;
+      e audit_events;
+      linked audit_events[] := '{}';
+    begin
+      if lane_name = 'main' then
+        raise exception 'the lane main holds the chain from before lanes and takes no new event';
+      end if;
+      insert into audit_lanes (lane, head_seq, head_hash) values (lane_name, 0, repeat('0', 64))
+        on conflict (lane) do nothing;
+      -- The lane's lock, held to commit: its appends run one after another, other lanes' beside them.
+      -- Tried without waiting first, so that what is reported as waited is waiting, not work.
+      begin
+        select l.head_seq, l.head_hash into seq, last_hash from audit_lanes l where l.lane = lane_name for update nowait;
+        lock_wait_us := 0;
+      exception when lock_not_available then
+        asked := clock_timestamp();
+        select l.head_seq, l.head_hash into seq, last_hash from audit_lanes l where l.lane = lane_name for update;
+        lock_wait_us := (extract(epoch from clock_timestamp() - asked) * 1000000)::bigint;
+      end;
+      at := clock_timestamp();
+      -- An event already written (a batch replayed), or twice in this batch, is left out: no
+      -- position is taken and skipped. Read by unnest, never by subscript (keys[i] walks the array).
+      for b in
+        select d.* from (
+          select distinct on (u.key) u.*${since ? `, ${since} as since` : ''} from unnest(keys, initiator_types, initiator_ids, initiator_names,
+            initiator_ips, operations, entity_types, entity_ids, entity_names, parent_types, parent_ids,
+            parent_names, descriptions, fields, request_ids) with ordinality
+            as u(key, initiator_type, initiator_id, initiator_name, initiator_ip, operation, entity_type,
+              entity_id, entity_name, parent_type, parent_id, parent_name, description, fields, request_id, n)
+          order by u.key, u.n
+        ) d
+        where not exists (select 1 from audit_events a where a.event_key = d.key${since ? ' and a.occurred_at >= d.since' : ''})
+        order by d.n
+      loop
+        seq := seq + 1;
+        e.lane := lane_name;
+        e.event_key := b.key;
+        e.occurred_at := at;
+        e.initiator_type := b.initiator_type;
+        e.initiator_id := b.initiator_id;
+        e.initiator_name := b.initiator_name;
+        e.initiator_public_ip := b.initiator_ip;
+        e.operation := b.operation;
+        e.entity_type := b.entity_type;
+        e.entity_id := b.entity_id;
+        e.entity_name := b.entity_name;
+        e.entity_parent_type := b.parent_type;
+        e.entity_parent_id := b.parent_id;
+        e.entity_parent_name := b.parent_name;
+        e.description := b.description;
+        e.fields := b.fields;
+        e.request_id := b.request_id;
+        e.chain_seq := seq;
+        e.prev_hash := last_hash;
+        last_hash := audit_event_hash(e);
+        e.hash := last_hash;
+        linked := linked || e;
+      end loop;
+      if cardinality(linked) > 0 then
+        insert into audit_events (lane, event_key, occurred_at, initiator_type, initiator_id, initiator_name,
+          initiator_public_ip, operation, entity_type, entity_id, entity_name, entity_parent_type, entity_parent_id,
+          entity_parent_name, description, fields, request_id, chain_seq, prev_hash, hash)
+        select l.lane, l.event_key, l.occurred_at, l.initiator_type, l.initiator_id, l.initiator_name,
+          l.initiator_public_ip, l.operation, l.entity_type, l.entity_id, l.entity_name, l.entity_parent_type,
+          l.entity_parent_id, l.entity_parent_name, l.description, l.fields, l.request_id, l.chain_seq, l.prev_hash,
+          l.hash
+        from unnest(linked) l;
+        update audit_lanes l set head_seq = seq, head_hash = last_hash where l.lane = lane_name;
+      end if;
+      appended := cardinality(linked);
+      return next;
+    end
+    $$`
+
+/** The audit retention before month partitions (0021): the oldest events deleted, a chunk at a time. */
+export const PURGE_EXPIRED_AUDIT_EVENTS = `
+    create or replace function purge_expired_audit_events(max_rows integer) returns integer
+    language sql security definer set search_path = public, pg_temp as $$
+      with gone as (
+        delete from audit_events where id in (
+          select id from audit_events
+          where occurred_at < now() - make_interval(days => (select retention_days from audit_settings))
+          order by occurred_at, id limit max_rows)
+        returning 1)
+      select count(*)::integer from gone
+    $$`
+
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     alter table audit_events
@@ -81,92 +185,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`drop function append_audit_events(text[], text[], text[], text[], text[], text[], text[], text[], jsonb[], text[])`.execute(
     db,
   )
-  await sql`
-    create function append_audit_events(
-      lane_name text, keys text[], initiator_types text[], initiator_ids text[], initiator_names text[],
-      initiator_ips inet[], operations text[], entity_types text[], entity_ids text[], entity_names text[],
-      parent_types text[], parent_ids text[], parent_names text[], descriptions text[], fields jsonb[],
-      request_ids text[]
-    ) returns table (appended integer, lock_wait_us bigint)
-    language plpgsql security definer set search_path = pg_catalog, public as $$
-    declare
-      seq bigint;
-      last_hash text;
-      at timestamptz;
-      asked timestamptz;
-      b record;
-      e audit_events;
-      linked audit_events[] := '{}';
-    begin
-      if lane_name = 'main' then
-        raise exception 'the lane main holds the chain from before lanes and takes no new event';
-      end if;
-      insert into audit_lanes (lane, head_seq, head_hash) values (lane_name, 0, repeat('0', 64))
-        on conflict (lane) do nothing;
-      -- The lane's lock, held to commit: its appends run one after another, other lanes' beside them.
-      -- Tried without waiting first, so that what is reported as waited is waiting, not work.
-      begin
-        select l.head_seq, l.head_hash into seq, last_hash from audit_lanes l where l.lane = lane_name for update nowait;
-        lock_wait_us := 0;
-      exception when lock_not_available then
-        asked := clock_timestamp();
-        select l.head_seq, l.head_hash into seq, last_hash from audit_lanes l where l.lane = lane_name for update;
-        lock_wait_us := (extract(epoch from clock_timestamp() - asked) * 1000000)::bigint;
-      end;
-      at := clock_timestamp();
-      -- An event already written (a batch replayed), or twice in this batch, is left out: no
-      -- position is taken and skipped. Read by unnest, never by subscript (keys[i] walks the array).
-      for b in
-        select d.* from (
-          select distinct on (u.key) u.* from unnest(keys, initiator_types, initiator_ids, initiator_names,
-            initiator_ips, operations, entity_types, entity_ids, entity_names, parent_types, parent_ids,
-            parent_names, descriptions, fields, request_ids) with ordinality
-            as u(key, initiator_type, initiator_id, initiator_name, initiator_ip, operation, entity_type,
-              entity_id, entity_name, parent_type, parent_id, parent_name, description, fields, request_id, n)
-          order by u.key, u.n
-        ) d
-        where not exists (select 1 from audit_events a where a.event_key = d.key)
-        order by d.n
-      loop
-        seq := seq + 1;
-        e.lane := lane_name;
-        e.event_key := b.key;
-        e.occurred_at := at;
-        e.initiator_type := b.initiator_type;
-        e.initiator_id := b.initiator_id;
-        e.initiator_name := b.initiator_name;
-        e.initiator_public_ip := b.initiator_ip;
-        e.operation := b.operation;
-        e.entity_type := b.entity_type;
-        e.entity_id := b.entity_id;
-        e.entity_name := b.entity_name;
-        e.entity_parent_type := b.parent_type;
-        e.entity_parent_id := b.parent_id;
-        e.entity_parent_name := b.parent_name;
-        e.description := b.description;
-        e.fields := b.fields;
-        e.request_id := b.request_id;
-        e.chain_seq := seq;
-        e.prev_hash := last_hash;
-        last_hash := audit_event_hash(e);
-        e.hash := last_hash;
-        linked := linked || e;
-      end loop;
-      if cardinality(linked) > 0 then
-        insert into audit_events (lane, event_key, occurred_at, initiator_type, initiator_id, initiator_name,
-          initiator_public_ip, operation, entity_type, entity_id, entity_name, entity_parent_type, entity_parent_id,
-          entity_parent_name, description, fields, request_id, chain_seq, prev_hash, hash)
-        select l.lane, l.event_key, l.occurred_at, l.initiator_type, l.initiator_id, l.initiator_name,
-          l.initiator_public_ip, l.operation, l.entity_type, l.entity_id, l.entity_name, l.entity_parent_type,
-          l.entity_parent_id, l.entity_parent_name, l.description, l.fields, l.request_id, l.chain_seq, l.prev_hash,
-          l.hash
-        from unnest(linked) l;
-        update audit_lanes l set head_seq = seq, head_hash = last_hash where l.lane = lane_name;
-      end if;
-      appended := cardinality(linked);
-      return next;
-    end
-    $$`.execute(db)
+  await sql.raw(appendAuditEventsFunction()).execute(db)
 
   // A bare insert (a superuser's, bypassing the function) is linked into lane `manual`, one row at a time.
   await sql`
@@ -190,17 +209,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     $$`.execute(db)
 
   // Retention takes the oldest events whatever their lane; each lane's chain verifies from its oldest left.
-  await sql`
-    create or replace function purge_expired_audit_events(max_rows integer) returns integer
-    language sql security definer set search_path = public, pg_temp as $$
-      with gone as (
-        delete from audit_events where id in (
-          select id from audit_events
-          where occurred_at < now() - make_interval(days => (select retention_days from audit_settings))
-          order by occurred_at, id limit max_rows)
-        returning 1)
-      select count(*)::integer from gone
-    $$`.execute(db)
+  await sql.raw(PURGE_EXPIRED_AUDIT_EVENTS).execute(db)
 
   await grantToServices(db, 'the audit lanes', [
     `grant execute on function append_audit_events(${APPEND_ARGS}) to %I`,

@@ -19,6 +19,7 @@ import * as auditLanes from './0017_audit_lanes'
 import * as addressHolds from './0018_address_holds'
 import * as activityRollups from './0019_activity_rollups'
 import * as monthlyPartitions from './0020_monthly_partitions'
+import * as auditPartitions from './0021_audit_partitions'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -46,4 +47,5 @@ export const migrations: Record<string, Migration> = {
   '0018_address_holds': addressHolds,
   '0019_activity_rollups': activityRollups,
   '0020_monthly_partitions': monthlyPartitions,
+  '0021_audit_partitions': auditPartitions,
 }

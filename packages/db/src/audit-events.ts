@@ -104,3 +104,9 @@ export async function auditFinalHorizon(db: Db): Promise<string> {
   const oldestWriter = writers.rows[0]?.t
   return oldestWriter && oldestWriter < now ? oldestWriter : now
 }
+
+/** How many days audit events are kept: the database's own setting, which only its owner changes. */
+export async function auditRetentionDays(db: Db): Promise<number> {
+  const { rows } = await sql<{ days: number }>`select retention_days as days from audit_settings`.execute(db)
+  return rows[0]?.days ?? 0
+}

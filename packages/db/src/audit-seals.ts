@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
+import { auditRetentionDays } from './audit-events'
 import type { Db } from './connection'
 
 /** A lane's head as a seal records it. */
@@ -114,8 +115,7 @@ export async function verifySeals(db: Db, seals: readonly AuditSeal[]): Promise<
       return { seal: seal.seq, reason: 'it does not point at the seal before it' }
     hashes.set(seal.seq, (hashes.get(seal.seq) ?? new Set()).add(hash))
   }
-  const { rows: retention } = await sql<{ days: number }>`select retention_days as days from audit_settings`.execute(db)
-  const retainedSince = Date.now() - (retention[0]?.days ?? 0) * 86_400_000
+  const retainedSince = Date.now() - (await auditRetentionDays(db)) * 86_400_000
   const extent = new Map<string, { first: bigint; last: bigint }>()
   for (const seal of seals) {
     for (const sealed of seal.lanes) {

@@ -2,16 +2,21 @@ import { sql } from 'kysely'
 import type { Db } from './connection'
 
 /**
- * Tables partitioned by month on their `day` (migration 0020), which radstream manages itself:
- * a partition a month, `<table>_pYYYYMM`, made ahead of the month it holds, and a default
- * partition for days no month partition covers (a NAS whose clock is years off). Retention drops
- * whole partitions: no row-by-row DELETE, no dead tuples, nothing for vacuum.
+ * Tables partitioned by month (migrations 0020 and 0021), which radstream manages itself: a
+ * partition a month, `<table>_pYYYYMM`, made ahead of the month it holds, and a default partition
+ * for what no month partition covers (a NAS whose clock is years off, a sweep that did not run).
+ * Retention drops whole partitions: no row-by-row DELETE, no dead tuples, nothing for vacuum.
  */
 export const MONTHLY_PARTITIONED = [
-  /** A session's share of each day it spans. */
+  /** A session's share of each day it spans, by day. */
   'session_usage_days',
-  /** Each user's daily rollup. */
+  /** Each user's daily rollup, by day. */
   'usage_daily',
+  /**
+   * The audit log, by the UTC month of its events. Its retention is the database's
+   * (audit_settings): the partition functions refuse to drop a month younger than that.
+   */
+  'audit_events',
 ] as const
 
 export type MonthlyPartitionedTable = (typeof MONTHLY_PARTITIONED)[number]
@@ -39,8 +44,9 @@ export async function monthPartitions(db: Db, table: MonthlyPartitionedTable): P
 
 /**
  * Makes the month partitions of `table` from `from` through `through` that do not exist, through
- * migration 0020's function (the services' roles may not run DDL): rows the default partition
- * holds for such a month move into it in the same transaction. Returns the partitions made.
+ * the migrations' function (the services' roles may not run DDL): rows the default partition
+ * holds for such a month move into it in the same transaction, except audit events, which never
+ * move (their month is then left in the default). Returns the partitions made.
  */
 export async function ensureMonthPartitions(
   db: Db,
@@ -67,16 +73,16 @@ export async function ensureMonthPartitions(
 /**
  * Drops the month partitions of `table` whose every day is more than `retentionDays` old, and
  * deletes such rows from the default partition. Waits at most `lockTimeoutMs` for the table (a
- * batch's transaction holds it): a drop that cannot have it now is left for the next run.
- * Returns the partitions dropped.
+ * batch's transaction holds it, and readers queue behind a drop that waits): a drop that cannot
+ * have it now is left for the next run. Returns the partitions dropped and the default's rows removed.
  */
 export async function dropExpiredMonthPartitions(
   db: Db,
   table: MonthlyPartitionedTable,
   retentionDays: number,
   now = new Date(),
-  lockTimeoutMs = 5000,
-): Promise<string[]> {
+  lockTimeoutMs = 1000,
+): Promise<{ dropped: string[]; defaultRows: number }> {
   const cutoff = new Date(now.getTime() - retentionDays * 86_400_000)
   const dropped: string[] = []
   for (const [name, start] of [...(await monthPartitions(db, table))].sort((a, b) => +a[1] - +b[1])) {
@@ -95,6 +101,7 @@ export async function dropExpiredMonthPartitions(
     if (!gone) break
     dropped.push(name)
   }
-  await sql`select delete_expired_default_rows(${table}::regclass, ${isoDay(cutoff)}::date)`.execute(db)
-  return dropped
+  const { rows } = await sql<{ removed: string }>`
+    select delete_expired_default_rows(${table}::regclass, ${isoDay(cutoff)}::date) as removed`.execute(db)
+  return { dropped, defaultRows: Number(rows[0]?.removed ?? 0) }
 }

@@ -4,7 +4,7 @@ export {
   closeStaleChunk,
   closeStaleSessions,
   deleteExpired,
-  manageUsagePartitions,
+  manageMonthPartitions,
   pruneUsageReports,
 } from './maintenance'
 export { sessionKey } from './session-key'

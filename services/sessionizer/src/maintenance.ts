@@ -1,6 +1,7 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely'
 import {
   auditLanes,
+  auditRetentionDays,
   dropExpiredMonthPartitions,
   ensureMonthPartitions,
   insertAuditEvents,
@@ -112,18 +113,16 @@ export async function closeStaleChunk(
 }
 
 /**
- * Removes closed sessions older than `retentionDays`, and audit events older than the retention
- * the database holds for them (audit_settings, which only its owner changes: the append-only
- * trigger refuses any younger delete), a chunk per transaction so ingest never waits on a long
- * delete, oldest first so the chain that remains still verifies; and the console's rollup minutes
- * older than the triggers keep. Returns how many rows it removed.
+ * Removes closed sessions older than `retentionDays`, a chunk per transaction so ingest never
+ * waits on a long delete, and the console's rollup minutes older than the triggers keep. (Audit
+ * events go by month partitions: manageMonthPartitions.) Returns how many rows it removed.
  */
 export async function deleteExpired(
   db: Db,
   retentionDays: number,
   chunk = 5000,
-): Promise<{ sessions: number; auditEvents: number; activityMinutes: number }> {
-  const removed = { sessions: 0, auditEvents: 0, activityMinutes: 0 }
+): Promise<{ sessions: number; activityMinutes: number }> {
+  const removed = { sessions: 0, activityMinutes: 0 }
   for (;;) {
     const result = await sql`
       delete from sessions where id in (
@@ -138,13 +137,6 @@ export async function deleteExpired(
   for (const table of ['activity_by_lane', 'activity_by_nas']) {
     const result = await sql`delete from ${sql.table(table)} where minute < activity_horizon()`.execute(db)
     removed.activityMinutes += Number(result.numAffectedRows ?? 0)
-  }
-  for (;;) {
-    // Through the migrations' function: the service role may not delete audit events itself.
-    const { rows } = await sql<{ count: number }>`select purge_expired_audit_events(${chunk}) as count`.execute(db)
-    const count = rows[0]?.count ?? 0
-    removed.auditEvents += count
-    if (count < chunk) break
   }
   return removed
 }
@@ -188,21 +180,36 @@ export async function pruneUsageReports(db: Db, retentionHours: number, chunk = 
   }
 }
 
+/** Retention in days of each month-partitioned kind of data that the services set. */
+export type ServiceRetentionDays = Record<Exclude<MonthlyPartitionedTable, 'audit_events'>, number>
+
 /**
- * The month partitions of the daily usage rows (migration 0020): this month's and the next
- * MONTHS_AHEAD made, those past their kind's retention dropped. Returns what it made and dropped.
+ * The month partitions (migrations 0020 and 0021): this month's and the next MONTHS_AHEAD made,
+ * those past their kind's retention dropped (audit events by the database's own retention), and
+ * the default partitions' expired rows removed. Returns what it made, dropped and removed.
  */
-export async function manageUsagePartitions(
+export async function manageMonthPartitions(
   db: Db,
-  retentionDays: Record<MonthlyPartitionedTable, number>,
+  retentionDays: ServiceRetentionDays,
   now = new Date(),
-): Promise<{ made: string[]; dropped: Record<MonthlyPartitionedTable, string[]> }> {
+): Promise<{
+  made: string[]
+  dropped: Record<MonthlyPartitionedTable, string[]>
+  defaultRows: Record<MonthlyPartitionedTable, number>
+}> {
+  const retention = { ...retentionDays, audit_events: await auditRetentionDays(db) }
   const through = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + MONTHS_AHEAD, 1))
   const made: string[] = []
   const dropped = {} as Record<MonthlyPartitionedTable, string[]>
+  const defaultRows = {} as Record<MonthlyPartitionedTable, number>
   for (const table of MONTHLY_PARTITIONED) {
     made.push(...(await ensureMonthPartitions(db, table, now, through)))
-    dropped[table] = await dropExpiredMonthPartitions(db, table, retentionDays[table], now)
+    ;({ dropped: dropped[table], defaultRows: defaultRows[table] } = await dropExpiredMonthPartitions(
+      db,
+      table,
+      retention[table],
+      now,
+    ))
   }
-  return { made, dropped }
+  return { made, dropped, defaultRows }
 }

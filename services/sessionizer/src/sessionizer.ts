@@ -31,7 +31,7 @@ import { deadLettered } from './audit-events'
 import { AssignmentWatch } from './assignment-watch'
 import { AuditChainWatch } from './audit-chain-watch'
 import { ConsumerLag } from './consumer-lag'
-import { closeStaleSessions, deleteExpired, manageUsagePartitions, pruneUsageReports } from './maintenance'
+import { closeStaleSessions, deleteExpired, manageMonthPartitions, pruneUsageReports } from './maintenance'
 import { SessionizerMetrics } from './metrics'
 
 export interface RunningSessionizer {
@@ -312,18 +312,19 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
       async () => {
         const removed = await deleteExpired(db, config.retentionDays)
         metrics.expiredRemoved.inc({ table: 'sessions' }, removed.sessions)
-        metrics.expiredRemoved.inc({ table: 'audit_events' }, removed.auditEvents)
         metrics.expiredRemoved.inc({ table: 'activity_minutes' }, removed.activityMinutes)
-        if (removed.sessions + removed.auditEvents > 0)
-          log.info({ ...removed, retentionDays: config.retentionDays }, 'expired rows removed')
-        const partitions = await manageUsagePartitions(db, {
+        if (removed.sessions > 0) log.info({ ...removed, retentionDays: config.retentionDays }, 'expired rows removed')
+        const partitions = await manageMonthPartitions(db, {
           session_usage_days: config.usageDaysRetentionDays,
           usage_daily: config.usageDailyRetentionDays,
         })
         for (const [table, dropped] of Object.entries(partitions.dropped))
           metrics.partitionsDropped.inc({ table }, dropped.length)
-        if (partitions.made.length + Object.values(partitions.dropped).flat().length > 0)
-          log.info(partitions, 'usage month partitions made ahead and dropped past their retention')
+        for (const [table, rows] of Object.entries(partitions.defaultRows))
+          metrics.expiredRemoved.inc({ table: `${table}_default` }, rows)
+        const defaultRows = Object.values(partitions.defaultRows).reduce((a, b) => a + b, 0)
+        if (partitions.made.length + Object.values(partitions.dropped).flat().length + defaultRows > 0)
+          log.info(partitions, 'month partitions made ahead and dropped past their retention')
         const reports = await pruneUsageReports(db, config.usageReportsRetentionHours)
         metrics.expiredRemoved.inc({ table: 'session_usage_points' }, reports)
         if (reports > 0)

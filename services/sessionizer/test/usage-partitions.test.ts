@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { monthPartitions, type Db } from '@radstream/db'
-import { applyBatch, manageUsagePartitions } from '../src'
+import { applyBatch, manageMonthPartitions } from '../src'
 import { accountingRecord, at } from '../../../test/support/records'
 import { scratchDatabase } from '../../../test/support/scratch-database'
 
@@ -57,7 +57,7 @@ describe('usage month partitions', () => {
     ])
 
     // The sweep in March 2024: March to May made, March's rows moved out of the default.
-    const march = await manageUsagePartitions(
+    const march = await manageMonthPartitions(
       db,
       { session_usage_days: 400, usage_daily: 800 },
       new Date('2024-03-10T00:00:00Z'),
@@ -78,7 +78,7 @@ describe('usage month partitions', () => {
 
     // 400 days after May 1st 2024: March and April are past the day shares' retention; the
     // daily rollups (800 days) stay.
-    const later = await manageUsagePartitions(
+    const later = await manageMonthPartitions(
       db,
       { session_usage_days: 400, usage_daily: 800 },
       new Date('2025-06-10T00:00:00Z'),
