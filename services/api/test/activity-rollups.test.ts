@@ -100,16 +100,16 @@ function recountScope(filter: ActivityFilter): RawBuilder<boolean> {
   return sql<boolean>`${nas} and ${reseller}`
 }
 
-async function recountTimeline(filter: ActivityFilter, stepSeconds: number) {
+async function recountTimeline(filter: ActivityFilter, stepSeconds: number, window = { from: FROM, to: TO }) {
   const { rows } = await sql<{ at: Date; concurrent: string; started: string; stopped: string }>`
     select t.at,
       (select count(*) from sessions s where ${recountScope(filter)} and s.start_time < t.at
         and (s.stop_time is null or s.stop_time >= t.at)) as concurrent,
       (select count(*) from sessions s where ${recountScope(filter)} and s.start_time >= t.at
-        and s.start_time < least(t.at + make_interval(secs => ${stepSeconds}), ${TO})) as started,
+        and s.start_time < least(t.at + make_interval(secs => ${stepSeconds}), ${window.to})) as started,
       (select count(*) from sessions s where ${recountScope(filter)} and s.stop_time >= t.at
-        and s.stop_time < least(t.at + make_interval(secs => ${stepSeconds}), ${TO})) as stopped
-    from generate_series(${FROM}::timestamptz, ${TO}::timestamptz - interval '1 microsecond',
+        and s.stop_time < least(t.at + make_interval(secs => ${stepSeconds}), ${window.to})) as stopped
+    from generate_series(${window.from}::timestamptz, ${window.to}::timestamptz - interval '1 microsecond',
       make_interval(secs => ${stepSeconds})) t(at)
     order by t.at`.execute(db)
   return rows.map((r) => ({
@@ -176,6 +176,11 @@ async function expectRollupsToMatchRecount(stage: string): Promise<void> {
     expect(await terminateCauses(db, { from: FROM, to: TO }, filter), label).toEqual(await recountCauses(filter))
     expect(await sessionTimeline(db, { from: FROM, to: TO, stepSeconds: 300 }, filter), label).toEqual(
       await recountTimeline(filter, 300),
+    )
+    // A window of the past: what came after it is counted back, not shown.
+    const past = { from: FROM, to: new Date(FROM.getTime() + 86_400_000) }
+    expect(await sessionTimeline(db, { ...past, stepSeconds: 600 }, filter), `${label}, past`).toEqual(
+      await recountTimeline(filter, 600, past),
     )
   }
 }

@@ -76,10 +76,13 @@ export async function sessionTimeline(
   const steps = Math.ceil((to.getTime() - from.getTime()) / stepMs)
   if (steps > MAX_TIMELINE_STEPS)
     throw badInput(`stepSeconds: the window would have more than ${MAX_TIMELINE_STEPS} steps`)
-  const minutes = sql<{ minute: Date; started: string; stopped: string }>`
-    select a.minute, sum(a.started) as started, sum(a.stopped) as stopped from ${minuteRollup(filter)}
+  // The window's minutes one by one; those from `to` until now (all a timeline of the past reads)
+  // as one sum, the row whose minute is null.
+  const minutes = sql<{ minute: Date | null; started: string; stopped: string }>`
+    select case when a.minute < ${to} then a.minute end as minute, sum(a.started) as started, sum(a.stopped) as stopped
+    from ${minuteRollup(filter)}
     where ${rollupScope(filter)} and a.cause = '' and a.minute >= ${from}
-    group by a.minute`
+    group by 1`
   const [openNow, rows] = await Promise.all([onlineSessionCount(db, filter), minutes.execute(db)])
   const timeline = Array.from({ length: steps }, (_, i) => ({
     at: new Date(from.getTime() + i * stepMs),
@@ -91,7 +94,7 @@ export async function sessionTimeline(
   const sinceStep = new Array<number>(steps + 1).fill(0)
   for (const row of rows.rows) {
     const [started, stopped] = [Number(row.started), Number(row.stopped)]
-    const step = row.minute < to ? Math.floor((row.minute.getTime() - from.getTime()) / stepMs) : steps
+    const step = row.minute === null ? steps : Math.floor((row.minute.getTime() - from.getTime()) / stepMs)
     sinceStep[step]! += stopped - started
     if (step < steps) {
       timeline[step]!.started += started
