@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import { appendAuditEventsFunction, PURGE_EXPIRED_AUDIT_EVENTS } from './0017_audit_lanes'
 import { monthPartitionFunctions, USAGE_TABLES, type MonthPartitioned } from './0020_monthly_partitions'
-import { grantToServices } from './grant-to-services'
+import { copyTableGrants, grantToServices } from './grant-to-services'
 
 // Audit events partitioned by the UTC month of occurred_at, managed as 0020's usage tables are.
 // Retention drops a month whose every event is past the retention the database holds for audit
@@ -22,7 +22,7 @@ import { grantToServices } from './grant-to-services'
 // The rows move into the new layout in the migration (the same ids, hashes and chain); the
 // functions whose argument is an audit event, the triggers and the grants move with them.
 
-const AUDIT_EVENTS: Record<string, MonthPartitioned> = {
+export const AUDIT_EVENTS: Record<string, MonthPartitioned> = {
   audit_events: {
     column: 'occurred_at',
     type: 'timestamptz',
@@ -117,12 +117,6 @@ async function moveAuditEvents(db: Kysely<unknown>, from: string): Promise<void>
     where tgrelid = ${from}::regclass and not tgisinternal and tgparentid = 0`.execute(db)
   for (const { definition } of triggers)
     await sql.raw(definition.replace(` ON public.${from} `, ' ON public.audit_events ')).execute(db)
-  const { rows: grants } = await sql<{ grantee: string; privilege: string }>`
-    select case when a.grantee = 0 then 'public' else quote_ident(a.grantee::regrole::text) end as grantee,
-      a.privilege_type as privilege
-    from pg_class c cross join lateral aclexplode(c.relacl) a
-    where c.oid = ${from}::regclass and a.grantee <> c.relowner`.execute(db)
-  for (const { grantee, privilege } of grants)
-    await sql.raw(`grant ${privilege} on audit_events to ${grantee}`).execute(db)
+  await copyTableGrants(db, from, 'audit_events')
   await sql`drop table ${sql.table(from)}`.execute(db)
 }

@@ -24,3 +24,13 @@ export async function grantToServices(db: Kysely<unknown>, what: string, grants:
 }
 
 const quote = (text: string) => `'${text.replaceAll("'", "''")}'`
+
+/** Gives `to` the privileges every role but the owner has on `from` (a table rebuilt in its place). */
+export async function copyTableGrants(db: Kysely<unknown>, from: string, to: string): Promise<void> {
+  const { rows } = await sql<{ grantee: string; privilege: string }>`
+    select case when a.grantee = 0 then 'public' else quote_ident(a.grantee::regrole::text) end as grantee,
+      a.privilege_type as privilege
+    from pg_class c cross join lateral aclexplode(c.relacl) a
+    where c.oid = ${from}::regclass and a.grantee <> c.relowner`.execute(db)
+  for (const { grantee, privilege } of rows) await sql.raw(`grant ${privilege} on ${to} to ${grantee}`).execute(db)
+}

@@ -20,6 +20,7 @@ import * as addressHolds from './0018_address_holds'
 import * as activityRollups from './0019_activity_rollups'
 import * as monthlyPartitions from './0020_monthly_partitions'
 import * as auditPartitions from './0021_audit_partitions'
+import * as monthlyTotalsPartitions from './0022_monthly_totals_partitions'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -48,4 +49,5 @@ export const migrations: Record<string, Migration> = {
   '0019_activity_rollups': activityRollups,
   '0020_monthly_partitions': monthlyPartitions,
   '0021_audit_partitions': auditPartitions,
+  '0022_monthly_totals_partitions': monthlyTotalsPartitions,
 }

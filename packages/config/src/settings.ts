@@ -120,6 +120,8 @@ export interface SessionizerSettings {
   readonly usageDaysRetentionDays: number
   /** Each user's daily rollup (usage_daily) is kept this long, by month partitions too. */
   readonly usageDailyRetentionDays: number
+  /** Each user's monthly totals (usage_monthly) and quota crossings are kept this long, by month partitions. */
+  readonly usageMonthlyRetentionDays: number
   readonly retentionSweepIntervalMs: number
   /** How often the audit chain's newest events are verified (radstream_sessionizer_audit_chain_broken). */
   readonly auditVerifyIntervalMs: number
@@ -233,6 +235,7 @@ export function loadSettings(env: Env = process.env): Settings {
       usageReportsRetentionHours: read.integer('USAGE_REPORTS_RETENTION_HOURS', 168, { min: 1, max: 876_000 }),
       usageDaysRetentionDays: read.integer('USAGE_DAYS_RETENTION_DAYS', 400, { min: 31, max: 36_500 }),
       usageDailyRetentionDays: read.integer('USAGE_DAILY_RETENTION_DAYS', 800, { min: 31, max: 36_500 }),
+      usageMonthlyRetentionDays: read.integer('USAGE_MONTHLY_RETENTION_DAYS', 1100, { min: 62, max: 36_500 }),
       retentionSweepIntervalMs: read.integer('RETENTION_SWEEP_INTERVAL_MS', 3_600_000, { min: 1000, max: 86_400_000 }),
       auditVerifyIntervalMs: read.integer('AUDIT_VERIFY_INTERVAL_MS', 300_000, { min: 1000, max: 86_400_000 }),
       auditSealIntervalMs: read.integer('AUDIT_SEAL_INTERVAL_MS', 60_000, { min: 100, max: 86_400_000 }),

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Db } from './connection'
 
 /**
- * Tables partitioned by month (migrations 0020 and 0021), which radstream manages itself: a
+ * Tables partitioned by month (migrations 0020 to 0022), which radstream manages itself: a
  * partition a month, `<table>_pYYYYMM`, made ahead of the month it holds, and a default partition
  * for what no month partition covers (a NAS whose clock is years off, a sweep that did not run).
  * Retention drops whole partitions: no row-by-row DELETE, no dead tuples, nothing for vacuum.
@@ -17,6 +17,10 @@ export const MONTHLY_PARTITIONED = [
    * (audit_settings): the partition functions refuse to drop a month younger than that.
    */
   'audit_events',
+  /** Each user's monthly totals, by month. */
+  'usage_monthly',
+  /** The months a user went past a quota (usersOverQuota), by month; kept as the monthly totals. */
+  'quota_crossings',
 ] as const
 
 export type MonthlyPartitionedTable = (typeof MONTHLY_PARTITIONED)[number]

@@ -184,7 +184,7 @@ export async function pruneUsageReports(db: Db, retentionHours: number, chunk = 
 export type ServiceRetentionDays = Record<Exclude<MonthlyPartitionedTable, 'audit_events'>, number>
 
 /**
- * The month partitions (migrations 0020 and 0021): this month's and the next MONTHS_AHEAD made,
+ * The month partitions (migrations 0020 to 0022): this month's and the next MONTHS_AHEAD made,
  * those past their kind's retention dropped (audit events by the database's own retention), and
  * the default partitions' expired rows removed. Returns what it made, dropped and removed.
  */

@@ -317,6 +317,8 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         const partitions = await manageMonthPartitions(db, {
           session_usage_days: config.usageDaysRetentionDays,
           usage_daily: config.usageDailyRetentionDays,
+          usage_monthly: config.usageMonthlyRetentionDays,
+          quota_crossings: config.usageMonthlyRetentionDays,
         })
         for (const [table, dropped] of Object.entries(partitions.dropped))
           metrics.partitionsDropped.inc({ table }, dropped.length)

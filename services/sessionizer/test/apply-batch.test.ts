@@ -422,6 +422,8 @@ describe('applyBatch', () => {
       const partitions = await manageMonthPartitions(asService, {
         session_usage_days: 9000,
         usage_daily: 9000,
+        usage_monthly: 9000,
+        quota_crossings: 9000,
       }).finally(() => asService.destroy())
       expect(removed.sessions).toBeGreaterThanOrEqual(1)
       expect(partitions.defaultRows.audit_events).toBeGreaterThanOrEqual(1)

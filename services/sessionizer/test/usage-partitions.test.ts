@@ -16,7 +16,7 @@ beforeAll(async () => {
   ;({ db } = await scratchDatabase('usage_partitions'))
   // The months this test makes, gone again (the scratch database outlives a run).
   await sql`select drop_month_partition(t::regclass, m::date)
-    from unnest(array['session_usage_days', 'usage_daily']) t,
+    from unnest(array['session_usage_days', 'usage_daily', 'usage_monthly', 'quota_crossings']) t,
       generate_series('2024-01-01'::date, '2025-12-01'::date, interval '1 month') m`.execute(db)
 })
 afterAll(async () => db?.destroy())
@@ -26,6 +26,13 @@ async function storedIn(table: 'session_usage_days' | 'usage_daily') {
   const { rows } = await sql<{ day: string; part: string }>`
     select day::text, tableoid::regclass::text as part from ${sql.table(table)} order by day`.execute(db)
   return rows.map((r) => [r.day, r.part])
+}
+
+/** Where each of the session's user's monthly totals is stored, by month. */
+async function monthlyIn() {
+  const { rows } = await sql<{ month: string; part: string }>`
+    select month::text, tableoid::regclass::text as part from usage_monthly order by month`.execute(db)
+  return rows.map((r) => [r.month, r.part])
 }
 
 describe('usage month partitions', () => {
@@ -59,7 +66,7 @@ describe('usage month partitions', () => {
     // The sweep in March 2024: March to May made, March's rows moved out of the default.
     const march = await manageMonthPartitions(
       db,
-      { session_usage_days: 400, usage_daily: 800 },
+      { session_usage_days: 400, usage_daily: 800, usage_monthly: 400, quota_crossings: 400 },
       new Date('2024-03-10T00:00:00Z'),
     )
     expect(march.made).toEqual(
@@ -75,12 +82,16 @@ describe('usage month partitions', () => {
       'usage_daily_p202403',
       'usage_daily_p202404',
     ])
+    expect(await monthlyIn()).toEqual([
+      ['2024-03-01', 'usage_monthly_p202403'],
+      ['2024-04-01', 'usage_monthly_p202404'],
+    ])
 
     // 400 days after May 1st 2024: March and April are past the day shares' retention; the
     // daily rollups (800 days) stay.
     const later = await manageMonthPartitions(
       db,
-      { session_usage_days: 400, usage_daily: 800 },
+      { session_usage_days: 400, usage_daily: 800, usage_monthly: 1100, quota_crossings: 1100 },
       new Date('2025-06-10T00:00:00Z'),
     )
     expect(later.dropped.session_usage_days).toEqual(['session_usage_days_p202403', 'session_usage_days_p202404'])
@@ -93,5 +104,16 @@ describe('usage month partitions', () => {
       db,
     )
     expect(rows[0]!.octets).toBe('27000')
+
+    // The monthly totals by their own setting: kept at 1,100 days, gone at 400.
+    expect(later.dropped.usage_monthly).toEqual([])
+    expect((await monthlyIn()).length).toBe(2)
+    const shorter = await manageMonthPartitions(
+      db,
+      { session_usage_days: 400, usage_daily: 800, usage_monthly: 400, quota_crossings: 400 },
+      new Date('2025-06-10T00:00:00Z'),
+    )
+    expect(shorter.dropped.usage_monthly).toEqual(['usage_monthly_p202403', 'usage_monthly_p202404'])
+    expect(await monthlyIn()).toEqual([])
   })
 })
