@@ -148,6 +148,25 @@ export function monthPartitionFunctions(tables: Record<string, MonthPartitioned>
   ]
 }
 
+/**
+ * Makes the partitions of `table` (through ensure_month_partition) for every month that `source`
+ * has rows of, and for this month and the two ahead: what a table needs before its rows move in.
+ */
+export async function ensurePartitionsForRows(
+  db: Kysely<unknown>,
+  table: string,
+  spec: MonthPartitioned,
+  source: string,
+): Promise<void> {
+  const month = spec.type === 'date' ? spec.column : `${spec.column} at time zone 'UTC'`
+  await sql`
+    select ensure_month_partition(${table}::regclass, month) from (
+      select distinct date_trunc('month', ${sql.raw(month)})::date as month from ${sql.table(source)}
+      union select generate_series(date_trunc('month', now() at time zone 'UTC'),
+        date_trunc('month', now() at time zone 'UTC') + interval '2 months', interval '1 month')::date
+    ) m order by month`.execute(db)
+}
+
 export async function up(db: Kysely<unknown>): Promise<void> {
   for (const definition of monthPartitionFunctions(USAGE_TABLES)) await sql.raw(definition).execute(db)
   for (const fn of MONTH_PARTITION_FUNCTIONS) await sql.raw(`revoke execute on function ${fn} from public`).execute(db)
@@ -161,16 +180,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     await sql.raw(`create table ${table}_default partition of ${table} default`).execute(db)
     if (USAGE_TABLES[table]!.fillfactor)
       await sql.raw(`alter table ${table}_default set (fillfactor = ${USAGE_TABLES[table]!.fillfactor})`).execute(db)
-    // A partition for every month that has rows, and the months up to two ahead.
-    await sql
-      .raw(
-        `
-      select ensure_month_partition('${table}'::regclass, month::date) from (
-        select distinct date_trunc('month', day) as month from ${table}_unpartitioned
-        union select generate_series(date_trunc('month', now()), date_trunc('month', now()) + interval '2 months', interval '1 month')
-      ) m order by month`,
-      )
-      .execute(db)
+    await ensurePartitionsForRows(db, table, USAGE_TABLES[table]!, `${table}_unpartitioned`)
     await sql.raw(`insert into ${table} select * from ${table}_unpartitioned`).execute(db)
     await sql.raw(`drop table ${table}_unpartitioned`).execute(db)
     await grantToServices(db, table, [`grant select, insert, update, delete on ${table} to %I`])

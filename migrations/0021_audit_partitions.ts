@@ -1,6 +1,11 @@
 import { sql, type Kysely } from 'kysely'
 import { appendAuditEventsFunction, PURGE_EXPIRED_AUDIT_EVENTS } from './0017_audit_lanes'
-import { monthPartitionFunctions, USAGE_TABLES, type MonthPartitioned } from './0020_monthly_partitions'
+import {
+  ensurePartitionsForRows,
+  monthPartitionFunctions,
+  USAGE_TABLES,
+  type MonthPartitioned,
+} from './0020_monthly_partitions'
 import { copyTableGrants, grantToServices } from './grant-to-services'
 
 // Audit events partitioned by the UTC month of occurred_at, managed as 0020's usage tables are.
@@ -53,13 +58,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create table audit_events_default partition of audit_events default`.execute(db)
   for (const definition of monthPartitionFunctions({ ...USAGE_TABLES, ...AUDIT_EVENTS }))
     await sql.raw(definition).execute(db)
-  // A partition for every month that has events, and the months up to two ahead.
-  await sql`
-    select ensure_month_partition('audit_events'::regclass, month) from (
-      select distinct date_trunc('month', occurred_at at time zone 'UTC')::date as month from audit_events_unpartitioned
-      union select generate_series(date_trunc('month', now() at time zone 'UTC'),
-        date_trunc('month', now() at time zone 'UTC') + interval '2 months', interval '1 month')::date
-    ) m order by month`.execute(db)
+  await ensurePartitionsForRows(db, 'audit_events', AUDIT_EVENTS.audit_events!, 'audit_events_unpartitioned')
   await moveAuditEvents(db, 'audit_events_unpartitioned')
   await sql.raw(appendAuditEventsFunction(SESSION_EVENT_SINCE)).execute(db)
   await sql`drop function purge_expired_audit_events(integer)`.execute(db)

@@ -1,5 +1,10 @@
 import { sql, type Kysely } from 'kysely'
-import { monthPartitionFunctions, USAGE_TABLES, type MonthPartitioned } from './0020_monthly_partitions'
+import {
+  ensurePartitionsForRows,
+  monthPartitionFunctions,
+  USAGE_TABLES,
+  type MonthPartitioned,
+} from './0020_monthly_partitions'
 import { AUDIT_EVENTS } from './0021_audit_partitions'
 import { copyTableGrants } from './grant-to-services'
 
@@ -46,13 +51,7 @@ async function rebuild(db: Kysely<unknown>, table: string, into: 'partitioned' |
   for (const { definition } of indexes) await sql.raw(definition.replace(' ON ONLY ', ' ON ')).execute(db)
   if (into === 'partitioned') {
     await sql`create table ${sql.id(`${table}_default`)} partition of ${sql.table(table)} default`.execute(db)
-    // A partition for every month that has rows, and the months up to two ahead.
-    await sql`
-      select ensure_month_partition(${table}::regclass, month) from (
-        select distinct date_trunc('month', month)::date as month from ${sql.table(aside)}
-        union select generate_series(date_trunc('month', now() at time zone 'UTC'),
-          date_trunc('month', now() at time zone 'UTC') + interval '2 months', interval '1 month')::date
-      ) m order by month`.execute(db)
+    await ensurePartitionsForRows(db, table, TOTALS[table]!, aside)
   }
   await sql`insert into ${sql.table(table)} select * from ${sql.table(aside)}`.execute(db)
   await copyTableGrants(db, aside, table)
