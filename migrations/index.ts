@@ -21,6 +21,7 @@ import * as activityRollups from './0019_activity_rollups'
 import * as monthlyPartitions from './0020_monthly_partitions'
 import * as auditPartitions from './0021_audit_partitions'
 import * as monthlyTotalsPartitions from './0022_monthly_totals_partitions'
+import * as reportBuckets from './0023_report_buckets'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -50,4 +51,5 @@ export const migrations: Record<string, Migration> = {
   '0020_monthly_partitions': monthlyPartitions,
   '0021_audit_partitions': auditPartitions,
   '0022_monthly_totals_partitions': monthlyTotalsPartitions,
+  '0023_report_buckets': reportBuckets,
 }

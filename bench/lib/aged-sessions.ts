@@ -55,8 +55,8 @@ export async function seedAgedSessions(db: Db, aged: AgedSessions): Promise<void
 
   const prefix = `bench-${aged.run}-${aged.index}-%`
   await sql`
-    insert into session_usage_points (session_id, session_time, input_octets, output_octets)
-    select s.id, k * ${CADENCE_SECONDS}, k * ${CADENCE_SECONDS * 1000} + (k % 7) * 13, k * ${CADENCE_SECONDS * 2000} + (k % 5) * 29
+    insert into session_usage_points (session_id, bucket, session_time, input_octets, output_octets)
+    select s.id, s.usage_bucket, k * ${CADENCE_SECONDS}, k * ${CADENCE_SECONDS * 1000} + (k % 7) * 13, k * ${CADENCE_SECONDS * 2000} + (k % 5) * 29
     from sessions s cross join generate_series(3::bigint, ${aged.reports - 1}) k
     where s.session_id like ${prefix}
     order by s.id, k`.execute(db)

@@ -11,6 +11,6 @@ export async function emptyTables(db: Db): Promise<void> {
     await sql`set local session_replication_role = replica`.execute(tx)
     await sql`truncate sessions, activity_by_lane, activity_by_nas, open_sessions_by_nas, users, nas_clients, nas_cadences, audit_events, audit_lanes, audit_seals, nas_accounting_events, realm_assignments, api_clients, resellers
       restart identity cascade`.execute(tx)
-    await sql`update usage_report_pruning set pruned_through = '-infinity'`.execute(tx)
+    await sql`update usage_report_horizon set dropped_through = '-infinity'`.execute(tx)
   })
 }

@@ -111,6 +111,10 @@ export interface SessionTable {
   least_interim_session_time: ColumnType<string | null, number | null, number | null>
   next_interim_session_time: ColumnType<string | null, number | null, number | null>
   created_at: Generated<Date>
+  /** The day partition of its counter reports: the UTC day it was made, or carried to (migration 0023). */
+  usage_bucket: Generated<DateOnly>
+  /** The least Acct-Session-Time of its counter reports kept when carried: its split before is final. */
+  usage_reports_from: Generated<Int8>
 }
 
 /**
@@ -170,6 +174,8 @@ export interface SessionUsagePointTable {
   session_time: Int8
   input_octets: Numeric64 | null
   output_octets: Numeric64 | null
+  /** Its session's usage_bucket: the day partition it lives in (migration 0023). */
+  bucket: DateOnly
 }
 
 /** When an open session was last heard of, and its cadence in seconds (0: none known). */
@@ -195,14 +201,10 @@ export interface NasCadenceTable {
 }
 
 /** A session whose counter reports were pruned: its split is final. */
-export interface SessionUsageSealedTable {
-  session_id: Int8
-}
-
-/** How far the pruning of counter reports has gone, by the sessions' stop time. */
-export interface UsageReportPruningTable {
+/** The last bucket of counter reports dropped: a session of it or an earlier one is sealed. */
+export interface UsageReportHorizonTable {
   only_row: Generated<boolean>
-  pruned_through: Date
+  dropped_through: DateOnly
 }
 
 /** A session's traffic and time in one UTC day, as its counter reports say. */
@@ -263,8 +265,7 @@ export interface Database {
   session_usage_days: SessionUsageDayTable
   session_liveness: SessionLivenessTable
   nas_cadences: NasCadenceTable
-  session_usage_sealed: SessionUsageSealedTable
-  usage_report_pruning: UsageReportPruningTable
+  usage_report_horizon: UsageReportHorizonTable
   usage_daily: UsageDailyTable
   usage_monthly: UsageMonthlyTable
   usage_quotas: UsageQuotaTable

@@ -14,8 +14,8 @@ import { scratchDatabase } from '../../../test/support/scratch-database'
  * The upgrade to this wave's storage: an installation filled through the sessionizer, taken back
  * to the schema of the release before it (0017) by the down migrations, as an existing
  * installation has it, then migrated to the latest. Every API answer (history, online sessions,
- * whoHadIp, usage, the console's numbers, the audit log's pages) and the audit chain's
- * verification are the same before and after.
+ * whoHadIp, usage, the console's numbers, the audit log's pages), the audit chain's
+ * verification and the sessions' counter reports are the same before and after.
  */
 
 const PREVIOUS_RELEASE = '0017_audit_lanes'
@@ -103,7 +103,12 @@ async function answers(auditEnd: Date) {
     }
   }
   const verified = await Promise.all((await auditLaneNames(db)).map((lane) => verifyAuditLane(db, lane)))
+  // Not an API answer, but what the next Interim-Update of a session is split against.
+  const { rows: reports } = await sql`
+    select s.session_key, p.session_time, p.input_octets, p.output_octets
+    from session_usage_points p join sessions s on s.id = p.session_id order by 1, 2`.execute(db)
   return {
+    reports,
     history,
     online: await graphql(ONLINE),
     who,
@@ -162,6 +167,7 @@ describe('the upgrade from the previous release', () => {
     expect(before.consoleNumbers.usersOverQuota.length).toBeGreaterThan(0)
     expect(before.who.filter((w) => w.whoHadIp.length > 0).length).toBeGreaterThan(10)
     expect(before.auditPages.flat().length).toBeGreaterThan(100)
+    expect(before.reports.length).toBeGreaterThan(100)
 
     const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
     const down = await migrator.migrateTo(PREVIOUS_RELEASE)

@@ -5,7 +5,7 @@ export {
   closeStaleSessions,
   deleteExpired,
   manageMonthPartitions,
-  pruneUsageReports,
+  manageReportBuckets,
 } from './maintenance'
 export { sessionKey } from './session-key'
 export { SessionizerMetrics } from './metrics'

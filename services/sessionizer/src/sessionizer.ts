@@ -31,7 +31,8 @@ import { deadLettered } from './audit-events'
 import { AssignmentWatch } from './assignment-watch'
 import { AuditChainWatch } from './audit-chain-watch'
 import { ConsumerLag } from './consumer-lag'
-import { closeStaleSessions, deleteExpired, manageMonthPartitions, pruneUsageReports } from './maintenance'
+import { inTransaction } from './in-transaction'
+import { closeStaleSessions, deleteExpired, manageMonthPartitions, manageReportBuckets } from './maintenance'
 import { SessionizerMetrics } from './metrics'
 
 export interface RunningSessionizer {
@@ -41,9 +42,6 @@ export interface RunningSessionizer {
   /** Finishes the batch in hand (commit, then offsets), leaves the group and closes. */
   stop(): Promise<void>
 }
-
-const DEADLOCK_RETRIES = 5
-const RETRYABLE = new Set(['40001', '40P01']) // serialization failure, deadlock
 
 /**
  * SQLSTATE classes that say a value cannot be stored, whatever the retry: 22 data exception (an
@@ -66,18 +64,6 @@ interface DecodedEntry {
 }
 
 type RecordSource = { topic: string; partition: number; offset: string }
-
-/** Runs `work` in a transaction, again when PostgreSQL chose it as a deadlock or serialization victim. */
-async function inTransaction<T>(db: Db, work: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.transaction().execute(work)
-    } catch (error) {
-      const code = (error as { code?: string }).code
-      if (!code || !RETRYABLE.has(code) || attempt >= DEADLOCK_RETRIES) throw error
-    }
-  }
-}
 
 /**
  * Repeats the maintenance job `sweep` every `intervalMs` until stopped; a failed run is logged and
@@ -327,12 +313,12 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         const defaultRows = Object.values(partitions.defaultRows).reduce((a, b) => a + b, 0)
         if (partitions.made.length + Object.values(partitions.dropped).flat().length + defaultRows > 0)
           log.info(partitions, 'month partitions made ahead and dropped past their retention')
-        const reports = await pruneUsageReports(db, config.usageReportsRetentionHours)
-        metrics.expiredRemoved.inc({ table: 'session_usage_points' }, reports)
-        if (reports > 0)
+        const buckets = await manageReportBuckets(db, config.usageReportsRetentionHours)
+        metrics.partitionsDropped.inc({ table: 'session_usage_points' }, buckets.dropped.length)
+        if (buckets.made.length + buckets.dropped.length + buckets.carriedSessions > 0)
           log.info(
-            { reports, retentionHours: config.usageReportsRetentionHours },
-            'counter reports of settled sessions removed',
+            { ...buckets, retentionHours: config.usageReportsRetentionHours },
+            'counter reports: day buckets made, live sessions carried forward, settled buckets dropped',
           )
       },
       log,

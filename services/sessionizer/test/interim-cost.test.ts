@@ -2,7 +2,7 @@ import { sql, type Transaction } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { upsertNasClient, type Database, type Db } from '@radstream/db'
 import type { AccountingRecord } from '@radstream/events'
-import { applyBatch, closeStaleChunk, closeStaleSessions, pruneUsageReports } from '../src'
+import { applyBatch, closeStaleChunk, closeStaleSessions, manageReportBuckets } from '../src'
 import { accountingRecord, at } from '../../../test/support/records'
 import { scratchDatabase } from '../../../test/support/scratch-database'
 
@@ -216,7 +216,7 @@ describe('the stale sweep', () => {
 })
 
 describe('counter reports', () => {
-  it('should be removed once a session is settled, its split then final whatever comes later', async () => {
+  it('should go with their bucket once its sessions are settled, carrying the live ones, splits then final', async () => {
     const start = at('2025-01-10T23:30:00Z')
     const id = 'settled'
     await apply([packet(id, 1, start), interim(id, start, 1200), interim(id, start, 2400)])
@@ -229,7 +229,35 @@ describe('counter reports', () => {
       ]),
     ])
     const open = 'still-open'
-    await apply([packet(open, 1, start), interim(open, start, 1200)])
+    await apply([packet(open, 1, start), interim(open, start, 600), interim(open, start, 1200)])
+    const today = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000)
+    const dayAfter = (days: number) => new Date(today.getTime() + days * 86_400_000).toISOString().slice(0, 10)
+    const later = new Date(today.getTime() + 2 * 86_400_000 + 7_200_000)
+    // Heard of within the hour before `later`: its reports from the last before the cutoff on stay.
+    const recent = 'recent'
+    const recentStart = later.getTime() / 1000 - 3 * 3600
+    // Received when sent (in the future of this run), so that their Event-Timestamps stand.
+    await apply(
+      [1800, 3600, 6000, 7800].map((t) =>
+        accountingRecord(
+          [
+            ['User-Name', `user-${recent}`],
+            ['Acct-Session-Id', recent],
+            ['NAS-IP-Address', '198.18.60.1'],
+            ['Acct-Status-Type', 3],
+            ['Event-Timestamp', recentStart + t],
+            ['Acct-Session-Time', t],
+            ['Acct-Input-Octets', t * 1000],
+            ['Acct-Output-Octets', t * 3000],
+          ],
+          { receivedAt: new Date((recentStart + t) * 1000) },
+        ),
+      ),
+    )
+    // What the carried session's split must come to: made before the sweep (a session made after
+    // it would be in a bucket the sweep of this future day has dropped).
+    const recount = 'recount'
+    await apply([packet(recount, 1, start), ...[600, 1200, 2400].map((t) => interim(recount, start, t))])
     const daysOf = (sessionId: string) =>
       db
         .selectFrom('session_usage_days')
@@ -239,21 +267,47 @@ describe('counter reports', () => {
         .orderBy('day')
         .execute()
     const reportsOf = async (sessionId: string) =>
-      Number(
-        (
-          await sql<{
-            n: string
-          }>`select count(*) as n from session_usage_points p join sessions s on s.id = p.session_id
-            where s.session_id = ${sessionId}`.execute(db)
-        ).rows[0]!.n,
-      )
+      (
+        await sql<{ bucket: string; times: string }>`
+          select to_char(p.bucket, 'YYYY-MM-DD') as bucket, string_agg(p.session_time::text, ' ' order by p.session_time) as times
+          from session_usage_points p join sessions s on s.id = p.session_id
+          where s.session_id = ${sessionId} group by 1 order by 1`.execute(db)
+      ).rows.map((r) => `${r.bucket}: ${r.times}`)
+    const bucketNames = async () =>
+      (
+        await sql<{ name: string }>`
+          select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+          where i.inhparent = 'session_usage_points'::regclass order by 1`.execute(db)
+      ).rows.map((r) => r.name)
+    expect(await reportsOf(id)).toEqual([`${dayAfter(0)}: 1200 2400 3600`])
+    expect(await reportsOf(open)).toEqual([`${dayAfter(0)}: 600 1200`])
+
+    // Within the retention of today's bucket nothing moves; the days ahead are made.
+    expect(await manageReportBuckets(db, 1)).toMatchObject({ carriedSessions: 0, dropped: [] })
+    const early = await manageReportBuckets(db, 1, new Date(today.getTime() + 86_400_000 + 1_800_000))
+    expect(early).toMatchObject({ carriedSessions: 0, dropped: [] })
+    expect(await bucketNames()).toEqual(
+      expect.arrayContaining([0, 1, 2, 3].map((d) => `session_usage_points_p${dayAfter(d).replaceAll('-', '')}`)),
+    )
+    // Two days on, with an hour's retention: the open sessions (these and the earlier tests') go to
+    // that day's bucket, some a transaction, with their reports from the last before the cutoff
+    // on; today's bucket and tomorrow's are dropped, sealing the settled session.
+    const live = await sql<{ n: string }>`select count(*) as n from sessions where stop_time is null`.execute(db)
+    expect(Number(live.rows[0]!.n)).toBeGreaterThan(3)
+    const swept = await manageReportBuckets(db, 1, later, { chunk: 1000 })
+    expect(swept.carriedSessions).toBe(Number(live.rows[0]!.n))
+    expect(swept.dropped).toEqual([dayAfter(0), dayAfter(1)])
+    expect(await bucketNames()).not.toContain(`session_usage_points_p${dayAfter(0).replaceAll('-', '')}`)
+    expect(await reportsOf(id)).toEqual([])
+    expect(await reportsOf(open)).toEqual([`${dayAfter(2)}: 1200`])
+    expect(await reportsOf(recent)).toEqual([`${dayAfter(2)}: 6000 7800`])
+    const inBucket = await sql<{
+      n: string
+    }>`select count(*) as n from session_usage_points where bucket = ${dayAfter(2)}::date`.execute(db)
+    expect(swept.carriedReports).toBe(Number(inBucket.rows[0]!.n))
+
     const daysBefore = await daysOf(id)
-    expect(await reportsOf(id)).toBe(3)
-    const removed = await pruneUsageReports(db, 1)
-    expect(removed).toBeGreaterThanOrEqual(3)
-    expect(await reportsOf(id)).toBe(0)
-    expect(await reportsOf(open)).toBe(1)
-    // A late Interim-Update (between two pruned reports) and a replay of the Stop change no day.
+    // A late Interim-Update (between two dropped reports) and a replay of the Stop change no day.
     await apply([interim(id, start, 1800)])
     await apply([
       packet(id, 2, start + 3600, [
@@ -264,8 +318,18 @@ describe('counter reports', () => {
       ]),
     ])
     expect(await daysOf(id)).toEqual(daysBefore)
-    expect(await reportsOf(id)).toBe(0)
-    // A second run finds nothing new to read.
-    expect(await pruneUsageReports(db, 1)).toBe(0)
+    expect(await reportsOf(id)).toEqual([])
+    // A carried session: a report before the ones it kept is not stored; one after is split
+    // against them, as if every report were there (the one left out is before midnight, as is
+    // the first it kept, so the days are the same).
+    await apply([interim(open, start, 300)])
+    expect(await reportsOf(open)).toEqual([`${dayAfter(2)}: 1200`])
+    const openBefore = await daysOf(open)
+    await apply([interim(open, start, 2400)])
+    expect(await reportsOf(open)).toEqual([`${dayAfter(2)}: 1200 2400`])
+    expect(await daysOf(open)).toEqual(await daysOf(recount))
+    expect(await daysOf(open)).not.toEqual(openBefore)
+    // A second run finds nothing new: the horizon stands at the dropped bucket.
+    expect(await manageReportBuckets(db, 1, later)).toMatchObject({ carriedSessions: 0, dropped: [] })
   })
 })
