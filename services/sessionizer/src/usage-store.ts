@@ -216,7 +216,9 @@ function byBucket<T>(items: readonly T[], sessionOf: (item: T) => string, places
   const groups = new Map<string, T[]>()
   for (const item of items) {
     const bucket = places.get(sessionOf(item))!.bucket
-    groups.set(bucket, [...(groups.get(bucket) ?? []), item])
+    const group = groups.get(bucket)
+    if (group) group.push(item)
+    else groups.set(bucket, [item])
   }
   return groups
 }
