@@ -109,8 +109,20 @@ export class SessionizerMetrics {
 
   readonly partitionsDropped = new Counter({
     name: 'radstream_sessionizer_partitions_dropped_total',
-    help: 'Month partitions past their retention dropped by the retention sweep, by table',
+    help: 'Partitions past their retention dropped by the retention sweep (months; the counter reports: day buckets), by table',
     labelNames: ['table'] as const,
+    registers: [this.registry],
+  })
+
+  readonly reportsCarried = new Counter({
+    name: 'radstream_sessionizer_usage_reports_carried_total',
+    help: 'Counter reports copied to the current day bucket with their live session when its bucket was settled',
+    registers: [this.registry],
+  })
+
+  readonly sessionsCarried = new Counter({
+    name: 'radstream_sessionizer_usage_sessions_carried_total',
+    help: 'Sessions still live carried to the current day bucket of counter reports when their bucket was settled',
     registers: [this.registry],
   })
 

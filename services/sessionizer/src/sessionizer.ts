@@ -315,6 +315,8 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
           log.info(partitions, 'month partitions made ahead and dropped past their retention')
         const buckets = await manageReportBuckets(db, config.usageReportsRetentionHours)
         metrics.partitionsDropped.inc({ table: 'session_usage_points' }, buckets.dropped.length)
+        metrics.sessionsCarried.inc(buckets.carriedSessions)
+        metrics.reportsCarried.inc(buckets.carriedReports)
         if (buckets.made.length + buckets.dropped.length + buckets.carriedSessions > 0)
           log.info(
             { ...buckets, retentionHours: config.usageReportsRetentionHours },
