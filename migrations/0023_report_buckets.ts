@@ -7,7 +7,7 @@ import { grantToServices } from './grant-to-services'
 // incremental split probes a session's reports in its bucket only (one partition, whatever the
 // retention). Once a bucket's every session has been closed for the reports' retention, its
 // reports can never be needed again (usage.md); the sweep then carries the sessions of the bucket
-// still open or closed more recently (a few: sessions that live for days) to the current bucket
+// still open or closed more recently (a few: sessions that live for days) to a later bucket
 // with their reports, and drops the bucket's partition. The horizon, usage_report_horizon, is the
 // last bucket dropped: a session whose bucket is at or before it is sealed (its split is final, a
 // report that comes later changes nothing), as session_usage_sealed said one by one before. So

@@ -1,11 +1,6 @@
 export { startSessionizer, type RunningSessionizer } from './sessionizer'
 export { applyBatch, type BatchOptions } from './apply-batch'
-export {
-  closeStaleChunk,
-  closeStaleSessions,
-  deleteExpired,
-  manageMonthPartitions,
-  manageReportBuckets,
-} from './maintenance'
+export { closeStaleChunk, closeStaleSessions, deleteExpired, manageMonthPartitions } from './maintenance'
+export { manageReportBuckets } from './report-buckets'
 export { sessionKey } from './session-key'
 export { SessionizerMetrics } from './metrics'

@@ -13,7 +13,6 @@ import {
   type MonthlyPartitionedTable,
 } from '@radstream/db'
 import { sessionEvents } from './audit-events'
-import { inTransaction } from './in-transaction'
 
 // Only one sessionizer of a group sweeps at a time; the others find the lock taken and skip.
 const SWEEP_LOCK = 0x7261_6473 // "rads"
@@ -140,115 +139,6 @@ export async function deleteExpired(
     removed.activityMinutes += Number(result.numAffectedRows ?? 0)
   }
   return removed
-}
-
-/** How many days ahead of the current one have their counter reports' bucket ready. */
-const REPORT_BUCKETS_AHEAD = 2
-const DAY_MS = 86_400_000
-const utcDay = (time: Date) => new Date(Math.floor(time.getTime() / DAY_MS) * DAY_MS)
-const isoDay = (day: Date) => day.toISOString().slice(0, 10)
-
-/** What manageReportBuckets did. */
-export interface ReportBucketsOutcome {
-  /** The day partitions made, by their day. */
-  readonly made: string[]
-  /** Sessions carried to the current bucket with their reports, and those reports. */
-  readonly carriedSessions: number
-  readonly carriedReports: number
-  /** The buckets dropped (their sessions sealed), by their day. */
-  readonly dropped: string[]
-}
-
-/**
- * The counter reports' day buckets (migration 0023). Makes today's bucket and the next
- * REPORT_BUCKETS_AHEAD. Then each bucket whose day ended more than `retentionHours` ago: its
- * sessions still open or closed since then (their reports may still be needed: a retransmission, a
- * NAS's buffered accounting, a replay from Kafka) are carried to today's bucket with the reports a
- * packet can still fall between (those of the retention by the session's clock and, for each
- * counter, the one before: a carry copies at most a retention's reports, however old the
- * session), `chunk` sessions a transaction; the bucket is then dropped, which seals the rest
- * (their splits are final, usage.md). A carry first locks its sessions' rows, as a batch's upsert does
- * before it reads their bucket (usage-store.ts), so no report lands in a bucket its session left.
- * A drop waits at most `lockTimeoutMs` for the table (readers queue behind it), else the next run
- * goes on from there.
- */
-export async function manageReportBuckets(
-  db: Db,
-  retentionHours: number,
-  now = new Date(),
-  { chunk = 200, lockTimeoutMs = 1000 } = {},
-): Promise<ReportBucketsOutcome> {
-  const today = utcDay(now)
-  const made: string[] = []
-  for (let ahead = 0; ahead <= REPORT_BUCKETS_AHEAD; ahead++) {
-    const day = isoDay(new Date(today.getTime() + ahead * DAY_MS))
-    const { rows } = await sql<{ made: boolean }>`select ensure_report_bucket(${day}::date) as made`.execute(db)
-    if (rows[0]?.made) made.push(day)
-  }
-  const cutoff = new Date(now.getTime() - retentionHours * 3_600_000)
-  const last = new Date(utcDay(cutoff).getTime() - DAY_MS)
-  // The first bucket after the horizon that has sessions or a partition; none: nothing to drop.
-  const { rows } = await sql<{ first: string | null }>`
-    select to_char(least(
-      (select min(usage_bucket) from sessions where usage_bucket > h.dropped_through),
-      (select min(substr(c.relname, length('session_usage_points_p') + 1)::date)
-        from pg_inherits i join pg_class c on c.oid = i.inhrelid
-        where i.inhparent = 'session_usage_points'::regclass and c.relname ~ '_p[0-9]{8}$'
-          and substr(c.relname, length('session_usage_points_p') + 1)::date > h.dropped_through)
-    ), 'YYYY-MM-DD') as first
-    from usage_report_horizon h`.execute(db)
-  let carriedSessions = 0
-  let carriedReports = 0
-  const dropped: string[] = []
-  if (!rows[0]?.first) return { made, carriedSessions, carriedReports, dropped }
-  for (let day = new Date(`${rows[0].first}T00:00:00Z`); day <= last; day = new Date(day.getTime() + DAY_MS)) {
-    const bucket = isoDay(day)
-    const { rows: live } = await sql<{ id: string }>`
-      select id from sessions where usage_bucket = ${bucket}::date and stop_time is null
-      union all
-      select id from sessions where usage_bucket = ${bucket}::date and stop_time >= ${cutoff}`.execute(db)
-    for (let first = 0; first < live.length; first += chunk) {
-      const ids = pgArray(live.slice(first, first + chunk).map((r) => r.id))
-      const carried = await inTransaction(db, async (tx) => {
-        // For each session, the least Acct-Session-Time it keeps: for each counter, its last report
-        // at or before the cutoff (by the session's clock), the left neighbour of any report to come.
-        const before = (counter: 'input_octets' | 'output_octets') =>
-          sql`(select max(p.session_time) from session_usage_points p
-            where p.bucket = ${bucket}::date and p.session_id = s.id and p.${sql.raw(counter)} is not null
-              and p.session_time <= extract(epoch from ${cutoff}::timestamptz - s.start_time))`
-        const moved = await sql<{ id: string; reports_from: string }>`
-          update sessions s set usage_bucket = ${isoDay(today)}::date,
-            usage_reports_from = greatest(s.usage_reports_from, least(${before('input_octets')}, ${before('output_octets')}))
-          where s.id = any(${ids}::bigint[]) and s.usage_bucket = ${bucket}::date
-          returning s.id, s.usage_reports_from as reports_from`.execute(tx)
-        const reports = await sql`
-          insert into session_usage_points (session_id, session_time, bucket, input_octets, output_octets)
-          select p.session_id, p.session_time, ${isoDay(today)}::date, p.input_octets, p.output_octets
-          from unnest(${pgArray(moved.rows.map((r) => r.id))}::bigint[], ${pgArray(moved.rows.map((r) => r.reports_from))}::bigint[])
-            as m(id, reports_from)
-          join session_usage_points p on p.bucket = ${bucket}::date and p.session_id = m.id and p.session_time >= m.reports_from
-          on conflict do nothing`.execute(tx)
-        return { sessions: moved.rows.length, reports: Number(reports.numAffectedRows ?? 0) }
-      })
-      carriedSessions += carried.sessions
-      carriedReports += carried.reports
-    }
-    const gone = await db
-      .transaction()
-      .execute(async (tx) => {
-        await sql`select set_config('lock_timeout', ${String(lockTimeoutMs)}, true)`.execute(tx)
-        const { rows: drop } = await sql<{ dropped: boolean }>`
-          select drop_report_bucket(${bucket}::date) as dropped`.execute(tx)
-        return drop[0]?.dropped ?? false
-      })
-      .catch((error: unknown) => {
-        if ((error as { code?: string }).code === '55P03') return undefined // lock_not_available: the next run
-        throw error
-      })
-    if (gone === undefined) break
-    if (gone) dropped.push(bucket)
-  }
-  return { made, carriedSessions, carriedReports, dropped }
 }
 
 /** Retention in days of each month-partitioned kind of data that the services set. */

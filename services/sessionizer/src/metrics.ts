@@ -116,13 +116,13 @@ export class SessionizerMetrics {
 
   readonly reportsCarried = new Counter({
     name: 'radstream_sessionizer_usage_reports_carried_total',
-    help: 'Counter reports copied to the current day bucket with their live session when its bucket was settled',
+    help: 'Counter reports copied to a later day bucket with their live session when its bucket was settled',
     registers: [this.registry],
   })
 
   readonly sessionsCarried = new Counter({
     name: 'radstream_sessionizer_usage_sessions_carried_total',
-    help: 'Sessions still live carried to the current day bucket of counter reports when their bucket was settled',
+    help: 'Sessions still live carried to a later day bucket of counter reports when their bucket was settled',
     registers: [this.registry],
   })
 

@@ -32,7 +32,8 @@ import { AssignmentWatch } from './assignment-watch'
 import { AuditChainWatch } from './audit-chain-watch'
 import { ConsumerLag } from './consumer-lag'
 import { inTransaction } from './in-transaction'
-import { closeStaleSessions, deleteExpired, manageMonthPartitions, manageReportBuckets } from './maintenance'
+import { closeStaleSessions, deleteExpired, manageMonthPartitions } from './maintenance'
+import { manageReportBuckets } from './report-buckets'
 import { SessionizerMetrics } from './metrics'
 
 export interface RunningSessionizer {

@@ -282,15 +282,18 @@ describe('counter reports', () => {
     expect(await reportsOf(id)).toEqual([`${dayAfter(0)}: 1200 2400 3600`])
     expect(await reportsOf(open)).toEqual([`${dayAfter(0)}: 600 1200`])
 
-    // Within the retention of today's bucket nothing moves; the days ahead are made.
+    // Within the retention of today's bucket nothing moves; the days ahead are made, and the one
+    // three weeks ahead that live sessions are carried to.
     expect(await manageReportBuckets(db, 1)).toMatchObject({ carriedSessions: 0, dropped: [] })
     const early = await manageReportBuckets(db, 1, new Date(today.getTime() + 86_400_000 + 1_800_000))
     expect(early).toMatchObject({ carriedSessions: 0, dropped: [] })
     expect(await bucketNames()).toEqual(
-      expect.arrayContaining([0, 1, 2, 3].map((d) => `session_usage_points_p${dayAfter(d).replaceAll('-', '')}`)),
+      expect.arrayContaining(
+        [0, 1, 2, 3, 21, 22].map((d) => `session_usage_points_p${dayAfter(d).replaceAll('-', '')}`),
+      ),
     )
     // Two days on, with an hour's retention: the open sessions (these and the earlier tests') go to
-    // that day's bucket, some a transaction, with their reports from the last before the cutoff
+    // the bucket three weeks after that day, some a transaction, with their reports from the last before the cutoff
     // on; today's bucket and tomorrow's are dropped, sealing the settled session.
     const live = await sql<{ n: string }>`select count(*) as n from sessions where stop_time is null`.execute(db)
     expect(Number(live.rows[0]!.n)).toBeGreaterThan(3)
@@ -299,11 +302,11 @@ describe('counter reports', () => {
     expect(swept.dropped).toEqual([dayAfter(0), dayAfter(1)])
     expect(await bucketNames()).not.toContain(`session_usage_points_p${dayAfter(0).replaceAll('-', '')}`)
     expect(await reportsOf(id)).toEqual([])
-    expect(await reportsOf(open)).toEqual([`${dayAfter(2)}: 1200`])
-    expect(await reportsOf(recent)).toEqual([`${dayAfter(2)}: 6000 7800`])
+    expect(await reportsOf(open)).toEqual([`${dayAfter(23)}: 1200`])
+    expect(await reportsOf(recent)).toEqual([`${dayAfter(23)}: 6000 7800`])
     const inBucket = await sql<{
       n: string
-    }>`select count(*) as n from session_usage_points where bucket = ${dayAfter(2)}::date`.execute(db)
+    }>`select count(*) as n from session_usage_points where bucket = ${dayAfter(23)}::date`.execute(db)
     expect(swept.carriedReports).toBe(Number(inBucket.rows[0]!.n))
 
     const daysBefore = await daysOf(id)
@@ -323,10 +326,10 @@ describe('counter reports', () => {
     // against them, as if every report were there (the one left out is before midnight, as is
     // the first it kept, so the days are the same).
     await apply([interim(open, start, 300)])
-    expect(await reportsOf(open)).toEqual([`${dayAfter(2)}: 1200`])
+    expect(await reportsOf(open)).toEqual([`${dayAfter(23)}: 1200`])
     const openBefore = await daysOf(open)
     await apply([interim(open, start, 2400)])
-    expect(await reportsOf(open)).toEqual([`${dayAfter(2)}: 1200 2400`])
+    expect(await reportsOf(open)).toEqual([`${dayAfter(23)}: 1200 2400`])
     expect(await daysOf(open)).toEqual(await daysOf(recount))
     expect(await daysOf(open)).not.toEqual(openBefore)
     // A second run finds nothing new: the horizon stands at the dropped bucket.
