@@ -41,10 +41,11 @@ export async function benchSettings(
   await deleteScratchTopics(kafka, BENCH_TOPIC_PREFIX, (at) => at < started)
   const db = createDb({ url: settings.database.url, poolSize: 1 })
   await emptyTables(db)
-  // A running installation holds a week of the counter reports' day partitions (docs/usage.md):
-  // the batches write among as many.
+  // A running installation holds the counter reports' day partitions of the past week and of the
+  // three weeks ahead that live sessions are carried to (docs/usage.md): the batches write among
+  // as many.
   await sql`select ensure_report_bucket(day::date) from generate_series((now() at time zone 'UTC')::date - 8,
-    (now() at time zone 'UTC')::date + 2, interval '1 day') day`.execute(db)
+    (now() at time zone 'UTC')::date + 21, interval '1 day') day`.execute(db)
   await upsertNasClient(db, { network: '127.0.0.1', secret: 'bench-secret', name: 'load generator' })
   await db.destroy()
   return { settings, env }
