@@ -200,7 +200,6 @@ export interface NasCadenceTable {
   updated_at: Generated<Date>
 }
 
-/** A session whose counter reports were pruned: its split is final. */
 /** The last bucket of counter reports dropped: a session of it or an earlier one is sealed. */
 export interface UsageReportHorizonTable {
   only_row: Generated<boolean>

@@ -1,5 +1,4 @@
 import type { Logger, Settings } from '@radstream/config'
-import type { Transaction } from 'kysely'
 import {
   auditLanes,
   sealAuditLanes,
@@ -8,8 +7,6 @@ import {
   insertAuditEvents,
   learntCadences,
   notifySessionEvents,
-  type Database,
-  type Db,
   type NewAuditEvent,
 } from '@radstream/db'
 import { deadLetter, decodeRecord, RecordSchemaError, type AccountingRecord } from '@radstream/events'
