@@ -189,8 +189,8 @@ interface ReportPlace {
 
 /**
  * Where the reports of each session of `ids` are. Read after the batch's upsert locked the
- * sessions' rows: the sweep that carries a session to a newer bucket takes that lock first
- * (maintenance.ts), so what this reads stands until the batch commits.
+ * sessions' rows: the sweep that carries a session to a later bucket takes that lock first
+ * (report-buckets.ts), so what this reads stands until the batch commits.
  */
 async function reportPlaces(tx: Tx, ids: readonly string[]): Promise<Map<string, ReportPlace>> {
   if (ids.length === 0) return new Map()
@@ -418,8 +418,7 @@ async function addToSplits(tx: Tx, changes: readonly DayRow[]): Promise<void> {
  * day rows equal the full split of every report (usage-split.test.ts). A replay adds no report and
  * changes no split, so it writes nothing; reports in any order give the same splits. A sealed
  * session (its reports dropped, usage.md) keeps its split, and a carried one its split before the
- * reports it kept. Users who pass their monthly quota get
- * one audit event per month.
+ * reports it kept. Users who pass their monthly quota get one audit event per month.
  */
 export async function updateUsage(
   tx: Tx,
