@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely'
+import { createOneRowTable } from './one-row-table'
 
 // Tamper evidence for audit events. A trigger links every new event to the one before it: under
 // a transaction-scoped advisory lock it assigns the next chain_seq, the timestamp and
@@ -17,12 +18,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       add column prev_hash text,
       add column hash text`.execute(db)
 
-  await sql`
-    create table audit_settings (
-      only_row boolean primary key default true check (only_row),
-      retention_days integer not null default 400 check (retention_days > 0)
-    )`.execute(db)
-  await sql`insert into audit_settings default values`.execute(db)
+  await createOneRowTable(
+    db,
+    'audit_settings',
+    'retention_days integer not null default 400 check (retention_days > 0)',
+    'default values',
+  )
 
   // The canonical content an event's hash covers: a JSON array, whose text form PostgreSQL fixes.
   await sql`

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely'
+import { createOneRowTable } from './one-row-table'
 
 // What an Interim-Update costs, kept flat as sessions age and tables grow.
 //
@@ -45,12 +46,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create table session_usage_sealed (
       session_id bigint primary key references sessions (id) on delete cascade
     )`.execute(db)
-  await sql`
-    create table usage_report_pruning (
-      only_row boolean primary key default true check (only_row),
-      pruned_through timestamptz not null
-    )`.execute(db)
-  await sql`insert into usage_report_pruning (pruned_through) values ('-infinity')`.execute(db)
+  await createOneRowTable(
+    db,
+    'usage_report_pruning',
+    'pruned_through timestamptz not null',
+    `(pruned_through) values ('-infinity')`,
+  )
   await sql`
     do $$
     begin

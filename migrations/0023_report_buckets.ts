@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import { grantToServices } from './grant-to-services'
+import { createOneRowTable } from './one-row-table'
 
 // Counter reports partitioned by day bucket, and removed by dropping a bucket's partition.
 //
@@ -79,12 +80,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`alter table sessions add column usage_reports_from bigint not null default 0`.execute(db)
   // Where the sweep looks for a bucket's sessions still open or closed recently.
   await sql`create index sessions_by_usage_bucket on sessions (usage_bucket, stop_time)`.execute(db)
-  await sql`
-    create table usage_report_horizon (
-      only_row boolean primary key default true check (only_row),
-      dropped_through date not null
-    )`.execute(db)
-  await sql`insert into usage_report_horizon (dropped_through) values ('-infinity')`.execute(db)
+  await createOneRowTable(
+    db,
+    'usage_report_horizon',
+    'dropped_through date not null',
+    `(dropped_through) values ('-infinity')`,
+  )
 
   await sql`alter table session_usage_points rename to session_usage_points_unpartitioned`.execute(db)
   await sql`alter index session_usage_points_pkey rename to session_usage_points_unpartitioned_pkey`.execute(db)
@@ -122,13 +123,12 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`insert into session_usage_sealed (session_id)
     select id from sessions where usage_bucket <= (select dropped_through from usage_report_horizon)`.execute(db)
   // The old pruning seals sessions closed after this: what the buckets sealed stays sealed.
-  await sql`create table usage_report_pruning (
-      only_row boolean primary key default true check (only_row),
-      pruned_through timestamptz not null
-    )`.execute(db)
-  await sql`insert into usage_report_pruning (pruned_through)
-    select coalesce(max(s.stop_time), '-infinity') from session_usage_sealed x join sessions s on s.id = x.session_id`.execute(
+  await createOneRowTable(
     db,
+    'usage_report_pruning',
+    'pruned_through timestamptz not null',
+    `(pruned_through) select coalesce(max(s.stop_time), '-infinity')
+      from session_usage_sealed x join sessions s on s.id = x.session_id`,
   )
   await sql`alter table session_usage_points rename to session_usage_points_partitioned`.execute(db)
   await sql`alter index session_usage_points_pkey rename to session_usage_points_partitioned_pkey`.execute(db)
