@@ -13,19 +13,19 @@ import { copyTableGrants } from './grant-to-services'
 // went past a quota, which usersOverQuota reads). Both are keyed (user_id, month), which holds the
 // partition key. The rows move into the new layout in the migration, and back in `down`.
 
-const TOTALS: Record<string, MonthPartitioned> = {
+export const MONTHLY_TOTALS: Record<string, MonthPartitioned> = {
   usage_monthly: { column: 'month', type: 'date' },
   quota_crossings: { column: 'month', type: 'date' },
 }
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  for (const definition of monthPartitionFunctions({ ...USAGE_TABLES, ...AUDIT_EVENTS, ...TOTALS }))
+  for (const definition of monthPartitionFunctions({ ...USAGE_TABLES, ...AUDIT_EVENTS, ...MONTHLY_TOTALS }))
     await sql.raw(definition).execute(db)
-  for (const table of Object.keys(TOTALS)) await rebuild(db, table, 'partitioned')
+  for (const table of Object.keys(MONTHLY_TOTALS)) await rebuild(db, table, 'partitioned')
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of Object.keys(TOTALS)) await rebuild(db, table, 'plain')
+  for (const table of Object.keys(MONTHLY_TOTALS)) await rebuild(db, table, 'plain')
   for (const definition of monthPartitionFunctions({ ...USAGE_TABLES, ...AUDIT_EVENTS }))
     await sql.raw(definition).execute(db)
 }
@@ -51,7 +51,7 @@ async function rebuild(db: Kysely<unknown>, table: string, into: 'partitioned' |
   for (const { definition } of indexes) await sql.raw(definition.replace(' ON ONLY ', ' ON ')).execute(db)
   if (into === 'partitioned') {
     await sql`create table ${sql.id(`${table}_default`)} partition of ${sql.table(table)} default`.execute(db)
-    await ensurePartitionsForRows(db, table, TOTALS[table]!, aside)
+    await ensurePartitionsForRows(db, table, MONTHLY_TOTALS[table]!, aside)
   }
   await sql`insert into ${sql.table(table)} select * from ${sql.table(aside)}`.execute(db)
   await copyTableGrants(db, aside, table)

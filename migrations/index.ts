@@ -22,6 +22,7 @@ import * as monthlyPartitions from './0020_monthly_partitions'
 import * as auditPartitions from './0021_audit_partitions'
 import * as monthlyTotalsPartitions from './0022_monthly_totals_partitions'
 import * as reportBuckets from './0023_report_buckets'
+import * as sessionHistory from './0024_session_history'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -52,4 +53,5 @@ export const migrations: Record<string, Migration> = {
   '0021_audit_partitions': auditPartitions,
   '0022_monthly_totals_partitions': monthlyTotalsPartitions,
   '0023_report_buckets': reportBuckets,
+  '0024_session_history': sessionHistory,
 }

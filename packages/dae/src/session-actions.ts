@@ -94,7 +94,7 @@ async function findSession(db: Db, id: string): Promise<SessionTarget | undefine
   // Row ids are bigint; anything else names no session (and must not reach the cast).
   if (!/^[1-9][0-9]{0,17}$/.test(id)) return undefined
   return db
-    .selectFrom('sessions')
+    .selectFrom('session_records as sessions')
     .leftJoin('users', 'users.id', 'sessions.user_id')
     .select([
       sql<string>`sessions.id::text`.as('id'),

@@ -9,7 +9,7 @@ import type { Db } from './connection'
 export async function emptyTables(db: Db): Promise<void> {
   await db.transaction().execute(async (tx) => {
     await sql`set local session_replication_role = replica`.execute(tx)
-    await sql`truncate sessions, activity_by_lane, activity_by_nas, open_sessions_by_nas, users, nas_clients, nas_cadences, audit_events, audit_lanes, audit_seals, nas_accounting_events, realm_assignments, api_clients, resellers
+    await sql`truncate sessions, session_history, session_usage_points, session_usage_days, activity_by_lane, activity_by_nas, open_sessions_by_nas, users, nas_clients, nas_cadences, audit_events, audit_lanes, audit_seals, nas_accounting_events, realm_assignments, api_clients, resellers, usage_quotas
       restart identity cascade`.execute(tx)
     await sql`update usage_report_horizon set dropped_through = '-infinity'`.execute(tx)
   })

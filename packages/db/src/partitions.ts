@@ -17,6 +17,8 @@ export const MONTHLY_PARTITIONED = [
    * (audit_settings): the partition functions refuse to drop a month younger than that.
    */
   'audit_events',
+  /** Sealed sessions (migration 0024), by the UTC month of their start. */
+  'session_history',
   /** Each user's monthly totals, by month. */
   'usage_monthly',
   /** The months a user went past a quota (usersOverQuota), by month; kept as the monthly totals. */

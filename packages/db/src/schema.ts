@@ -253,7 +253,12 @@ export interface QuotaCrossingTable {
 export interface Database {
   nas_clients: NasClientTable
   users: UserTable
+  /** Live sessions: open, or closed and not yet sealed (the sessionizer writes these). */
   sessions: SessionTable
+  /** Sealed sessions, moved out of `sessions` by the retention sweep, by month of start. */
+  session_history: SessionTable
+  /** Both, as one relation (a view): what the API reads of sessions that may be closed. */
+  session_records: SessionTable
   nas_accounting_events: NasAccountingEventTable
   audit_events: AuditEventTable
   resellers: ResellerTable

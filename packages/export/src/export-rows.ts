@@ -91,7 +91,7 @@ export async function* exportRows(db: Db, request: ExportRequest): AsyncGenerato
   const selections = COLUMNS[request.kind].map(([name, expression]) => expression.as(name))
   if (request.kind === 'sessions') {
     let query = db
-      .selectFrom('sessions')
+      .selectFrom('session_records as sessions')
       .select(selections)
       .where('start_time', '>=', request.from)
       .where('start_time', '<', request.to)

@@ -20,7 +20,13 @@ import { scratchDatabase } from '../../../test/support/scratch-database'
  */
 
 const LANE = 'partition-test'
-const USAGE_RETENTION = { session_usage_days: 400, usage_daily: 800, usage_monthly: 1100, quota_crossings: 1100 }
+const USAGE_RETENTION = {
+  session_history: 400,
+  session_usage_days: 400,
+  usage_daily: 800,
+  usage_monthly: 1100,
+  quota_crossings: 1100,
+}
 const utcMonth = (date: Date) => `${date.getUTCFullYear()}${String(date.getUTCMonth() + 1).padStart(2, '0')}`
 
 let db: Db

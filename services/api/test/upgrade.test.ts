@@ -3,7 +3,7 @@ import { Migrator, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditLaneNames, auditLanes, ensureReseller, migrateToLatest, verifyAuditLane, type Db } from '@radstream/db'
 import type { AccountingRecord } from '@radstream/events'
-import { applyBatch, closeStaleSessions } from '@radstream/sessionizer'
+import { applyBatch, archiveSealedSessions, closeStaleSessions, manageReportBuckets } from '@radstream/sessionizer'
 import { migrations } from '../../../migrations'
 import { listeningApi } from '../../../test/support/api-app'
 import { accessToken, graphqlAs, newApiClient } from '../../../test/support/api-client'
@@ -180,5 +180,21 @@ describe('the upgrade from the previous release', () => {
 
     await migrateToLatest(db)
     expect(await answers(auditEnd)).toEqual(before)
+  }, 120_000)
+
+  it('should answer the same once the closed sessions have moved to the session history', async () => {
+    const auditEnd = new Date()
+    const { reports: _, ...before } = await answers(auditEnd)
+    // The sweep two days on, with a reports' retention of an hour: every closed session is sealed
+    // (its bucket dropped) and moves; the open ones are carried and stay live.
+    await manageReportBuckets(db, 1, new Date(now + 2 * 86_400_000))
+    const moved = await archiveSealedSessions(db, 400)
+    const { rows } = await sql<{ live: number; open: number }>`
+      select count(*)::int as live, count(*) filter (where stop_time is null)::int as open from sessions`.execute(db)
+    expect(moved).toBeGreaterThan(50)
+    expect(rows[0]).toEqual({ live: rows[0]!.open, open: before.online.getOnlineSessions.length })
+    // The reports are not an API answer: the carry keeps the open sessions' last ones only.
+    const { reports: __, ...after } = await answers(auditEnd)
+    expect(after).toEqual(before)
   }, 120_000)
 })

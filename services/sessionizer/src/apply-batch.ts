@@ -23,6 +23,7 @@ import {
 } from './session-store'
 import { addressEvents, type SessionPacket } from './address-events'
 import { lockForKeying } from './keying-lock'
+import { ArchivedMeanwhile, archivedSessionKeys } from './session-archive'
 import { closeSupersededSessions } from './supersession'
 import { updateUsage, type KeyedRecord } from './usage-store'
 
@@ -36,6 +37,8 @@ export interface BatchOutcome {
   readonly notice: SessionEventsNotice
   /** How long the batch waited for locks it takes itself: the keying lock and its audit lane's. */
   readonly lockWaitMs: number
+  /** Packets of archived sessions, which change nothing (session-archive.ts). */
+  readonly archivedPackets: number
 }
 
 export interface BatchOptions {
@@ -56,18 +59,29 @@ async function writeSessions(
   drafts: Map<string, SessionDraft>,
   starts: Map<string, SessionDraft>,
   stopped: Set<string>,
-): Promise<{ events: NewAuditEvent[]; written: WrittenSession[]; prior: Map<string, PriorSession> }> {
-  const usernames = [...new Set([...drafts.values()].flatMap((d) => (d.username === null ? [] : [d.username])))]
+): Promise<{
+  events: NewAuditEvent[]
+  written: WrittenSession[]
+  prior: Map<string, PriorSession>
+  archived: Set<string>
+}> {
+  const prior = await priorSessions(tx, [...drafts.keys()])
+  const archived = await archivedSessionKeys(
+    tx,
+    [...drafts.values()].filter((d) => !prior.has(d.session_key)),
+  )
+  const live = [...drafts.values()].filter((d) => !archived.has(d.session_key))
+  const usernames = [...new Set(live.flatMap((d) => (d.username === null ? [] : [d.username])))]
   const users = await ensureUsers(tx, usernames)
-  const rows = [...drafts.values()].map((d) => ({
+  const rows = live.map((d) => ({
     ...d,
     user_id: d.username === null ? null : (users.ids.get(d.username) ?? null),
   }))
-  const prior = await priorSessions(
-    tx,
-    rows.map((d) => d.session_key),
-  )
   const changed = await upsertSessions(tx, rows)
+  for (const session of changed) {
+    const was = prior.get(session.session_key)
+    if (was !== undefined && was.id !== session.id) throw new ArchivedMeanwhile(session.session_key)
+  }
   await learnNasCadences(tx, changed, prior)
   await recordLiveness(tx, changed)
   const reopened = changed.filter((s) => s.stop_time === null && prior.get(s.session_key)?.closed_by === 'stale')
@@ -97,12 +111,12 @@ async function writeSessions(
   )
 
   const events = users.created.map(userFirstSeen)
-  for (const start of starts.values()) events.push(sessionEvents.started(start))
-  for (const key of stopped) events.push(sessionEvents.stopped(drafts.get(key)!))
+  for (const start of starts.values()) if (!archived.has(start.session_key)) events.push(sessionEvents.started(start))
+  for (const key of stopped) if (!archived.has(key)) events.push(sessionEvents.stopped(drafts.get(key)!))
   events.push(...closedByNas.map(sessionEvents.closedByNas))
   events.push(...superseded.map(sessionEvents.superseded))
   events.push(...reopened.map((session) => sessionEvents.reopened(session, prior.get(session.session_key)!.stop_time!)))
-  return { events, written, prior }
+  return { events, written, prior, archived }
 }
 
 /**
@@ -134,6 +148,7 @@ export async function applyBatch(
   const before = new Map<string, PriorSession>()
   const sessionRecords: KeyedRecord[] = []
   const packets: SessionPacket[] = []
+  const archived = new Set<string>()
 
   const flush = async () => {
     if (drafts.size === 0) return
@@ -141,6 +156,7 @@ export async function applyBatch(
     events.push(...flushed.events)
     for (const session of flushed.written) written.set(session.session_key, session)
     for (const [key, session] of flushed.prior) if (!before.has(key)) before.set(key, session)
+    for (const key of flushed.archived) archived.add(key)
     drafts = new Map()
     starts = new Map()
     stopped = new Set()
@@ -175,8 +191,10 @@ export async function applyBatch(
     // Failed, tunnel and vendor status types stay in Kafka as events; they change no session.
   }
   await flush()
-  events.push(...addressEvents(packets))
-  events.push(...(await updateUsage(tx, sessionRecords, [...written.values()], before)))
+  const isLive = ({ draft }: SessionPacket) => !archived.has(draft.session_key)
+  events.push(...addressEvents(archived.size === 0 ? packets : packets.filter(isLive)))
+  const liveRecords = archived.size === 0 ? sessionRecords : sessionRecords.filter(({ key }) => !archived.has(key))
+  events.push(...(await updateUsage(tx, liveRecords, [...written.values()], before)))
   lockWaitMs += (await insertAuditEvents(tx, events, lane)).lockWaitMs
   const isReopen = (e: NewAuditEvent) => e.eventKey.startsWith('session.reopened@')
   const notice = {
@@ -185,5 +203,6 @@ export async function applyBatch(
       .filter((e) => e.entityType === 'SESSION' && e.operation === 'UPDATE' && !isReopen(e))
       .map((e) => e.entityId),
   }
-  return { sessionsWritten: written.size, auditEvents: events.length, notice, lockWaitMs }
+  const archivedPackets = sessionRecords.length - liveRecords.length
+  return { sessionsWritten: written.size, auditEvents: events.length, notice, lockWaitMs, archivedPackets }
 }

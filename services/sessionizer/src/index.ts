@@ -1,6 +1,7 @@
 export { startSessionizer, type RunningSessionizer } from './sessionizer'
 export { applyBatch, type BatchOptions } from './apply-batch'
-export { closeStaleChunk, closeStaleSessions, deleteExpired, manageMonthPartitions } from './maintenance'
+export { closeStaleChunk, closeStaleSessions, deleteExpiredActivityMinutes, manageMonthPartitions } from './maintenance'
 export { manageReportBuckets } from './report-buckets'
+export { archiveSealedSessions, ARCHIVED_MATCH_DAYS } from './session-archive'
 export { sessionKey } from './session-key'
 export { SessionizerMetrics } from './metrics'

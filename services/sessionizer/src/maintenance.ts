@@ -113,30 +113,14 @@ export async function closeStaleChunk(
 }
 
 /**
- * Removes closed sessions older than `retentionDays`, a chunk per transaction so ingest never
- * waits on a long delete, and the console's rollup minutes older than the triggers keep. (Audit
- * events go by month partitions: manageMonthPartitions.) Returns how many rows it removed.
+ * Removes the console's rollup minutes older than the triggers keep (migration 0019). Sessions and
+ * audit events go by month partitions (manageMonthPartitions). Returns how many rows it removed.
  */
-export async function deleteExpired(
-  db: Db,
-  retentionDays: number,
-  chunk = 5000,
-): Promise<{ sessions: number; activityMinutes: number }> {
-  const removed = { sessions: 0, activityMinutes: 0 }
-  for (;;) {
-    const result = await sql`
-      delete from sessions where id in (
-        select id from sessions
-        where start_time < now() - make_interval(days => ${retentionDays}) and stop_time is not null
-        order by start_time limit ${chunk})`.execute(db)
-    const count = Number(result.numAffectedRows ?? 0)
-    removed.sessions += count
-    if (count < chunk) break
-  }
-  // The console's per-minute rollups end where the triggers stop changing them (migration 0019).
+export async function deleteExpiredActivityMinutes(db: Db): Promise<number> {
+  let removed = 0
   for (const table of ['activity_by_lane', 'activity_by_nas']) {
     const result = await sql`delete from ${sql.table(table)} where minute < activity_horizon()`.execute(db)
-    removed.activityMinutes += Number(result.numAffectedRows ?? 0)
+    removed += Number(result.numAffectedRows ?? 0)
   }
   return removed
 }

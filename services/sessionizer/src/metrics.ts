@@ -120,6 +120,16 @@ export class SessionizerMetrics {
     registers: [this.registry],
   })
 
+  readonly sessionsArchived = new Counter({
+    name: 'radstream_sessionizer_sessions_archived_total',
+    help: 'Sealed sessions moved from the live sessions table into the session history',
+    registers: [this.registry],
+  })
+  readonly archivedPackets = new Counter({
+    name: 'radstream_sessionizer_archived_session_packets_total',
+    help: 'Packets of sessions already in the session history, which change nothing',
+    registers: [this.registry],
+  })
   readonly sessionsCarried = new Counter({
     name: 'radstream_sessionizer_usage_sessions_carried_total',
     help: 'Sessions still live carried to a later day bucket of counter reports when their bucket was settled',

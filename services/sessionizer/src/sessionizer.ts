@@ -29,7 +29,8 @@ import { AssignmentWatch } from './assignment-watch'
 import { AuditChainWatch } from './audit-chain-watch'
 import { ConsumerLag } from './consumer-lag'
 import { inTransaction } from './in-transaction'
-import { closeStaleSessions, deleteExpired, manageMonthPartitions } from './maintenance'
+import { closeStaleSessions, deleteExpiredActivityMinutes, manageMonthPartitions } from './maintenance'
+import { archiveSealedSessions } from './session-archive'
 import { manageReportBuckets } from './report-buckets'
 import { SessionizerMetrics } from './metrics'
 
@@ -169,6 +170,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         return applied
       })
       metrics.lockWaitSeconds.observe(outcome.lockWaitMs / 1000)
+      metrics.archivedPackets.inc(outcome.archivedPackets)
       // After the commit, not in the batch's transaction: PostgreSQL serialises the commits of
       // transactions that notify (a global lock on the notice queue). A notice lost to a crash
       // here is a live view that refreshes late; the rows are committed either way.
@@ -294,11 +296,23 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
       'retention',
       config.retentionSweepIntervalMs,
       async () => {
-        const removed = await deleteExpired(db, config.retentionDays)
-        metrics.expiredRemoved.inc({ table: 'sessions' }, removed.sessions)
-        metrics.expiredRemoved.inc({ table: 'activity_minutes' }, removed.activityMinutes)
-        if (removed.sessions > 0) log.info({ ...removed, retentionDays: config.retentionDays }, 'expired rows removed')
+        const activityMinutes = await deleteExpiredActivityMinutes(db)
+        metrics.expiredRemoved.inc({ table: 'activity_minutes' }, activityMinutes)
+        // Buckets first: a bucket dropped seals its sessions, which then move to the history.
+        const buckets = await manageReportBuckets(db, config.usageReportsRetentionHours)
+        metrics.partitionsDropped.inc({ table: 'session_usage_points' }, buckets.dropped.length)
+        metrics.sessionsCarried.inc(buckets.carriedSessions)
+        metrics.reportsCarried.inc(buckets.carriedReports)
+        if (buckets.made.length + buckets.dropped.length + buckets.carriedSessions > 0)
+          log.info(
+            { ...buckets, retentionHours: config.usageReportsRetentionHours },
+            'counter reports: day buckets made, live sessions carried forward, settled buckets dropped',
+          )
+        const archived = await archiveSealedSessions(db, config.retentionDays)
+        metrics.sessionsArchived.inc(archived)
+        if (archived > 0) log.info({ archived }, 'sealed sessions moved to the session history')
         const partitions = await manageMonthPartitions(db, {
+          session_history: config.retentionDays,
           session_usage_days: config.usageDaysRetentionDays,
           usage_daily: config.usageDailyRetentionDays,
           usage_monthly: config.usageMonthlyRetentionDays,
@@ -311,15 +325,6 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
         const defaultRows = Object.values(partitions.defaultRows).reduce((a, b) => a + b, 0)
         if (partitions.made.length + Object.values(partitions.dropped).flat().length + defaultRows > 0)
           log.info(partitions, 'month partitions made ahead and dropped past their retention')
-        const buckets = await manageReportBuckets(db, config.usageReportsRetentionHours)
-        metrics.partitionsDropped.inc({ table: 'session_usage_points' }, buckets.dropped.length)
-        metrics.sessionsCarried.inc(buckets.carriedSessions)
-        metrics.reportsCarried.inc(buckets.carriedReports)
-        if (buckets.made.length + buckets.dropped.length + buckets.carriedSessions > 0)
-          log.info(
-            { ...buckets, retentionHours: config.usageReportsRetentionHours },
-            'counter reports: day buckets made, live sessions carried forward, settled buckets dropped',
-          )
       },
       log,
       metrics,

@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
 import { createDb, serviceRoleUrl, type Db } from '@radstream/db'
 import type { AccountingRecord } from '@radstream/events'
-import { applyBatch, closeStaleSessions, deleteExpired, manageMonthPartitions } from '../src'
+import {
+  applyBatch,
+  archiveSealedSessions,
+  closeStaleSessions,
+  manageMonthPartitions,
+  manageReportBuckets,
+} from '../src'
 import { accountingRecord, at } from '../../../test/support/records'
 import { scratchDatabase } from '../../../test/support/scratch-database'
 
@@ -418,17 +424,23 @@ describe('applyBatch', () => {
       // As the services run: the role without DELETE on audit events. The backdated events are of
       // a month without a partition: the default one holds them, and loses them past the retention.
       const asService = createDb({ url: serviceRoleUrl(url, undefined), poolSize: 1 })
-      const removed = await deleteExpired(asService, 9000)
+      // Sealed once its report bucket (the day its row was made) is past the reports' retention,
+      // then moved to the history: into the default partition (no partition holds 2001), whose
+      // rows past the retention go.
+      await manageReportBuckets(asService, 168, new Date(Date.now() + 9 * 86_400_000))
+      const archived = await archiveSealedSessions(asService, 9000)
       const partitions = await manageMonthPartitions(asService, {
+        session_history: 9000,
         session_usage_days: 9000,
         usage_daily: 9000,
         usage_monthly: 9000,
         quota_crossings: 9000,
       }).finally(() => asService.destroy())
-      expect(removed.sessions).toBeGreaterThanOrEqual(1)
+      expect(archived).toBe(1)
+      expect(partitions.defaultRows.session_history).toBe(1)
       expect(partitions.defaultRows.audit_events).toBeGreaterThanOrEqual(1)
       const sessions = async (sessionId: string) =>
-        own.selectFrom('sessions').select('id').where('session_id', '=', sessionId).execute()
+        own.selectFrom('session_records').select('id').where('session_id', '=', sessionId).execute()
       expect(await sessions('ancient')).toEqual([])
       expect(await sessions('ancient-open')).toHaveLength(1) // open sessions wait for their close
       expect(await own.selectFrom('audit_events').select('id').where('entity_name', '=', 'ancient').execute()).toEqual(

@@ -66,7 +66,7 @@ describe('usage month partitions', () => {
     // The sweep in March 2024: March to May made, March's rows moved out of the default.
     const march = await manageMonthPartitions(
       db,
-      { session_usage_days: 400, usage_daily: 800, usage_monthly: 400, quota_crossings: 400 },
+      { session_history: 400, session_usage_days: 400, usage_daily: 800, usage_monthly: 400, quota_crossings: 400 },
       new Date('2024-03-10T00:00:00Z'),
     )
     expect(march.made).toEqual(
@@ -91,7 +91,7 @@ describe('usage month partitions', () => {
     // daily rollups (800 days) stay.
     const later = await manageMonthPartitions(
       db,
-      { session_usage_days: 400, usage_daily: 800, usage_monthly: 1100, quota_crossings: 1100 },
+      { session_history: 400, session_usage_days: 400, usage_daily: 800, usage_monthly: 1100, quota_crossings: 1100 },
       new Date('2025-06-10T00:00:00Z'),
     )
     expect(later.dropped.session_usage_days).toEqual(['session_usage_days_p202403', 'session_usage_days_p202404'])
@@ -110,7 +110,7 @@ describe('usage month partitions', () => {
     expect((await monthlyIn()).length).toBe(2)
     const shorter = await manageMonthPartitions(
       db,
-      { session_usage_days: 400, usage_daily: 800, usage_monthly: 400, quota_crossings: 400 },
+      { session_history: 400, session_usage_days: 400, usage_daily: 800, usage_monthly: 400, quota_crossings: 400 },
       new Date('2025-06-10T00:00:00Z'),
     )
     expect(shorter.dropped.usage_monthly).toEqual(['usage_monthly_p202403', 'usage_monthly_p202404'])

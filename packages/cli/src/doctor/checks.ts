@@ -141,6 +141,8 @@ export async function kafkaFindings(settings: Settings): Promise<Finding[]> {
 const NEEDED = [
   ['sessions', 'INSERT'],
   ['sessions', 'UPDATE'],
+  ['session_history', 'INSERT'],
+  ['session_records', 'SELECT'],
   ['nas_clients', 'SELECT'],
   ['api_clients', 'UPDATE'],
 ] as const

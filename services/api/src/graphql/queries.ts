@@ -47,6 +47,12 @@ export function pageSize(first: number | null | undefined): number {
 
 type SessionQuery = SelectQueryBuilder<Database, 'sessions', object>
 
+/**
+ * Every session, live or archived (migration 0024), under the name `sessions` that the queries'
+ * columns use. Open sessions are all live: what reads only those reads `sessions` itself.
+ */
+const everySession = (db: Db): SessionQuery => db.selectFrom('session_records as sessions') as SessionQuery
+
 /** How each ConnectionRecord field is read from the sessions table. */
 const RECORD_COLUMNS = {
   id: sql<string>`sessions.id::text`,
@@ -135,7 +141,7 @@ export async function connectionHistory(
   page: Page,
   fields: readonly RecordField[] = ALL_RECORD_FIELDS,
 ): Promise<ConnectionRecord[]> {
-  let query: SessionQuery = db.selectFrom('sessions').where('sessions.user_id', '=', userId)
+  let query: SessionQuery = everySession(db).where('sessions.user_id', '=', userId)
   if (range.from) query = query.where('sessions.start_time', '>=', range.from)
   if (range.to) query = query.where('sessions.start_time', '<', range.to)
   return selectRecord(newestFirst(query, page), fields).execute()
@@ -211,14 +217,13 @@ export async function whoHadIp(
     sql<boolean>`(${sql.join(
       kinds('newer', span).map(
         (kind) => sql`exists (
-          select 1 from sessions newer
+          select 1 from session_records newer
           where newer.nas_ip_address = sessions.nas_ip_address and ${when}
             and (newer.start_time, newer.session_key) > (sessions.start_time, sessions.session_key) and ${kind})`,
       ),
       sql` or `,
     )})`
-  const query: SessionQuery = db
-    .selectFrom('sessions')
+  const query: SessionQuery = everySession(db)
     .where(holds('sessions', mayHoldAt('sessions', at)))
     .where('sessions.start_time', '<=', at)
     .where((eb) =>
@@ -252,10 +257,7 @@ export async function sessionById(
   id: string,
   fields: readonly RecordField[] = ALL_RECORD_FIELDS,
 ): Promise<ConnectionRecord | undefined> {
-  return selectRecord(
-    db.selectFrom('sessions').where('sessions.id', '=', id) as SessionQuery,
-    fields,
-  ).executeTakeFirst()
+  return selectRecord(everySession(db).where('sessions.id', '=', id), fields).executeTakeFirst()
 }
 
 /** Sessions by FreeRADIUS key, with the reseller of their user, for subscription events. */
