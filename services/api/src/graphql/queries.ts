@@ -212,20 +212,27 @@ export async function whoHadIp(
       kinds(row, span).map((kind) => sql`(${kind})`),
       sql` or `,
     )})`
-  /** A newer session of the same NAS held the address, at some instant of the span condition. */
+  /**
+   * A newer session of the same NAS held the address, at some instant of the span condition.
+   * `offset 0` keeps each a probe per holder (a few): PostgreSQL would otherwise turn `not exists`
+   * into an anti join, and over the live and archived sessions it hashed every session the address
+   * ever had instead.
+   */
   const newerHolder = (when: RawBuilder<boolean>, span: RawBuilder<boolean>) =>
     sql<boolean>`(${sql.join(
       kinds('newer', span).map(
         (kind) => sql`exists (
           select 1 from session_records newer
           where newer.nas_ip_address = sessions.nas_ip_address and ${when}
-            and (newer.start_time, newer.session_key) > (sessions.start_time, sessions.session_key) and ${kind})`,
+            and (newer.start_time, newer.session_key) > (sessions.start_time, sessions.session_key) and ${kind}
+          offset 0)`,
       ),
       sql` or `,
     )})`
+  // The hold (from the start, inclusive) has the session started by `at`: no start condition beside
+  // it, which PostgreSQL would take to an index of its own (every session started before `at`).
   const query: SessionQuery = everySession(db)
     .where(holds('sessions', mayHoldAt('sessions', at)))
-    .where('sessions.start_time', '<=', at)
     .where((eb) =>
       eb.or([
         eb('sessions.stop_time', 'is', null),
