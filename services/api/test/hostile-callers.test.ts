@@ -441,15 +441,21 @@ describe('the audit cursor', () => {
       await new Promise((resolve) => setTimeout(resolve, 1100))
       const end = new Date(Date.now() - 500).toISOString()
       const start = new Date(Date.now() - 3_600_000).toISOString()
+      // The window's events (the test database's, of this run and earlier ones) fill so many pages.
+      const { rows } = await sql<{ events: number }>`
+        select count(*)::int as events from audit_events where occurred_at >= ${start} and occurred_at < ${end}`.execute(
+        db,
+      )
+      const enough = Math.floor(rows[0]!.events / 100) + 2 // and one for events committed since
       let path = `/api/v1/audit-log?size=100&startDate=${start}&endDate=${end}`
       let pages = 0
       for (;;) {
         const page = JSON.parse((await get(path)).body) as { nextCursor?: string }
         pages++
-        if (!page.nextCursor || pages > 50) break
+        if (!page.nextCursor || pages > enough) break
         path = `/api/v1/audit-log?size=100&cursor=${page.nextCursor}`
       }
-      expect(pages).toBeLessThan(50)
+      expect(pages).toBeLessThanOrEqual(enough)
     } finally {
       await elsewhere.query('rollback').catch(() => undefined)
       await elsewhere.end()
