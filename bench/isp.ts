@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { sql } from 'kysely'
-import { createDb, type Db } from '@radstream/db'
+import { createDb, ensureMonthPartitions, type Db } from '@radstream/db'
 import { closeStaleChunk } from '@radstream/sessionizer'
 import { seedAgedSessions, simulatedRecord, type AgedSessions } from './lib/aged-sessions'
 import { benchSettings, kafkaBrokerPids } from './lib/bench-stack'
@@ -95,32 +95,45 @@ async function seed(bucket: Bucket): Promise<void> {
   log(`seeded ${SESSIONS} sessions of ${bucket.name} in ${fmt((performance.now() - started) / 1000, 1)} s`)
 }
 
-/** Grows sessions to `size` rows, a tenth of them open (with their liveness), spread over 30 days. */
+/**
+ * Grows the sessions to `size` rows, a tenth of them open (with their liveness), spread over 30
+ * days: those closed more than 8 days ago in the session history, where the retention sweep would
+ * have moved them (a week's reports' retention and the day of their bucket), the rest live.
+ */
 async function growTo(size: number): Promise<void> {
-  const { rows } = await sql<{ n: string }>`select count(*) as n from sessions`.execute(db)
+  const { rows } = await sql<{ n: string }>`select count(*) as n from session_records`.execute(db)
   const have = Number(rows[0]!.n)
   if (have >= size) return
   const started = performance.now()
   await sql`insert into users (username) select 'filler-' || g from generate_series(1, 100000) g on conflict do nothing`.execute(
     db,
   )
+  await ensureMonthPartitions(db, 'session_history', new Date(Date.now() - 31 * 86_400_000), new Date())
   const CHUNK = 1_000_000
   for (let from = have; from < size; from += CHUNK) {
     const to = Math.min(size, from + CHUNK)
-    await sql`
-      insert into sessions (session_key, user_id, username, session_id, nas_ip_address, nas_source_address, nas_port_id,
-        nas_port_type, start_time, start_time_from_start, update_time, stop_time, session_time, input_octets, output_octets,
-        framed_ip_address, framed_ip_address_time, closed_by, terminate_cause, least_interim_session_time,
-        next_interim_session_time)
-      select 'filler-' || g, u.id, u.username, 'filler-' || g, ('198.18.' || (g % 200) || '.1')::inet, '127.0.0.2',
-        (g % 4000)::text, 'Virtual', t.start, true, t.start + t.length, case when g % 10 <> 0 then t.start + t.length end,
+    for (const [table, archived] of [
+      ['sessions', false],
+      ['session_history', true],
+    ] as const) {
+      await sql`
+      insert into ${sql.table(table)} (${sql.raw(archived ? 'id, usage_bucket, ' : '')}session_key, user_id, username,
+        session_id, nas_ip_address, nas_source_address, nas_port_id, nas_port_type, start_time, start_time_from_start,
+        update_time, stop_time, session_time, input_octets, output_octets, framed_ip_address, framed_ip_address_time,
+        closed_by, terminate_cause, least_interim_session_time, next_interim_session_time)
+      select ${sql.raw(archived ? `nextval(pg_get_serial_sequence('sessions', 'id')), '-infinity', ` : '')}'filler-' || g,
+        u.id, u.username, 'filler-' || g, ('198.18.' || (g % 200) || '.1')::inet, '127.0.0.2',
+        (g % 4000)::text, 'Virtual', t.start, true, t.start + t.length, t.stop,
         extract(epoch from t.length)::bigint, g * 1000, g * 3000,
         ('100.' || (64 + g % 64) || '.' || (g / 256 % 256) || '.' || (g % 256))::inet, t.start,
         case when g % 10 <> 0 then 'Stop' end, case when g % 10 <> 0 then 'User-Request' end, 300, 600
       from generate_series(${from + 1}::bigint, ${to}::bigint) g
       cross join lateral (select now() - interval '30 days' * ((g * 7919) % 1000) / 1000 as start,
-        interval '1 minute' * (10 + g % 600) as length) t
-      join users u on u.username = 'filler-' || (1 + g % 100000)`.execute(db)
+        interval '1 minute' * (10 + g % 600) as length) t0
+      cross join lateral (select t0.*, case when g % 10 <> 0 then t0.start + t0.length end as stop) t
+      join users u on u.username = 'filler-' || (1 + g % 100000)
+      where (t.stop < now() - interval '8 days') = ${archived}`.execute(db)
+    }
   }
   // The open ones report every hour: none is due for the stale sweep during the run.
   await sql`

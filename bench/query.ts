@@ -41,7 +41,7 @@ await ensureDatabaseExists(url.toString())
 const db = createDb({ url: url.toString(), poolSize: 2 })
 await migrateToLatest(db)
 
-async function count(table: 'sessions' | 'audit_events'): Promise<number> {
+async function count(table: 'session_records' | 'audit_events'): Promise<number> {
   const { rows } = await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(db)
   return Number(rows[0]!.n)
 }
@@ -54,26 +54,37 @@ async function seededAuditEvents(): Promise<number> {
 }
 
 async function seed(): Promise<void> {
-  if ((await count('sessions')) === SESSIONS && (await seededAuditEvents()) === AUDIT_EVENTS) {
+  if ((await count('session_records')) === SESSIONS && (await seededAuditEvents()) === AUDIT_EVENTS) {
     console.error(`query: reusing the seeded database (${SESSIONS} sessions, ${AUDIT_EVENTS} audit events)`)
     return
   }
   console.error('query: seeding (once; later runs reuse it)')
   await db.transaction().execute(async (tx) => {
     await sql`set local session_replication_role = replica`.execute(tx)
-    await sql`truncate sessions, users, audit_events, nas_accounting_events restart identity cascade`.execute(tx)
+    await sql`truncate sessions, session_history, users, audit_events, nas_accounting_events restart identity cascade`.execute(
+      tx,
+    )
   })
   await sql`insert into users (username) select 'heavy-' || g from generate_series(1, ${HEAVY_USERS}) g`.execute(db)
   await sql`insert into users (username) select 'user-' || g from generate_series(1, ${LIGHT_USERS}) g`.execute(db)
   const started = Date.now()
+  // Those closed more than 8 days ago are where the retention sweep would have moved them: in the
+  // session history, in the partition of their start's month.
+  await ensureMonthPartitions(db, 'session_history', new Date(Date.now() - 366 * 86_400_000), new Date())
   for (let from = 0; from < SESSIONS; from += CHUNK) {
     const to = Math.min(SESSIONS, from + CHUNK)
-    // The first HEAVY_USERS * HEAVY_SESSIONS rows go to the heavy users; the rest spread over the others.
-    await sql`
-      insert into sessions (session_key, user_id, username, session_id, nas_ip_address, nas_port_id, nas_port_type,
-        start_time, update_time, stop_time, session_time, input_octets, output_octets, connect_info_start,
-        calling_station_id, terminate_cause, framed_ip_address, closed_by)
-      select md5(g::text), u, 'u' || u, 'sess-' || g, ('198.18.' || (g % 200) / 250 || '.' || (g % 200) + 1)::inet, (g % 4096)::text, 'Virtual',
+    for (const [table, archived] of [
+      ['sessions', false],
+      ['session_history', true],
+    ] as const) {
+      // The first HEAVY_USERS * HEAVY_SESSIONS rows go to the heavy users; the rest spread over the others.
+      await sql`
+      insert into ${sql.table(table)} (id, usage_bucket, session_key, user_id, username, session_id, nas_ip_address,
+        nas_port_id, nas_port_type, start_time, update_time, stop_time, session_time, input_octets, output_octets,
+        connect_info_start, calling_station_id, terminate_cause, framed_ip_address, closed_by)
+      overriding system value
+      select g, case when ${archived} then '-infinity' else current_date end, md5(g::text), u, 'u' || u, 'sess-' || g,
+        ('198.18.' || (g % 200) / 250 || '.' || (g % 200) + 1)::inet, (g % 4096)::text, 'Virtual',
         t, t + interval '30 minutes', case when open then null else t + interval '30 minutes' end, 1800, g % 100000, g % 200000, 'WireGuard',
         'AA:BB:CC:DD:EE:FF', case when open then null else 'User-Request' end,
         -- An open session holds an address of its own; a closed one one of 65,536 that every
@@ -88,9 +99,12 @@ async function seed(): Promise<void> {
           -- One in ten open: 1,000,000 of 10,000,000.
           g % 10 = 0 as open
         from generate_series(${from + 1}::bigint, ${to}::bigint) g
-      ) s`.execute(db)
+      ) s
+      where (not open and t + interval '30 minutes' < now() - interval '8 days') = ${archived}`.execute(db)
+    }
     console.error(`query: ${to} sessions (${((Date.now() - started) / 1000).toFixed(0)} s)`)
   }
+  await sql`select setval(pg_get_serial_sequence('sessions', 'id'), ${SESSIONS})`.execute(db)
   // The months the events span have their partitions, as the sweep would have made them then.
   await ensureMonthPartitions(db, 'audit_events', new Date(Date.now() - 80 * 86_400_000), new Date())
   for (let from = 0; from < AUDIT_EVENTS; from += CHUNK) {
@@ -126,7 +140,7 @@ async function seedUsage(): Promise<void> {
       insert into ${sql.table(table)} (user_id, ${sql.id(period)}, input_octets, output_octets, session_time, sessions)
       select user_id, date_trunc(${period}, start_time at time zone 'UTC')::date, sum(input_octets), sum(output_octets),
         sum(session_time), count(*)
-      from sessions where user_id is not null group by 1, 2`.execute(db)
+      from session_records where user_id is not null group by 1, 2`.execute(db)
   }
   await sql`analyze usage_daily, usage_monthly`.execute(db)
   console.error(`query: usage rollups seeded in ${((Date.now() - started) / 1000).toFixed(0)} s`)
@@ -176,7 +190,7 @@ const graphql = (query: string, variables: Record<string, unknown>) => () =>
 /** Cursors deep inside a heavy user's history, taken from the data itself. */
 async function deepCursors(database: Db): Promise<string[]> {
   const { rows } = await sql<{ start_time: Date; id: string }>`
-    select start_time, id::text from sessions where user_id <= ${HEAVY_USERS} and id % 997 = 0 limit 500`.execute(
+    select start_time, id::text from session_records where user_id <= ${HEAVY_USERS} and id % 997 = 0 limit 500`.execute(
     database,
   )
   return rows.map((r) => encodeCursor({ startTime: r.start_time, id: r.id }))
