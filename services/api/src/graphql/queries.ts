@@ -216,7 +216,8 @@ export async function whoHadIp(
    * A newer session of the same NAS held the address, at some instant of the span condition.
    * `offset 0` keeps each a probe per holder (a few): PostgreSQL would otherwise turn `not exists`
    * into an anti join, and over the live and archived sessions it hashed every session the address
-   * ever had instead.
+   * ever had instead. The start condition, implied by the row comparison, lets each probe skip the
+   * history's months before the holder's start.
    */
   const newerHolder = (when: RawBuilder<boolean>, span: RawBuilder<boolean>) =>
     sql<boolean>`(${sql.join(
@@ -224,6 +225,7 @@ export async function whoHadIp(
         (kind) => sql`exists (
           select 1 from session_records newer
           where newer.nas_ip_address = sessions.nas_ip_address and ${when}
+            and newer.start_time >= sessions.start_time
             and (newer.start_time, newer.session_key) > (sessions.start_time, sessions.session_key) and ${kind}
           offset 0)`,
       ),
