@@ -23,6 +23,11 @@ export interface DatabaseSettings {
    * the services with; unset: the role keeps the one it has (none: trust or peer auth only).
    */
   readonly appPassword: Secret | undefined
+  /**
+   * The API runs its statements as named prepared statements (planned once a connection). Off for
+   * a connection pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
+   */
+  readonly preparedStatements: boolean
 }
 
 export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const
@@ -201,6 +206,7 @@ export function loadSettings(env: Env = process.env): Settings {
       url: read.url('DATABASE_URL', DEFAULT_DATABASE_URL),
       poolSize: read.integer('DATABASE_POOL_SIZE', 10, { min: 1, max: 1000 }),
       appPassword: read.secret('DATABASE_APP_PASSWORD'),
+      preparedStatements: read.boolean('DATABASE_PREPARED_STATEMENTS', true),
     },
     kafka: readKafka(read, topic),
     collector: {

@@ -27,6 +27,9 @@ export async function startApi(settings: Settings, logger: Logger): Promise<Runn
     url: settings.database.url,
     poolSize: settings.database.poolSize,
     applicationName: 'radstream-api',
+    // Planning a read of live and archived sessions (a partition a month) takes longer than
+    // running it: measured, a history page's p50 went from 2.2 to 1.1 ms prepared.
+    preparedStatements: settings.database.preparedStatements,
   })
   const kafka = createKafka({ ...settings.kafka, clientId: `${settings.kafka.clientId}-api` })
   // Exports hold a connection as long as their client reads: a pool of their own, so slow readers
