@@ -132,7 +132,7 @@ async function growTo(size: number): Promise<void> {
         interval '1 minute' * (10 + g % 600) as length) t0
       cross join lateral (select t0.*, case when g % 10 <> 0 then t0.start + t0.length end as stop) t
       join users u on u.username = 'filler-' || (1 + g % 100000)
-      where (t.stop < now() - interval '8 days') = ${archived}`.execute(db)
+      where coalesce(t.stop < now() - interval '8 days', false) = ${archived}`.execute(db)
     }
   }
   // The open ones report every hour: none is due for the stale sweep during the run.
