@@ -191,9 +191,8 @@ export async function applyBatch(
     // Failed, tunnel and vendor status types stay in Kafka as events; they change no session.
   }
   await flush()
-  const isLive = ({ draft }: SessionPacket) => !archived.has(draft.session_key)
-  events.push(...addressEvents(archived.size === 0 ? packets : packets.filter(isLive)))
-  const liveRecords = archived.size === 0 ? sessionRecords : sessionRecords.filter(({ key }) => !archived.has(key))
+  events.push(...addressEvents(packets.filter(({ draft }) => !archived.has(draft.session_key))))
+  const liveRecords = sessionRecords.filter(({ key }) => !archived.has(key))
   events.push(...(await updateUsage(tx, liveRecords, [...written.values()], before)))
   lockWaitMs += (await insertAuditEvents(tx, events, lane)).lockWaitMs
   const isReopen = (e: NewAuditEvent) => e.eventKey.startsWith('session.reopened@')
