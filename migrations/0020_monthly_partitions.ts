@@ -98,8 +98,12 @@ export function monthPartitionFunctions(tables: Record<string, MonthPartitioned>
       ${known}
       if month <> date_trunc('month', month)::date then raise exception 'not the first day of a month: %', month; end if;
       if to_regclass(name) is not null then return false; end if;
-      execute format('select exists (select 1 from %I where %I >= %s and %I < %s)', parent::text || '_default',
-        ${spec('column')}, ${bound('month')}, ${spec('column')}, ${bound('next_month')}) into rows_in_default;
+      -- A table may have no default partition (the session history since 0025).
+      if to_regclass(parent::text || '_default') is null then rows_in_default := false;
+      else
+        execute format('select exists (select 1 from %I where %I >= %s and %I < %s)', parent::text || '_default',
+          ${spec('column')}, ${bound('month')}, ${spec('column')}, ${bound('next_month')}) into rows_in_default;
+      end if;
       if rows_in_default and ${spec('heldRetentionDays')} is not null then return false; end if;
       -- Made apart and attached: attaching checks the default partition once, under its lock.
       execute format('create table %I (like %s including defaults including constraints)', name, parent);
@@ -138,6 +142,7 @@ export function monthPartitionFunctions(tables: Record<string, MonthPartitioned>
       before text := ${bound('cutoff')};
     begin
       ${known}
+      if to_regclass(parent::text || '_default') is null then return 0; end if;
       if ${spec('heldRetentionDays')} is not null then
         before := quote_literal(least(cutoff::timestamp at time zone 'UTC', now() - make_interval(days => ${spec('heldRetentionDays')})));
       end if;

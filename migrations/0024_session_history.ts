@@ -26,7 +26,7 @@ import { grantToServices } from './grant-to-services'
 // of the reports a row. The session key stays unique among live sessions only (the upsert's
 // arbiter); the sessionizer looks up the history for a key it does not know (session-archive.ts).
 
-const HISTORY: Record<string, MonthPartitioned> = {
+export const HISTORY: Record<string, MonthPartitioned> = {
   session_history: { column: 'start_time', type: 'timestamptz' },
 }
 

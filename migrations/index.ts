@@ -23,6 +23,7 @@ import * as auditPartitions from './0021_audit_partitions'
 import * as monthlyTotalsPartitions from './0022_monthly_totals_partitions'
 import * as reportBuckets from './0023_report_buckets'
 import * as sessionHistory from './0024_session_history'
+import * as historyWithoutDefault from './0025_history_without_default'
 
 /**
  * Every migration, by name, in the order kysely's Migrator applies them. Imported statically (not
@@ -54,4 +55,5 @@ export const migrations: Record<string, Migration> = {
   '0022_monthly_totals_partitions': monthlyTotalsPartitions,
   '0023_report_buckets': reportBuckets,
   '0024_session_history': sessionHistory,
+  '0025_history_without_default': historyWithoutDefault,
 }

@@ -2,9 +2,10 @@ import { sql } from 'kysely'
 import type { Db } from './connection'
 
 /**
- * Tables partitioned by month (migrations 0020 to 0022), which radstream manages itself: a
+ * Tables partitioned by month (migrations 0020 to 0024), which radstream manages itself: a
  * partition a month, `<table>_pYYYYMM`, made ahead of the month it holds, and a default partition
- * for what no month partition covers (a NAS whose clock is years off, a sweep that did not run).
+ * for what no month partition covers (a NAS whose clock is years off, a sweep that did not run),
+ * except the session history, whose rows' months get their partition before they move in (0025).
  * Retention drops whole partitions: no row-by-row DELETE, no dead tuples, nothing for vacuum.
  */
 export const MONTHLY_PARTITIONED = [

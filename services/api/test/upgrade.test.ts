@@ -188,7 +188,7 @@ describe('the upgrade from the previous release', () => {
     // The sweep two days on, with a reports' retention of an hour: every closed session is sealed
     // (its bucket dropped) and moves; the open ones are carried and stay live.
     await manageReportBuckets(db, 1, new Date(now + 2 * 86_400_000))
-    const moved = await archiveSealedSessions(db, 400)
+    const moved = await archiveSealedSessions(db)
     const { rows } = await sql<{ live: number; open: number }>`
       select count(*)::int as live, count(*) filter (where stop_time is null)::int as open from sessions`.execute(db)
     expect(moved).toBeGreaterThan(50)

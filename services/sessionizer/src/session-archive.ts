@@ -18,25 +18,28 @@ const SEALED = sql`usage_bucket <= (select dropped_through from usage_report_hor
 /**
  * Moves sealed sessions (closed, their counter reports' bucket dropped: no packet can change them,
  * usage.md) from `sessions` into session_history (migration 0024), a chunk a transaction. Their
- * start months within `retentionDays` get their partition first (a session may have started
- * before any was made ahead); older ones go to the default partition, which loses them at the
- * next sweep. The rows a batch holds are skipped (the next sweep takes them); radstream.archiving
- * tells the console's rollups that the rows move, not go. Returns how many moved.
+ * start months get their partition first (the history has no default partition, 0025), and only
+ * sessions of those months move: a session sealed meanwhile waits for the next sweep. A month past
+ * the retention goes at the sweep's next step with its partition. The rows a batch holds are
+ * skipped (the next sweep takes them); radstream.archiving tells the console's rollups that the
+ * rows move, not go. Returns how many moved.
  */
-export async function archiveSealedSessions(db: Db, retentionDays: number, chunk = 2000): Promise<number> {
-  await sql`
-    select ensure_month_partition('session_history'::regclass, month) from (
+export async function archiveSealedSessions(db: Db, chunk = 2000): Promise<number> {
+  const { rows } = await sql<{ month: string }>`
+    select month::text, ensure_month_partition('session_history'::regclass, month) from (
       select distinct date_trunc('month', start_time at time zone 'UTC')::date as month from sessions where ${SEALED}
     ) m
-    where month >= date_trunc('month', now() at time zone 'UTC' - make_interval(days => ${retentionDays}))
     order by month`.execute(db)
+  if (rows.length === 0) return 0
+  const months = pgArray(rows.map((r) => r.month))
   let moved = 0
   for (;;) {
     const count = await inTransaction(db, async (tx) => {
       await sql`select set_config('radstream.archiving', 'on', true)`.execute(tx)
       const result = await sql`
         with sealed as (
-          select id from sessions where ${SEALED}
+          select id from sessions
+          where ${SEALED} and date_trunc('month', start_time at time zone 'UTC')::date = any(${months}::date[])
           order by usage_bucket, stop_time limit ${chunk} for update skip locked
         ), moved as (
           delete from sessions s using sealed where s.id = sealed.id returning s.*

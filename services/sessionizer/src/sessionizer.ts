@@ -308,7 +308,7 @@ export async function startSessionizer(settings: Settings, logger: Logger): Prom
             { ...buckets, retentionHours: config.usageReportsRetentionHours },
             'counter reports: day buckets made, live sessions carried forward, settled buckets dropped',
           )
-        const archived = await archiveSealedSessions(db, config.retentionDays)
+        const archived = await archiveSealedSessions(db)
         metrics.sessionsArchived.inc(archived)
         if (archived > 0) log.info({ archived }, 'sealed sessions moved to the session history')
         const partitions = await manageMonthPartitions(db, {

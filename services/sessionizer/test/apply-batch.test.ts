@@ -425,10 +425,10 @@ describe('applyBatch', () => {
       // a month without a partition: the default one holds them, and loses them past the retention.
       const asService = createDb({ url: serviceRoleUrl(url, undefined), poolSize: 1 })
       // Sealed once its report bucket (the day its row was made) is past the reports' retention,
-      // then moved to the history: into the default partition (no partition holds 2001), whose
-      // rows past the retention go.
+      // then moved to the history, into a partition of its month made for it, which goes whole
+      // past the retention.
       await manageReportBuckets(asService, 168, new Date(Date.now() + 9 * 86_400_000))
-      const archived = await archiveSealedSessions(asService, 9000)
+      const archived = await archiveSealedSessions(asService)
       const partitions = await manageMonthPartitions(asService, {
         session_history: 9000,
         session_usage_days: 9000,
@@ -437,7 +437,7 @@ describe('applyBatch', () => {
         quota_crossings: 9000,
       }).finally(() => asService.destroy())
       expect(archived).toBe(1)
-      expect(partitions.defaultRows.session_history).toBe(1)
+      expect(partitions.dropped.session_history).toEqual(['session_history_p200012']) // started a minute before 2001
       expect(partitions.defaultRows.audit_events).toBeGreaterThanOrEqual(1)
       const sessions = async (sessionId: string) =>
         own.selectFrom('session_records').select('id').where('session_id', '=', sessionId).execute()

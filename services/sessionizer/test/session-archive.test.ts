@@ -1,11 +1,12 @@
-import { sql } from 'kysely'
+import { Migrator, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Db } from '@radstream/db'
+import { migrateToLatest, type Db } from '@radstream/db'
 import type { AccountingRecord } from '@radstream/events'
 import { applyBatch, archiveSealedSessions, manageReportBuckets } from '../src'
 import { inTransaction } from '../src/in-transaction'
 import { sessionPacketAt } from '../../../test/support/records'
 import { scratchDatabase } from '../../../test/support/scratch-database'
+import { migrations } from '../../../migrations'
 
 let db: Db
 beforeAll(async () => {
@@ -64,7 +65,7 @@ describe('the session history', () => {
     // The sweep two days on, the reports' retention an hour: every closed session is sealed, and
     // moves into the partition of the month it started in, made then (the sessions' retention is 400 days).
     await manageReportBuckets(db, 1, new Date(now + 2 * DAY))
-    expect(await archiveSealedSessions(db, 400, 2)).toBe(CLOSED.length) // in chunks of two
+    expect(await archiveSealedSessions(db, 2)).toBe(CLOSED.length) // in chunks of two
     expect(await standing()).toEqual(before)
     const { rows: live } = await sql<{ session_id: string }>`select session_id from sessions`.execute(db)
     expect(live).toEqual([{ session_id: 'archive-9' }])
@@ -74,7 +75,7 @@ describe('the session history', () => {
     )
     const month = new Date(closedStart).toISOString().slice(0, 7).replace('-', '')
     expect(archived).toEqual([{ partition: `session_history_p${month}`, sessions: CLOSED.length }])
-    expect(await archiveSealedSessions(db, 400)).toBe(0)
+    expect(await archiveSealedSessions(db)).toBe(0)
   })
 
   it('should change nothing for packets of an archived session, replayed or held back', async () => {
@@ -121,5 +122,36 @@ describe('the session history', () => {
     const { rows } = await sql<{ live: number }>`
       select count(*)::int as live from sessions where session_id = 'archive-5'`.execute(db)
     expect(rows[0]!.live).toBe(0)
+  })
+})
+
+describe('the session history without a default partition (migration 0025)', () => {
+  it('should give the default partition rows their months and drop it, losing none', async () => {
+    const { db: own } = await scratchDatabase('history_default')
+    try {
+      const migrator = new Migrator({ db: own, provider: { getMigrations: async () => migrations } })
+      expect((await migrator.migrateTo('0024_session_history')).error).toBeUndefined()
+      // What 0024's sweep put in the default: sessions started in months it made no partition for.
+      await sql`
+        insert into session_history (id, session_key, session_id, nas_ip_address, start_time, stop_time, closed_by)
+        values (1, 'k1', 'ancient', '198.18.77.9', '2001-01-05T00:00:00Z', '2001-01-05T01:00:00Z', 'Stop'),
+          (2, 'k2', 'older', '198.18.77.9', '2019-07-31T23:30:00Z', '2019-08-01T00:30:00Z', 'Stop')`.execute(own)
+      const placed = async () =>
+        (
+          await sql<{ partition: string; session_id: string }>`
+            select tableoid::regclass::text as partition, session_id from session_history order by id`.execute(own)
+        ).rows
+      expect((await placed()).map((r) => r.partition)).toEqual(['session_history_default', 'session_history_default'])
+      await migrateToLatest(own)
+      expect(await placed()).toEqual([
+        { partition: 'session_history_p200101', session_id: 'ancient' },
+        { partition: 'session_history_p201907', session_id: 'older' },
+      ])
+      const { rows } = await sql<{ table: string | null }>`
+        select to_regclass('session_history_default')::text as table`.execute(own)
+      expect(rows[0]!.table).toBeNull()
+    } finally {
+      await own.destroy()
+    }
   })
 })
