@@ -1,15 +1,9 @@
 import { parseArgs } from 'node:util'
 import { sql } from 'kysely'
-import {
-  createApiClient,
-  createDb,
-  ensureDatabaseExists,
-  ensureMonthPartitions,
-  migrateToLatest,
-  type Db,
-} from '@radstream/db'
+import { loadSettings } from '@radstream/config'
+import { createApiClient, createDb, ensureMonthPartitions, type Db } from '@radstream/db'
 import { encodeCursor } from '../services/api/src/graphql/cursor'
-import { freePort } from '@radstream/stack'
+import { ensureStack, freePort } from '@radstream/stack'
 import { accessToken } from '../test/support/api-client'
 import { startService, stopService, waitUntilOk } from './lib/processes'
 import { fmt, summarize, table } from './lib/stats'
@@ -37,9 +31,12 @@ const CHUNK = 1_000_000
 const url = new URL(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/radstream')
 // A database per size, so that runs at 1M and 10M rows each reuse their own.
 url.pathname = `/radstream_bench_query_${SESSIONS}`
-await ensureDatabaseExists(url.toString())
+// The stack `npm start` runs, with this database: the API answers /healthz once Kafka does too.
+await ensureStack({
+  settings: loadSettings({ ...process.env, DATABASE_URL: url.toString() }),
+  log: (message) => console.error(`stack: ${message}`),
+})
 const db = createDb({ url: url.toString(), poolSize: 2 })
-await migrateToLatest(db)
 
 async function count(table: 'session_records' | 'audit_events'): Promise<number> {
   const { rows } = await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(db)
