@@ -32,6 +32,16 @@ describe('prepared statements', () => {
     expect(await preparedNames(plain)).toEqual([])
   })
 
+  it('should plan a prepared statement once, for any values, from its first run', async () => {
+    const text = 'select count(*)::int as n from pg_class where relpages > $1'
+    for (const pages of [0, 10, 1000])
+      await sql`select count(*)::int as n from pg_class where relpages > ${pages}`.execute(prepared)
+    const own = await sql<{ generic: number; custom: number }>`
+      select generic_plans::int as generic, custom_plans::int as custom from pg_prepared_statements
+      where statement = ${text}`.execute(prepared)
+    expect(own.rows).toEqual([{ generic: 3, custom: 0 }])
+  })
+
   it(`should prepare at most ${PREPARED_PER_CONNECTION} statements a connection, and run the others unnamed`, async () => {
     for (let i = 0; i < PREPARED_PER_CONNECTION + 20; i++) {
       const { rows } = await sql<{ n: number }>`select ${i}::int as ${sql.id(`n${i}`)}`.execute(prepared)
