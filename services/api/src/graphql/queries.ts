@@ -284,7 +284,11 @@ export async function sessionById(
   id: string,
   fields: readonly RecordField[] = ALL_RECORD_FIELDS,
 ): Promise<ConnectionRecord | undefined> {
-  return selectRecord(everySession(db).where('sessions.id', '=', id), fields).executeTakeFirst()
+  // An id is in one of the two (a move keeps it): the limit stops at the live row, before the
+  // history's months are probed.
+  return selectRecord(everySession(db).where('sessions.id', '=', id), fields)
+    .limit(1)
+    .executeTakeFirst()
 }
 
 /** Sessions by FreeRADIUS key, with the reseller of their user, for subscription events. */
