@@ -24,7 +24,7 @@ export interface DatabaseSettings {
    */
   readonly appPassword: Secret | undefined
   /**
-   * The API runs its statements as named prepared statements (planned once a connection). Off for
+   * The API runs its statements as named prepared statements (planned once a connection, for any values). Off for
    * a connection pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
    */
   readonly preparedStatements: boolean
