@@ -24,8 +24,9 @@ export interface DatabaseSettings {
    */
   readonly appPassword: Secret | undefined
   /**
-   * The API runs its statements as named prepared statements (planned once a connection, for any values). Off for
-   * a connection pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
+   * The API runs its statements as named prepared statements (planned once a connection, for any
+   * values). Off for a connection pooler that cannot keep them (PgBouncer in transaction mode
+   * before 1.21).
    */
   readonly preparedStatements: boolean
 }
