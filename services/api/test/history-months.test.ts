@@ -71,6 +71,7 @@ afterAll(async () => {
   await db?.destroy()
 })
 
+const user = () => ({ id: userId, resellerId: undefined })
 const cursorAt = (index: number) => encodeCursor(expected[index]!)
 const ids = (records: readonly { id: string; startTime: Date }[]) =>
   records.map((r) => `${r.id}@${r.startTime.toISOString()}`)
@@ -108,7 +109,7 @@ describe('history pages over the live sessions and the history', () => {
     const paged: { id: string; startTime: Date }[] = []
     let after: string | undefined
     for (;;) {
-      const page = await connectionHistory(db, userId, {}, { first: 7, after }, ['id', 'startTime'])
+      const page = (await connectionHistory(db, user(), {}, { first: 7, after }, ['id', 'startTime']))!
       paged.push(...page)
       if (page.length < 7) break
       after = encodeCursor(page[page.length - 1]!)
@@ -116,14 +117,29 @@ describe('history pages over the live sessions and the history', () => {
     expect(ids(paged)).toEqual(ids(expected))
     const from = new Date('2023-03-01Z')
     const to = new Date('2023-05-01Z')
-    const ranged = await connectionHistory(db, userId, { from, to }, { first: 1000 }, ['id', 'startTime'])
+    const ranged = (await connectionHistory(db, user(), { from, to }, { first: 1000 }, ['id', 'startTime']))!
     expect(ids(ranged)).toEqual(ids(expected.filter((r) => r.startTime >= from && r.startTime < to)))
+  })
+
+  it("should tell a user without sessions from no user, and a reseller another reseller's user from neither", async () => {
+    const { id: idle } = await db
+      .insertInto('users')
+      .values({ username: 'history-months-idle' })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    const read = (id: number, resellerId?: number) => connectionHistory(db, { id, resellerId }, {}, { first: 10 })
+    expect(await read(idle)).toEqual([])
+    expect(await read(idle + 1000)).toBeUndefined()
+    // Neither user has a reseller: to any reseller they are unknown.
+    expect(await read(userId, 1)).toBeUndefined()
+    expect(await read(idle, 1)).toBeUndefined()
+    expect(await read(userId)).toHaveLength(10)
   })
 
   for (const plans of ['force_custom_plan', 'force_generic_plan']) {
     it(`should read the months newest first and stop at a full page (${plans})`, async () => {
       const page = (after?: string) => (tx: Transaction<Database>) =>
-        connectionHistory(tx, userId, {}, { first: 10, after }, ['id', 'startTime'])
+        connectionHistory(tx, user(), {}, { first: 10, after }, ['id', 'startTime'])
       for (const database of [db, prepared]) {
         // The first page: the late live session and June's newest nine.
         expect(await monthsScanned(database, plans, page())).toEqual(['2023-06'])
@@ -131,7 +147,7 @@ describe('history pages over the live sessions and the history', () => {
         const second = expected.findIndex((r) => r.startTime.toISOString().startsWith('2023-04-01T20'))
         expect(await monthsScanned(database, plans, page(cursorAt(second)))).toEqual(['2023-03', '2023-04'])
         const answer = await database.transaction().execute((tx) => page(cursorAt(second))(tx))
-        expect(ids(answer)).toEqual(ids(expected.slice(second + 1, second + 11)))
+        expect(ids(answer!)).toEqual(ids(expected.slice(second + 1, second + 11)))
       }
     })
   }

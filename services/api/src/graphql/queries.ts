@@ -135,18 +135,22 @@ export async function findUser(db: Db, where: { id: number } | { username: strin
   return query.executeTakeFirst()
 }
 
+/**
+ * A page of a user's history, newest first; undefined when there is no such user or the caller
+ * may not see it (a reseller sees only its own). One statement: the user's row and the page.
+ */
 export async function connectionHistory(
   db: Db,
-  userId: number,
+  user: { readonly id: number; readonly resellerId: number | undefined },
   range: { from?: Date | null | undefined; to?: Date | null | undefined },
   page: Page,
   fields: readonly RecordField[] = ALL_RECORD_FIELDS,
-): Promise<ConnectionRecord[]> {
+): Promise<ConnectionRecord[] | undefined> {
   // The live sessions' page and the history's apart, merged: over the view, PostgreSQL merges
   // every month of the history (an index probe and a heap page each, 14 at a 400-day retention);
   // on session_history alone it reads the months newest first and stops at a full page.
   const pageOf = (sessions: SessionQuery) => {
-    let query = sessions.where('sessions.user_id', '=', userId)
+    let query = sessions.where('sessions.user_id', '=', user.id)
     if (range.from) query = query.where('sessions.start_time', '>=', range.from)
     if (range.to) query = query.where('sessions.start_time', '<', range.to)
     // Implied by the cursor: lets the history's months newer than it be pruned as the page runs.
@@ -158,11 +162,18 @@ export async function connectionHistory(
   }
   const live = pageOf(db.selectFrom('sessions'))
   const archived = pageOf(db.selectFrom('session_history as sessions') as SessionQuery)
+  const reseller = user.resellerId === undefined ? sql`` : sql`and users.reseller_id = ${user.resellerId}`
+  // The user's row with the page beside it: no row, no such user; one row of nulls, no sessions.
   const { rows } = await sql<ConnectionRecord>`
     select ${sql.join(selectedFields(fields).map((field) => sql.ref(`page.${field}`)))}
-    from ((${live}) union all (${archived})) page
-    order by page.page_start desc, page.page_id desc limit ${page.first}`.execute(db)
-  return rows
+    from users left join lateral (
+      select * from ((${live}) union all (${archived})) merged
+      order by merged.page_start desc, merged.page_id desc limit ${page.first}
+    ) page on true
+    where users.id = ${user.id} ${reseller}
+    order by page.page_start desc, page.page_id desc`.execute(db)
+  if (rows.length === 0) return undefined
+  return rows[0]!.id === null ? [] : rows
 }
 
 export async function onlineSessions(

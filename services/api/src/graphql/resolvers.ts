@@ -87,20 +87,20 @@ export function buildResolvers(
           // past which the client is told to page rather than handed a cut list.
           const complete = args.first == null && args.after == null
           const first = complete ? COMPLETE_HISTORY_CAP + 1 : pageSize(args.first)
-          // The page is read while the user is looked up (one round trip of waiting, not two), and
-          // is dropped unless the user is one the caller may see; its errors count only then.
-          const page = connectionHistory(
+          // One statement reads the user and the page. A reseller asking for another reseller's
+          // user is told exactly what an unknown id is told, a bad cursor included.
+          const user = { id: args.userId, resellerId: resellerScope(ctx.principal) }
+          const records = await connectionHistory(
             db,
-            args.userId,
+            user,
             { from: args.from, to: args.to },
             { first, after: args.after },
             requestedRecordFields(info),
-          )
-          page.catch(() => undefined)
-          // A reseller asking for another reseller's user is told exactly what an unknown id is told.
-          const user = await findUser(db, { id: args.userId }, resellerScope(ctx.principal))
-          if (!user) throw userNotFound()
-          const records = await page
+          ).catch(async (error: unknown) => {
+            if (!(await findUser(db, { id: user.id }, user.resellerId))) throw userNotFound()
+            throw error
+          })
+          if (!records) throw userNotFound()
           if (complete && records.length > COMPLETE_HISTORY_CAP)
             throw new ApiError(
               'HISTORY_TOO_LARGE',
