@@ -93,16 +93,21 @@ function selectRecord(query: SessionQuery, fields: readonly RecordField[]) {
     .$castTo<ConnectionRecord>()
 }
 
+/** The fields selectRecord selects, in its order. */
 const selectedFields = (fields: readonly RecordField[]) => [...new Set<RecordField>(['id', 'startTime', ...fields])]
 
-/** Newest first, after the cursor if one is given: (start_time, id) descending, one index scan. */
+/**
+ * Newest first, after the cursor if one is given: (start_time, id) descending, one index scan.
+ * The start bound the cursor implies is stated too: on the partitioned history it prunes the
+ * months after the cursor as the statement runs (a row comparison prunes nothing).
+ */
 function newestFirst(query: SessionQuery, page: Page): SessionQuery {
   let paged = query.orderBy('sessions.start_time', 'desc').orderBy('sessions.id', 'desc').limit(page.first)
   if (page.after) {
     const cursor = decodeCursor(page.after)
-    paged = paged.where((eb) =>
-      eb(eb.refTuple('sessions.start_time', 'sessions.id'), '<', eb.tuple(cursor.startTime, cursor.id)),
-    )
+    paged = paged
+      .where('sessions.start_time', '<=', cursor.startTime)
+      .where((eb) => eb(eb.refTuple('sessions.start_time', 'sessions.id'), '<', eb.tuple(cursor.startTime, cursor.id)))
   }
   return paged
 }
@@ -153,8 +158,6 @@ export async function connectionHistory(
     let query = sessions.where('sessions.user_id', '=', user.id)
     if (range.from) query = query.where('sessions.start_time', '>=', range.from)
     if (range.to) query = query.where('sessions.start_time', '<', range.to)
-    // Implied by the cursor: lets the history's months newer than it be pruned as the page runs.
-    if (page.after) query = query.where('sessions.start_time', '<=', decodeCursor(page.after).startTime)
     return selectRecord(newestFirst(query, page), fields).select([
       'sessions.start_time as page_start',
       'sessions.id as page_id',
