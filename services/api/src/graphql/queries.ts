@@ -118,7 +118,12 @@ function newestFirst(query: SessionQuery, page: Page): SessionQuery {
  */
 export function ofReseller(resellerId: number | undefined, row = 'sessions'): RawBuilder<boolean> {
   if (resellerId === undefined) return sql<boolean>`true`
-  return sql<boolean>`exists (select 1 from users where users.id = ${sql.ref(`${row}.user_id`)} and users.reseller_id = ${resellerId})`
+  return sql<boolean>`exists (select 1 from users where users.id = ${sql.ref(`${row}.user_id`)} and ${usersOf(resellerId)})`
+}
+
+/** The users a reseller may see, its own, as SQL on a `users` row; undefined, an admin: every user. */
+function usersOf(resellerId: number | undefined): RawBuilder<boolean> {
+  return resellerId === undefined ? sql<boolean>`true` : sql<boolean>`users.reseller_id = ${resellerId}`
 }
 
 /** The sessions of one NAS, as SQL on a sessions row; a text that is no IP address is bad input. */
@@ -136,8 +141,7 @@ export async function findUser(db: Db, where: { id: number } | { username: strin
     .leftJoin('resellers', 'resellers.id', 'users.reseller_id')
     .select(['users.id', 'users.username', 'resellers.name as reseller'])
   query = 'id' in where ? query.where('users.id', '=', where.id) : query.where('users.username', '=', where.username)
-  if (resellerId !== undefined) query = query.where('users.reseller_id', '=', resellerId)
-  return query.executeTakeFirst()
+  return query.where(usersOf(resellerId)).executeTakeFirst()
 }
 
 /**
@@ -165,7 +169,6 @@ export async function connectionHistory(
   }
   const live = pageOf(db.selectFrom('sessions'))
   const archived = pageOf(db.selectFrom('session_history as sessions') as SessionQuery)
-  const reseller = user.resellerId === undefined ? sql`` : sql`and users.reseller_id = ${user.resellerId}`
   // The user's row with the page beside it: no row, no such user; one row of nulls, no sessions.
   const { rows } = await sql<ConnectionRecord>`
     select ${sql.join(selectedFields(fields).map((field) => sql.ref(`page.${field}`)))}
@@ -173,7 +176,7 @@ export async function connectionHistory(
       select * from ((${live}) union all (${archived})) merged
       order by merged.page_start desc, merged.page_id desc limit ${page.first}
     ) page on true
-    where users.id = ${user.id} ${reseller}
+    where users.id = ${user.id} and ${usersOf(user.resellerId)}
     order by page.page_start desc, page.page_id desc`.execute(db)
   if (rows.length === 0) return undefined
   return rows[0]!.id === null ? [] : rows
