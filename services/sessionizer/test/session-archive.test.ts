@@ -63,7 +63,7 @@ describe('the session history', () => {
     const before = await standing()
     expect(before.sessions).toHaveLength(CLOSED.length + 1)
     // The sweep two days on, the reports' retention an hour: every closed session is sealed, and
-    // moves into the partition of the month it started in, made then (the sessions' retention is 400 days).
+    // moves into the partition of the month it started in, made then.
     await manageReportBuckets(db, 1, new Date(now + 2 * DAY))
     expect(await archiveSealedSessions(db, 2)).toBe(CLOSED.length) // in chunks of two
     expect(await standing()).toEqual(before)
