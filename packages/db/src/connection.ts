@@ -4,18 +4,24 @@ import pg from 'pg'
 import Cursor from 'pg-cursor'
 import { parse, toClientConfig } from 'pg-connection-string'
 import type { Database } from './schema'
+import { parseTimestamptz, TIMESTAMPTZ_OID } from './timestamptz'
 
 // int8 (bigint) and numeric stay text by default; that is what the row types say.
 export type Db = Kysely<Database>
 
 const DATE_OID = 1082
 
-/** A date stays its YYYY-MM-DD text: pg would make it a Date at local midnight, a day off east of UTC. */
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === DATE_OID
+/**
+ * A date stays its YYYY-MM-DD text: pg would make it a Date at local midnight, a day off east of
+ * UTC. A timestamptz is read by its characters (timestamptz.ts), not pg's regular expressions.
+ */
+export const typeParsers = {
+  getTypeParser: ((oid: number, format: 'text' | 'binary' = 'text') =>
+    format === 'text' && oid === DATE_OID
       ? (value: string) => value
-      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+      : format === 'text' && oid === TIMESTAMPTZ_OID
+        ? parseTimestamptz
+        : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 }
 
 export interface DatabaseOptions {
@@ -83,7 +89,7 @@ export function createDb(options: DatabaseOptions): Db {
     options: ['-c jit=off', options.preparedStatements && '-c plan_cache_mode=force_generic_plan', config.options]
       .filter(Boolean)
       .join(' '),
-    types,
+    types: typeParsers,
     max: options.poolSize ?? 10,
     application_name: options.applicationName ?? 'radstream',
   })
