@@ -54,15 +54,17 @@ export const PREPARED_PER_CONNECTION = 200
  * they are.
  */
 function prepareStatements(client: pg.PoolClient): void {
-  const prepared = new Set<string>()
+  // Names by text: hashing the text at every run cost more than the lookup.
+  const prepared = new Map<string, string>()
   const query = client.query.bind(client) as (...args: unknown[]) => unknown
   client.query = ((text: unknown, values?: unknown, callback?: unknown) => {
     if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || typeof callback === 'function')
       return query(text, values, callback)
-    const name = `rs_${createHash('md5').update(text).digest('hex')}`
-    if (!prepared.has(name)) {
+    let name = prepared.get(text)
+    if (name === undefined) {
       if (prepared.size >= PREPARED_PER_CONNECTION) return query(text, values)
-      prepared.add(name)
+      name = `rs_${createHash('md5').update(text).digest('hex')}`
+      prepared.set(text, name)
     }
     return query({ name, text, values })
   }) as typeof client.query
