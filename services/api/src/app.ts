@@ -89,7 +89,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(jwt, {
     secret: deps.tokenSigningKey,
     sign: { algorithm: 'HS256', iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE },
-    verify: { algorithms: ['HS256'], allowedIss: TOKEN_ISSUER, allowedAud: TOKEN_AUDIENCE },
+    // A token verified once is not decoded and its signature not checked again until it expires
+    // (fast-jwt's cache; a revoked client is still refused within seconds, authenticate.ts).
+    verify: { algorithms: ['HS256'], allowedIss: TOKEN_ISSUER, allowedAud: TOKEN_AUDIENCE, cache: true },
   })
 
   const metrics = deps.metrics ?? new ApiMetrics()
