@@ -19,6 +19,8 @@ const { values } = parseArgs({
     'audit-events': { type: 'string', default: '10000000' },
     requests: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '8' },
+    // Runs the queries whose name contains this text only (a profile of one, say).
+    only: { type: 'string' },
   },
 })
 const SESSIONS = Number(values.sessions)
@@ -345,7 +347,7 @@ const requests = Number(values.requests)
 const concurrency = Number(values.concurrency)
 const rows: (string | number)[][] = [['query', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'errors']]
 const results: Record<string, unknown> = {}
-for (const [name, make] of scenarios) {
+for (const [name, make] of scenarios.filter(([name]) => name.includes(values.only ?? ''))) {
   const latencies: number[] = []
   let errors = 0
   let next = 0
