@@ -41,15 +41,14 @@ export async function auditLogPage(db: Db, request: AuditLogRequest): Promise<Au
   if (Date.parse(request.startDate) >= Date.parse(request.endDate)) return { items: [], next: undefined }
   const horizon = await auditFinalHorizon(db)
   const after = request.after
-  const rows = await sql<AuditLogItem & { at: string; seq: string }>`
+  const rows = await sql<AuditLogItem>`
     select id::text as id,
       to_char(occurred_at at time zone 'UTC', ${sql.raw(MICROS)}) as timestamp,
       initiator_type as "initiatorType", initiator_id as "initiatorId", initiator_name as "initiatorName",
       host(initiator_public_ip) as "initiatorPublicIp", operation,
       entity_type as "entityType", entity_id as "entityId", entity_name as "entityName",
       entity_parent_type as "entityParentType", entity_parent_id as "entityParentId",
-      entity_parent_name as "entityParentName", description, fields, request_id as "requestId",
-      to_char(occurred_at at time zone 'UTC', ${sql.raw(MICROS)}) as at, id::text as seq
+      entity_parent_name as "entityParentName", description, fields, request_id as "requestId"
     from audit_events
     where occurred_at >= ${request.startDate}::timestamptz
       and occurred_at < least(${request.endDate}::timestamptz, ${horizon}::timestamptz)
@@ -60,9 +59,8 @@ export async function auditLogPage(db: Db, request: AuditLogRequest): Promise<Au
     limit ${request.size + 1}`.execute(db)
 
   const more = rows.rows.length > request.size
-  const served = rows.rows.slice(0, request.size)
-  const items = served.map(({ at: _at, seq: _seq, ...item }) => item)
-  const last = served.at(-1)
+  const items = rows.rows.slice(0, request.size)
+  const last = items.at(-1)
   const windowOpen = Date.parse(request.endDate) > Date.parse(horizon)
   if (!more && !windowOpen) return { items, next: undefined }
   const bound = {
@@ -71,7 +69,8 @@ export async function auditLogPage(db: Db, request: AuditLogRequest): Promise<Au
     endDate: request.endDate,
     initiatorId: request.initiatorId,
   }
-  // With nothing served, the next page starts where this one did.
-  const position = last ? { at: last.at, seq: last.seq } : (after ?? { at: '-infinity', seq: '0' })
+  // The cursor is the last item's timestamp (to the microsecond) and id; with nothing served, the
+  // next page starts where this one did.
+  const position = last ? { at: last.timestamp, seq: last.id } : (after ?? { at: '-infinity', seq: '0' })
   return { items, next: { ...bound, ...position } }
 }
