@@ -37,7 +37,10 @@ function offsetSeconds(text: string, i: number): number | undefined {
   return sign === MINUS ? -seconds : seconds
 }
 
-/** Days from 1970-01-01 to a date of the proleptic Gregorian calendar (year 1000 or later): Date.UTC costs more than the parse. */
+/**
+ * Days from 1970-01-01 to a date of the proleptic Gregorian calendar, from year 1000 on (Date.UTC
+ * costs more than the rest of the parse).
+ */
 function daysSinceEpoch(year: number, month: number, day: number): number {
   const y = month <= 2 ? year - 1 : year
   const era = Math.floor(y / 400)
@@ -54,7 +57,14 @@ function daysSinceEpoch(year: number, month: number, day: number): number {
  * and leaves the rest to pg's parser: years before 1000 or after 9999, BC, infinity.
  */
 export function parseTimestamptz(text: string): Date | number | null {
-  if (text.length < 22 || text.charCodeAt(4) !== MINUS || text.charCodeAt(7) !== MINUS || text.charCodeAt(10) !== SPACE)
+  if (
+    text.length < 22 ||
+    text.charCodeAt(4) !== MINUS ||
+    text.charCodeAt(7) !== MINUS ||
+    text.charCodeAt(10) !== SPACE ||
+    text.charCodeAt(13) !== COLON ||
+    text.charCodeAt(16) !== COLON
+  )
     return parseAnyTimestamptz(text)
   const year = digits(text, 0, 4)
   const month = digits(text, 5, 7)
@@ -74,8 +84,8 @@ export function parseTimestamptz(text: string): Date | number | null {
     if (i === from) ms = -1
   }
   const offset = offsetSeconds(text, i)
-  if (year < 1000 || month < 1 || day < 0 || hour < 0 || minute < 0 || second < 0 || ms < 0 || offset === undefined)
-    return parseAnyTimestamptz(text)
+  const valid = year >= 1000 && month >= 1 && month <= 12 && day >= 1 && hour >= 0 && minute >= 0 && second >= 0
+  if (!valid || ms < 0 || offset === undefined) return parseAnyTimestamptz(text)
   const seconds = daysSinceEpoch(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset
   return new Date(seconds * 1000 + ms)
 }
