@@ -19,6 +19,8 @@ const { values } = parseArgs({
     'audit-events': { type: 'string', default: '10000000' },
     requests: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '8' },
+    // Requests of each query sent, untimed, before any is timed.
+    warmup: { type: 'string', default: '100' },
     // Runs the queries whose name contains this text only (a profile of one, say).
     only: { type: 'string' },
   },
@@ -344,27 +346,42 @@ const scenarios: [string, () => Promise<() => Promise<Response>> | (() => Promis
 ]
 
 const requests = Number(values.requests)
+const warmup = Number(values.warmup)
 const concurrency = Number(values.concurrency)
-const rows: (string | number)[][] = [['query', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'errors']]
-const results: Record<string, unknown> = {}
-for (const [name, make] of scenarios.filter(([name]) => name.includes(values.only ?? ''))) {
+
+/** Sends the requests, `concurrency` at a time; each one's latency (to the body's end) and how many failed. */
+async function send(prepared: (() => Promise<Response>)[]): Promise<{ latencies: number[]; errors: number }> {
   const latencies: number[] = []
   let errors = 0
   let next = 0
-  const prepared = await Promise.all(Array.from({ length: requests }, async () => make()))
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < requests) {
+      while (next < prepared.length) {
         const request = prepared[next++]!
         const started = performance.now()
         const response = await request()
         await response.arrayBuffer()
-        const ms = performance.now() - started
-        latencies.push(ms)
+        latencies.push(performance.now() - started)
         if (response.status !== 200) errors++
       }
     }),
   )
+  return { latencies, errors }
+}
+
+const selected = scenarios.filter(([name]) => name.includes(values.only ?? ''))
+const prepare = (make: (typeof scenarios)[number][1], n: number) =>
+  Promise.all(Array.from({ length: n }, async () => make()))
+// Untimed first, every query: an API's first requests compile its queries (GraphQL, V8), prepare
+// their statements and grow its heap, which an API that has run for a while has done.
+let warmupErrors = 0
+for (const [, make] of selected) warmupErrors += (await send(await prepare(make, warmup))).errors
+if (warmupErrors > 0) throw new Error(`${warmupErrors} of the warm-up requests failed`)
+
+const rows: (string | number)[][] = [['query', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'errors']]
+const results: Record<string, unknown> = {}
+for (const [name, make] of selected) {
+  const { latencies, errors } = await send(await prepare(make, requests))
   const s = summarize(latencies)
   rows.push([name, s.count, fmt(s.p50, 2), fmt(s.p99, 2), fmt(s.max, 1), errors])
   results[name] = { ...s, errors }
