@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { daysSinceEpoch } from './calendar'
 
 export const TIMESTAMPTZ_OID = 1184
 
@@ -35,18 +36,6 @@ function offsetSeconds(text: string, i: number): number | undefined {
   }
   seconds *= 60 ** ((9 - length) / 3)
   return sign === MINUS ? -seconds : seconds
-}
-
-/**
- * Days from 1970-01-01 to a date of the proleptic Gregorian calendar, from year 1000 on (Date.UTC
- * costs more than the rest of the parse).
- */
-function daysSinceEpoch(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year
-  const era = Math.floor(y / 400)
-  const yearOfEra = y - era * 400
-  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1
-  return era * 146_097 + yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear - 719_468
 }
 
 /**

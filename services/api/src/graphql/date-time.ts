@@ -1,4 +1,5 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql'
+import { dateOfDay } from '@radstream/db'
 import { parseInstant } from '../instant'
 
 const DAY_MS = 86_400_000
@@ -10,27 +11,16 @@ const twoDigits = (n: number) => (n < 10 ? `0${n}` : `${n}`)
 /**
  * ISO-8601 UTC with Z, as the contract shows ("2024-01-15T10:30:00Z"): whole seconds, which is
  * what RADIUS carries, and milliseconds only when the instant has them. Written from the day
- * number (the inverse of timestamptz.ts's daysSinceEpoch): toISOString costs twice as much, and
- * a page of sessions formats two or three instants a row. Instants before 1970 or from 10000 on
- * go through toISOString.
+ * number (@radstream/db's calendar): toISOString costs twice as much, and a page of sessions
+ * formats two or three instants a row. Instants before 1970 or from 10000 on go through
+ * toISOString.
  */
 export function formatDateTime(date: Date): string {
   const time = date.getTime()
   if (!(time >= 0 && time < YEAR_10000_MS)) return date.toISOString().replace('.000Z', 'Z')
   const days = Math.floor(time / DAY_MS)
   const ofDay = time - days * DAY_MS
-  // Days since 0000-03-01, in 400-year eras of the proleptic Gregorian calendar; years from March.
-  const z = days + 719_468
-  const era = Math.floor(z / 146_097)
-  const dayOfEra = z - era * 146_097
-  const yearOfEra = Math.floor(
-    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
-  )
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100))
-  const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153)
-  const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1
-  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
-  const year = era * 400 + yearOfEra + (month <= 2 ? 1 : 0)
+  const { year, month, day } = dateOfDay(days)
   const ms = ofDay % 1000
   const seconds = (ofDay - ms) / 1000
   const text = `${year}-${twoDigits(month)}-${twoDigits(day)}T${twoDigits(Math.floor(seconds / 3600))}:${twoDigits(
