@@ -12,16 +12,19 @@ export type Db = Kysely<Database>
 const DATE_OID = 1082
 
 /**
- * A date stays its YYYY-MM-DD text: pg would make it a Date at local midnight, a day off east of
- * UTC. A timestamptz is read by its characters (timestamptz.ts), not pg's regular expressions.
+ * The text values radstream reads itself, by type: a date stays its YYYY-MM-DD text (pg would make
+ * it a Date at local midnight, a day off east of UTC); a timestamptz is read by its characters
+ * (timestamptz.ts), not pg's regular expressions. The other types are pg's.
  */
+const TEXT_PARSERS = new Map<number, (value: string) => unknown>([
+  [DATE_OID, (value) => value],
+  [TIMESTAMPTZ_OID, parseTimestamptz],
+])
+
 export const typeParsers = {
   getTypeParser: ((oid: number, format: 'text' | 'binary' = 'text') =>
-    format === 'text' && oid === DATE_OID
-      ? (value: string) => value
-      : format === 'text' && oid === TIMESTAMPTZ_OID
-        ? parseTimestamptz
-        : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    (format === 'text' && TEXT_PARSERS.get(oid)) ||
+    pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 }
 
 export interface DatabaseOptions {
